@@ -1,0 +1,131 @@
+// The recondb engine: typed tables, revisioned records, winner election,
+// conflicts, tombstones and the change feed, over a storage::Storage. It
+// knows nothing of gRPC or SQL. Contract of each call: docs/api.md.
+#ifndef RECONDB_ENGINE_ENGINE_H_
+#define RECONDB_ENGINE_ENGINE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/clock.h"
+#include "google/protobuf/field_mask.pb.h"
+#include "recondb/v1/database.pb.h"
+#include "recondb/v1/types.pb.h"
+#include "spdlog/logger.h"
+#include "storage/storage.h"
+
+namespace recondb::engine {
+
+struct EngineOptions {
+  // Where everything is kept. Not owned; must outlive the engine. Required.
+  storage::Storage* storage = nullptr;
+  // Default: the system clock. Not owned.
+  Clock* clock = Clock::System();
+  // Default: a logger that drops everything.
+  std::shared_ptr<spdlog::logger> logger;
+  // The canonical encoding of one revision may not exceed this
+  // (RESOURCE_EXHAUSTED). Default: 1 MiB.
+  int64_t max_record_bytes = 1 << 20;
+};
+
+// A revision sent by another node, grafted as it is.
+struct ForeignRevision {
+  std::string table;
+  storage::StoredRevision rev;  // `leaf` is ignored.
+};
+
+// Called after each commit that appended to the change feed, with the last
+// seq of that commit, on the committing thread. Must not block.
+using ChangeListener = std::function<void(int64_t last_seq)>;
+
+// Thread-safe. Reads run concurrently; writes are serialized by the storage's
+// single writer and hold no engine-wide lock while they wait for it.
+class Engine {
+ public:
+  // Opens the engine over options.storage, creating the node id on first
+  // use. INVALID_ARGUMENT if options.storage is null; storage errors as is.
+  static absl::StatusOr<std::unique_ptr<Engine>> Open(EngineOptions options);
+
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+  ~Engine();
+
+  // The persistent id of this node (a UUID), made on first open.
+  const std::string& node_id() const { return node_id_; }
+
+  // ---- Tables ----
+  // INVALID_ARGUMENT for a bad name, column or default; ALREADY_EXISTS.
+  // Returns the stored definition (with create_time and created_by).
+  absl::StatusOr<v1::Table> CreateTable(const v1::Table& table);
+  absl::StatusOr<v1::Table> GetTable(std::string_view name);
+  absl::StatusOr<std::vector<v1::Table>> ListTables();
+
+  // ---- Records ----
+  // Creates (record.revision empty) or updates (record.revision a live leaf)
+  // a record; `mask` may be null. Returns the new revision with every column.
+  // INVALID_ARGUMENT, NOT_FOUND (table, record or revision), ALREADY_EXISTS
+  // (create over a live record), ABORTED (revision not a live leaf: stale),
+  // RESOURCE_EXHAUSTED (over max_record_bytes).
+  absl::StatusOr<v1::Record> PutRecord(const v1::Record& record,
+                                       const google::protobuf::FieldMask* mask);
+  // The winner, or the asked revision. NOT_FOUND for a deleted record unless
+  // a revision is given.
+  absl::StatusOr<v1::Record> GetRecord(const v1::GetRecordRequest& request);
+  // Writes a tombstone child of request.revision (or of the winner) and
+  // returns it. NOT_FOUND if the record is already deleted.
+  absl::StatusOr<v1::Record> DeleteRecord(const v1::DeleteRecordRequest& request);
+  absl::StatusOr<v1::ListRecordsResponse> ListRecords(
+      const v1::ListRecordsRequest& request);
+  absl::StatusOr<v1::GetRecordHistoryResponse> GetRecordHistory(
+      const v1::GetRecordHistoryRequest& request);
+
+  // ---- Change feed ----
+  // Up to `limit` changes with seq > since, for `tables` (empty: all).
+  // NOT_FOUND if a named table does not exist.
+  absl::StatusOr<std::vector<v1::Change>> GetChanges(
+      int64_t since, const std::vector<std::string>& tables, int limit);
+  // The last committed seq.
+  int64_t LastSeq() const { return last_seq_.load(std::memory_order_acquire); }
+  // Registers `listener`; returns an id for RemoveChangeListener.
+  int64_t AddChangeListener(ChangeListener listener);
+  // After it returns, the listener is not running and will not be called.
+  void RemoveChangeListener(int64_t id);
+
+  // ---- Replication ----
+  // Grafts `revisions` (any order, duplicates allowed) in one transaction,
+  // without making anything new: each must have a parent either stored or in
+  // the batch, a matching hash and valid content. Already stored revisions
+  // are skipped. Applying the same revisions in any order any number of
+  // times gives the same state. INVALID_ARGUMENT or NOT_FOUND (unknown table,
+  // missing parent) refuse the whole batch. Returns how many were new.
+  absl::StatusOr<int64_t> ApplyForeignRevisions(
+      const std::vector<ForeignRevision>& revisions);
+
+ private:
+  class Impl;
+  explicit Engine(EngineOptions options, std::string node_id, int64_t last_seq);
+
+  // Commits `txn` and tells listeners about `last_seq` if it moved.
+  absl::Status CommitAndNotify(storage::WriteTransaction& txn, int64_t last_seq);
+
+  EngineOptions options_;
+  const std::string node_id_;
+  std::atomic<int64_t> last_seq_;
+
+  absl::Mutex listeners_mu_;
+  int64_t next_listener_id_ ABSL_GUARDED_BY(listeners_mu_) = 1;
+  std::vector<std::pair<int64_t, ChangeListener>> listeners_ ABSL_GUARDED_BY(listeners_mu_);
+};
+
+}  // namespace recondb::engine
+
+#endif  // RECONDB_ENGINE_ENGINE_H_

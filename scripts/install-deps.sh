@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs exactly the Debian 12 packages recondb needs to build, test and run.
+# Used by the README's two commands, by .ci/run and by docker/Dockerfile.
+#   scripts/install-deps.sh            build + test + runtime packages
+#   scripts/install-deps.sh --runtime  only what a running recondbd needs
+set -euo pipefail
+
+runtime_packages=(
+  libgrpc++1.51 libgrpc29 libprotobuf32 libsqlite3-0 libspdlog1.10
+  libabsl20220623 libssl3 ca-certificates
+)
+build_packages=(
+  build-essential cmake ninja-build ccache pkg-config
+  libgrpc++-dev libgrpc-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
+  libabsl-dev libspdlog-dev libfmt-dev libsqlite3-dev sqlite3 libssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3 python3-grpcio python3-protobuf
+)
+
+packages=("${runtime_packages[@]}")
+if [[ "${1:-}" != "--runtime" ]]; then
+  packages+=("${build_packages[@]}")
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [[ $(id -u) -eq 0 ]] || SUDO=sudo
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

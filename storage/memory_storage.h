@@ -1,0 +1,17 @@
+// An in-memory backend: for tests and ephemeral nodes. Nothing survives the
+// object. Read transactions share a lock that the writer takes exclusively,
+// so readers wait while a write transaction is open.
+#ifndef RECONDB_STORAGE_MEMORY_STORAGE_H_
+#define RECONDB_STORAGE_MEMORY_STORAGE_H_
+
+#include <memory>
+
+#include "storage/storage.h"
+
+namespace recondb::storage {
+
+std::unique_ptr<Storage> NewMemoryStorage();
+
+}  // namespace recondb::storage
+
+#endif  // RECONDB_STORAGE_MEMORY_STORAGE_H_

@@ -1,0 +1,38 @@
+// The SQLite backend: one database file in WAL mode, one writer connection
+// and a pool of reader connections, prepared statements, one SQLite
+// transaction per WriteTransaction. Layout: docs/storage-format.md.
+#ifndef RECONDB_STORAGE_SQLITE_STORAGE_H_
+#define RECONDB_STORAGE_SQLITE_STORAGE_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "storage/storage.h"
+
+namespace recondb::storage {
+
+enum class Durability {
+  // synchronous=FULL: a committed write survives a power loss.
+  kFull,
+  // synchronous=NORMAL: survives a crash of the process, not of the machine.
+  kNormal,
+};
+
+struct SqliteOptions {
+  // The database file; created if missing. No default.
+  std::string path;
+  // Default: every acknowledged write survives a power loss.
+  Durability durability = Durability::kFull;
+  // How long a connection waits for a lock held by another process.
+  int busy_timeout_ms = 5000;
+};
+
+// Opens (creating if needed) the database at options.path. UNAVAILABLE if the
+// file cannot be opened or is not a recondb database; FAILED_PRECONDITION if
+// its format version is newer than this build understands.
+absl::StatusOr<std::unique_ptr<Storage>> OpenSqliteStorage(const SqliteOptions& options);
+
+}  // namespace recondb::storage
+
+#endif  // RECONDB_STORAGE_SQLITE_STORAGE_H_

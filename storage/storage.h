@@ -1,0 +1,161 @@
+// The storage seam: what the engine needs from a place to keep tables,
+// revision trees, winners, the change feed and node metadata. Backends:
+// sqlite (storage/sqlite_storage.h) and memory (storage/memory_storage.h).
+// Every backend passes storage/storage_conformance_test.cc.
+//
+// The on-disk layout of the SQLite backend is docs/storage-format.md.
+#ifndef RECONDB_STORAGE_STORAGE_H_
+#define RECONDB_STORAGE_STORAGE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "recondb/v1/database.pb.h"
+#include "recondb/v1/types.pb.h"
+
+namespace recondb::storage {
+
+// Column name -> value, ordered by name (the canonical order of revisions).
+using Attributes = std::map<std::string, v1::Value>;
+
+// One node of a record's revision tree, as stored in the history.
+struct StoredRevision {
+  std::string id;        // The record id.
+  std::string revision;  // "<generation>-<hex>".
+  std::string parent;    // Empty for a first revision.
+  int64_t generation = 0;
+  bool deleted = false;
+  // Output of reads: no stored revision has this one as parent. Ignored by
+  // InsertRevision.
+  bool leaf = true;
+  // Every column of the table for a live revision; empty for a tombstone.
+  Attributes attributes;
+};
+
+// One condition of a view query; the engine has validated the column name
+// (a column of the table or "id") and the value's kind against its type.
+struct ViewCondition {
+  std::string column;
+  v1::Operator op = v1::OPERATOR_UNSPECIFIED;
+  v1::Value value;  // Unset for IS_NULL / IS_NOT_NULL.
+};
+
+// Keyset position: the query continues strictly after this row.
+struct ViewCursor {
+  v1::Value order_value;  // The order column's value (unset when ordering by id).
+  std::string id;
+};
+
+// A query over the view (the winners of live records).
+// Order: by `order_by`, then by id, in the same direction. Nulls sort after
+// every value ascending and before every value descending.
+struct ViewQuery {
+  std::vector<ViewCondition> conditions;  // ANDed.
+  std::string order_by = "id";            // A column of the table, or "id".
+  bool descending = false;
+  int limit = 100;  // REQUIRES: > 0.
+  std::optional<ViewCursor> after;
+};
+
+// A consistent snapshot of the store. Reads see every write committed before
+// the transaction began and, for a WriteTransaction, its own writes.
+// Not thread-safe: one thread at a time. Destroying it ends it.
+class ReadTransaction {
+ public:
+  virtual ~ReadTransaction() = default;
+
+  // Every table, ordered by name.
+  virtual absl::StatusOr<std::vector<v1::Table>> ListTables() = 0;
+  // NOT_FOUND if there is no table `name`.
+  virtual absl::StatusOr<v1::Table> GetTable(std::string_view name) = 0;
+
+  // One revision of record `id`; NOT_FOUND if absent.
+  virtual absl::StatusOr<StoredRevision> GetRevision(
+      const v1::Table& table, std::string_view id, std::string_view revision) = 0;
+  // The leaves of record `id`, in no particular order; empty if the record
+  // has no revision.
+  virtual absl::StatusOr<std::vector<StoredRevision>> GetLeaves(
+      const v1::Table& table, std::string_view id) = 0;
+  // Every revision of record `id`, in no particular order.
+  virtual absl::StatusOr<std::vector<StoredRevision>> GetHistory(
+      const v1::Table& table, std::string_view id) = 0;
+
+  // The view row of record `id` (table, id, revision and every column);
+  // NOT_FOUND if the record has no live winner.
+  virtual absl::StatusOr<v1::Record> GetViewRow(const v1::Table& table,
+                                                std::string_view id) = 0;
+  // View rows matching `query`, in its order, at most query.limit.
+  virtual absl::StatusOr<std::vector<v1::Record>> QueryView(
+      const v1::Table& table, const ViewQuery& query) = 0;
+
+  // Feed entries with seq > since, ascending, at most `limit` (> 0); only
+  // those of `tables` unless it is empty. At most one entry per (kind,
+  // table, id): its latest.
+  virtual absl::StatusOr<std::vector<v1::Change>> ScanChanges(
+      int64_t since, const std::vector<std::string>& tables, int limit) = 0;
+  // The highest seq ever assigned; 0 for a new store.
+  virtual absl::StatusOr<int64_t> LastSeq() = 0;
+
+  // Node metadata (node id, ...). NOT_FOUND if `key` was never set.
+  virtual absl::StatusOr<std::string> GetMeta(std::string_view key) = 0;
+};
+
+// The single writer. Writes are visible to new transactions once Commit
+// returns OK; destroying the transaction without a successful Commit rolls
+// every write back.
+class WriteTransaction : public ReadTransaction {
+ public:
+  // Creates the table with its history and view. ALREADY_EXISTS if a table
+  // of that name exists.
+  virtual absl::Status CreateTable(const v1::Table& table) = 0;
+
+  // Adds `rev` to the history of its record and marks its parent (if
+  // stored) as no longer a leaf. ALREADY_EXISTS if the record already has
+  // that revision (nothing is changed).
+  virtual absl::Status InsertRevision(const v1::Table& table,
+                                      const StoredRevision& rev) = 0;
+
+  // Makes `winner` (a live revision: id, revision, every column) the view
+  // row of its record, replacing any previous one.
+  virtual absl::Status UpsertViewRow(const v1::Table& table,
+                                     const v1::Record& winner) = 0;
+  // Removes the view row of record `id`; OK if there is none.
+  virtual absl::Status DeleteViewRow(const v1::Table& table, std::string_view id) = 0;
+
+  // Appends `change` (its seq is ignored) to the feed with the next seq,
+  // dropping the earlier entry of the same (kind, table, id). Returns the
+  // new seq.
+  virtual absl::StatusOr<int64_t> AppendChange(const v1::Change& change) = 0;
+
+  virtual absl::Status SetMeta(std::string_view key, std::string_view value) = 0;
+
+  // Makes every write of the transaction durable (as the backend's
+  // durability option says) and visible. After Commit, whatever it returned,
+  // the transaction may only be destroyed. UNAVAILABLE if the store cannot
+  // be written (disk full, I/O error): nothing of the transaction is kept.
+  virtual absl::Status Commit() = 0;
+};
+
+// A store. Thread-safe: any number of read transactions run concurrently
+// with at most one write transaction; BeginWrite waits for the current writer
+// to finish. A thread must not hold a read transaction while it begins a
+// write transaction (the memory backend would deadlock).
+class Storage {
+ public:
+  virtual ~Storage() = default;
+  virtual absl::StatusOr<std::unique_ptr<ReadTransaction>> BeginRead() = 0;
+  virtual absl::StatusOr<std::unique_ptr<WriteTransaction>> BeginWrite() = 0;
+  // "sqlite" or "memory".
+  virtual std::string_view Name() const = 0;
+};
+
+}  // namespace recondb::storage
+
+#endif  // RECONDB_STORAGE_STORAGE_H_
