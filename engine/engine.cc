@@ -1,0 +1,192 @@
+// Engine: opening, tables, the change feed and its listeners, and the commit
+// path shared by every write. Record writes are in record_writes.cc, reads in
+// record_reads.cc, grafting of foreign revisions in foreign_revisions.cc.
+#include "engine/engine.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "common/status_macros.h"
+#include "common/strings.h"
+#include "engine/internal/records.h"
+#include "engine/internal/validation.h"
+#include "engine/internal/winner.h"
+#include "spdlog/sinks/null_sink.h"
+
+namespace recondb::engine {
+namespace {
+
+constexpr std::string_view kNodeIdKey = "node_id";
+
+std::shared_ptr<spdlog::logger> NullLogger() {
+  return std::make_shared<spdlog::logger>("recondb.engine",
+                                          std::make_shared<spdlog::sinks::null_sink_mt>());
+}
+
+// Reads the node id, making and storing one on first open.
+absl::StatusOr<std::string> LoadOrCreateNodeId(storage::Storage& storage) {
+  {
+    ASSIGN_OR_RETURN(auto read, storage.BeginRead());
+    auto id = read->GetMeta(kNodeIdKey);
+    if (id.ok() || !absl::IsNotFound(id.status())) return id;
+  }
+  ASSIGN_OR_RETURN(auto txn, storage.BeginWrite());
+  auto id = txn->GetMeta(kNodeIdKey);  // Another process may have won the race.
+  if (id.ok() || !absl::IsNotFound(id.status())) return id;
+  std::string node_id = NewUuidV4();
+  RETURN_IF_ERROR(txn->SetMeta(kNodeIdKey, node_id));
+  RETURN_IF_ERROR(txn->Commit());
+  return node_id;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
+  if (options.storage == nullptr) return absl::InvalidArgumentError("EngineOptions.storage is null");
+  if (options.clock == nullptr) options.clock = Clock::System();
+  if (options.logger == nullptr) options.logger = NullLogger();
+  ASSIGN_OR_RETURN(std::string node_id, LoadOrCreateNodeId(*options.storage));
+  ASSIGN_OR_RETURN(auto read, options.storage->BeginRead());
+  ASSIGN_OR_RETURN(int64_t last_seq, read->LastSeq());
+  read.reset();
+  return std::unique_ptr<Engine>(new Engine(std::move(options), std::move(node_id), last_seq));
+}
+
+Engine::Engine(EngineOptions options, std::string node_id, int64_t last_seq)
+    : options_(std::move(options)), node_id_(std::move(node_id)), last_seq_(last_seq) {}
+
+Engine::~Engine() = default;
+
+// ---- Tables ----
+
+absl::StatusOr<v1::Table> Engine::CreateTable(const v1::Table& request) {
+  ASSIGN_OR_RETURN(v1::Table table, internal::ValidateTableDefinition(request));
+  const int64_t now = options_.clock->NowMicros();
+  table.mutable_create_time()->set_seconds(now / 1000000);
+  table.mutable_create_time()->set_nanos(static_cast<int32_t>(now % 1000000) * 1000);
+  table.set_created_by(node_id_);
+
+  ASSIGN_OR_RETURN(auto txn, options_.storage->BeginWrite());
+  absl::Status created = txn->CreateTable(table);
+  if (absl::IsAlreadyExists(created)) {
+    return absl::AlreadyExistsError(absl::StrCat("table \"", table.name(), "\" already exists"));
+  }
+  RETURN_IF_ERROR(created);
+  v1::Change change;
+  change.set_kind(v1::CHANGE_KIND_TABLE);
+  change.set_table(table.name());
+  ASSIGN_OR_RETURN(int64_t seq, txn->AppendChange(change));
+  RETURN_IF_ERROR(CommitAndNotify(std::move(txn), seq));
+  {
+    absl::MutexLock lock(&tables_mu_);
+    tables_[table.name()] = std::make_shared<const v1::Table>(table);
+  }
+  options_.logger->info("created table {} with {} columns", table.name(), table.columns_size());
+  return table;
+}
+
+absl::StatusOr<v1::Table> Engine::GetTable(std::string_view name) {
+  RETURN_IF_ERROR(internal::ValidateTableName(name));
+  ASSIGN_OR_RETURN(auto table, FindTable(nullptr, name));
+  return *table;
+}
+
+absl::StatusOr<std::vector<v1::Table>> Engine::ListTables() {
+  ASSIGN_OR_RETURN(auto read, options_.storage->BeginRead());
+  return read->ListTables();
+}
+
+absl::StatusOr<std::shared_ptr<const v1::Table>> Engine::FindTable(storage::ReadTransaction* txn,
+                                                                   std::string_view name) {
+  {
+    absl::MutexLock lock(&tables_mu_);
+    auto it = tables_.find(absl::string_view(name.data(), name.size()));
+    if (it != tables_.end()) return it->second;
+  }
+  std::unique_ptr<storage::ReadTransaction> own;
+  if (txn == nullptr) {
+    ASSIGN_OR_RETURN(own, options_.storage->BeginRead());
+    txn = own.get();
+  }
+  auto table = txn->GetTable(name);
+  if (absl::IsNotFound(table.status())) {
+    return absl::NotFoundError(absl::StrCat("table \"", Sv(name), "\" does not exist"));
+  }
+  RETURN_IF_ERROR(table.status());
+  auto shared = std::make_shared<const v1::Table>(*std::move(table));
+  absl::MutexLock lock(&tables_mu_);
+  tables_.emplace(std::string(name), shared);
+  return shared;
+}
+
+// ---- Commit path ----
+
+absl::StatusOr<int64_t> Engine::PublishWinner(storage::WriteTransaction& txn,
+                                              const v1::Table& table, std::string_view id,
+                                              std::vector<storage::StoredRevision> leaves) {
+  internal::SortByPrecedence(leaves);
+  const storage::StoredRevision& winner = leaves.front();
+  if (winner.deleted) {
+    RETURN_IF_ERROR(txn.DeleteViewRow(table, id));
+  } else {
+    RETURN_IF_ERROR(txn.UpsertViewRow(table, internal::ToRecord(table.name(), id, winner)));
+  }
+  v1::Change change;
+  change.set_kind(v1::CHANGE_KIND_RECORD);
+  change.set_table(table.name());
+  change.set_id(std::string(id));
+  change.set_revision(winner.revision);
+  change.set_deleted(winner.deleted);
+  return txn.AppendChange(change);
+}
+
+absl::Status Engine::CommitAndNotify(std::unique_ptr<storage::WriteTransaction> txn,
+                                     int64_t last_seq) {
+  absl::Status committed = txn->Commit();
+  if (!committed.ok()) {
+    options_.logger->error("commit failed: {}", committed.ToString());
+    return committed;
+  }
+  // Still the only writer: last_seq_ only grows.
+  if (last_seq > 0) last_seq_.store(last_seq, std::memory_order_release);
+  txn.reset();
+  if (last_seq > 0) {
+    absl::ReaderMutexLock lock(&listeners_mu_);
+    for (const auto& [id, listener] : listeners_) listener(last_seq);
+  }
+  return absl::OkStatus();
+}
+
+// ---- Change feed ----
+
+absl::StatusOr<std::vector<v1::Change>> Engine::GetChanges(int64_t since,
+                                                           const std::vector<std::string>& tables,
+                                                           int limit) {
+  if (since < 0) return absl::InvalidArgumentError(absl::StrCat("since ", since, " is negative"));
+  if (limit <= 0) return absl::InvalidArgumentError(absl::StrCat("limit ", limit, " must be > 0"));
+  ASSIGN_OR_RETURN(auto read, options_.storage->BeginRead());
+  for (const std::string& name : tables) {
+    RETURN_IF_ERROR(internal::ValidateTableName(name));
+    RETURN_IF_ERROR(FindTable(read.get(), name).status());
+  }
+  return read->ScanChanges(since, tables, limit);
+}
+
+int64_t Engine::AddChangeListener(ChangeListener listener) {
+  absl::MutexLock lock(&listeners_mu_);
+  const int64_t id = next_listener_id_++;
+  listeners_.emplace_back(id, std::move(listener));
+  return id;
+}
+
+void Engine::RemoveChangeListener(int64_t id) {
+  // The writer lock waits for listeners running under the reader lock.
+  absl::MutexLock lock(&listeners_mu_);
+  for (auto it = listeners_.begin(); it != listeners_.end(); ++it) {
+    if (it->first == id) {
+      listeners_.erase(it);
+      return;
+    }
+  }
+}
+
+}  // namespace recondb::engine

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -111,15 +112,40 @@ class Engine {
       const std::vector<ForeignRevision>& revisions);
 
  private:
-  class Impl;
-  explicit Engine(EngineOptions options, std::string node_id, int64_t last_seq);
+  Engine(EngineOptions options, std::string node_id, int64_t last_seq);
 
-  // Commits `txn` and tells listeners about `last_seq` if it moved.
-  absl::Status CommitAndNotify(storage::WriteTransaction& txn, int64_t last_seq);
+  // The definition of table `name`, from the cache or read through `txn`
+  // (a fresh read transaction when null). NOT_FOUND names the table.
+  absl::StatusOr<std::shared_ptr<const v1::Table>> FindTable(storage::ReadTransaction* txn,
+                                                             std::string_view name);
+
+  // After revisions of record `id` were inserted: makes the best of `leaves`
+  // (all the record's leaves) the view row, or removes the row when every
+  // leaf is deleted, and appends the record's change. Returns its seq.
+  absl::StatusOr<int64_t> PublishWinner(storage::WriteTransaction& txn, const v1::Table& table,
+                                        std::string_view id,
+                                        std::vector<storage::StoredRevision> leaves);
+
+  // Commits `txn`, ends it, then tells listeners about `last_seq` (0: the
+  // transaction appended nothing to the feed).
+  absl::Status CommitAndNotify(std::unique_ptr<storage::WriteTransaction> txn, int64_t last_seq);
+
+  // Local writes: `parent` is null for a first revision.
+  absl::StatusOr<v1::Record> WriteLocalRevision(std::unique_ptr<storage::WriteTransaction> txn,
+                                                const v1::Table& table, std::string_view id,
+                                                const storage::StoredRevision* parent,
+                                                std::vector<storage::StoredRevision> leaves,
+                                                bool deleted, storage::Attributes attributes);
 
   EngineOptions options_;
   const std::string node_id_;
   std::atomic<int64_t> last_seq_;
+
+  absl::Mutex tables_mu_;
+  // Tables are never dropped and only change by commit, so cached
+  // definitions stay true.
+  absl::flat_hash_map<std::string, std::shared_ptr<const v1::Table>> tables_
+      ABSL_GUARDED_BY(tables_mu_);
 
   absl::Mutex listeners_mu_;
   int64_t next_listener_id_ ABSL_GUARDED_BY(listeners_mu_) = 1;

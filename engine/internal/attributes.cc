@@ -1,0 +1,90 @@
+#include "engine/internal/attributes.h"
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "common/strings.h"
+#include "engine/internal/validation.h"
+#include "google/protobuf/util/message_differencer.h"
+
+namespace recondb::engine::internal {
+namespace {
+
+absl::Status NoSuchColumn(const v1::Table& table, std::string_view column, std::string_view where) {
+  return absl::InvalidArgumentError(absl::StrCat(Sv(where), ": table \"", table.name(),
+                                                 "\" has no column \"", Sv(column.substr(0, 100)),
+                                                 "\""));
+}
+
+bool HasColumn(const v1::Table& table, const std::string& name) {
+  for (const auto& column : table.columns()) {
+    if (column.name() == name) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<v1::Value> DefaultOrNull(const v1::Table& table, const v1::Column& column) {
+  return NormalizeValue(table.name(), column,
+                        column.has_default_value() ? column.default_value() : v1::Value());
+}
+
+}  // namespace
+
+absl::StatusOr<storage::Attributes> BuildAttributes(const v1::Table& table,
+                                                    const RequestAttributes& request,
+                                                    const google::protobuf::FieldMask* mask,
+                                                    const storage::Attributes* base) {
+  for (const auto& [name, value] : request) {
+    if (!HasColumn(table, name)) return NoSuchColumn(table, name, "attributes");
+  }
+  std::set<std::string> masked;
+  const bool partial = mask != nullptr && mask->paths_size() > 0;
+  if (partial) {
+    for (const std::string& path : mask->paths()) {
+      if (!HasColumn(table, path)) return NoSuchColumn(table, path, "update_mask");
+      masked.insert(path);
+    }
+  }
+  storage::Attributes out;
+  for (const v1::Column& column : table.columns()) {
+    const bool from_request = !partial || masked.count(column.name()) > 0;
+    absl::StatusOr<v1::Value> value;
+    if (from_request) {
+      auto it = request.find(column.name());
+      value = it != request.end() ? NormalizeValue(table.name(), column, it->second)
+                                  : DefaultOrNull(table, column);
+    } else if (base != nullptr && base->count(column.name())) {
+      value = base->at(column.name());
+    } else {
+      value = DefaultOrNull(table, column);
+    }
+    if (!value.ok()) return value.status();
+    out.emplace(column.name(), *std::move(value));
+  }
+  return out;
+}
+
+absl::Status CheckCompleteAttributes(const v1::Table& table, std::string_view id,
+                                     const storage::Attributes& attributes) {
+  for (const auto& [name, value] : attributes) {
+    if (!HasColumn(table, name)) return NoSuchColumn(table, name, absl::StrCat("record ", Sv(id)));
+  }
+  for (const v1::Column& column : table.columns()) {
+    auto it = attributes.find(column.name());
+    if (it == attributes.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("record \"", Sv(id), "\" of table \"",
+                                                     table.name(), "\" lacks column \"",
+                                                     column.name(), "\""));
+    }
+    ASSIGN_OR_RETURN(v1::Value normalized, NormalizeValue(table.name(), column, it->second));
+    if (!google::protobuf::util::MessageDifferencer::Equals(normalized, it->second)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("record \"", Sv(id), "\" of table \"", table.name(), "\": column \"",
+                       column.name(), "\" holds a value that is not in canonical form"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace recondb::engine::internal
