@@ -1,0 +1,203 @@
+#include "daemon/config.h"
+
+#include <cstdlib>
+#include <limits>
+#include <mutex>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "common/status_macros.h"
+#include "common/strings.h"
+
+// Each help text names the flag's environment variable; ConfigFlags() below
+// is the same list for the code.
+ABSL_FLAG(std::string, listen, "127.0.0.1:7470",
+          "Address to serve gRPC on, host:port; port 0 picks a free port "
+          "(the actual one is logged). Env: RECONDB_LISTEN.");
+ABSL_FLAG(std::string, data_dir, "./data",
+          "Directory of the database (recondb.sqlite3) and of its LOCK file; "
+          "created if missing. Env: RECONDB_DATA_DIR.");
+ABSL_FLAG(std::string, storage, "sqlite",
+          "Storage backend: sqlite (durable, in data_dir) or memory (lost at "
+          "exit). Env: RECONDB_STORAGE.");
+ABSL_FLAG(std::string, durability, "full",
+          "SQLite durability: full (an acknowledged write survives a power "
+          "loss) or normal (survives a crash of the process only). "
+          "Env: RECONDB_DURABILITY.");
+ABSL_FLAG(std::string, log_level, "info",
+          "Log level on stderr: trace, debug, info, warn or error. "
+          "Env: RECONDB_LOG_LEVEL.");
+ABSL_FLAG(int64_t, max_message_bytes, 4 << 20,
+          "Largest gRPC message received or sent, in bytes. "
+          "Env: RECONDB_MAX_MESSAGE_BYTES.");
+ABSL_FLAG(int64_t, max_record_bytes, 1 << 20,
+          "Largest record revision (canonical encoding), in bytes; larger "
+          "writes get RESOURCE_EXHAUSTED. Env: RECONDB_MAX_RECORD_BYTES.");
+ABSL_FLAG(int32_t, worker_threads, 8,
+          "Threads that run storage work off the gRPC threads. "
+          "Env: RECONDB_WORKER_THREADS.");
+
+namespace recondb::daemon {
+namespace {
+
+constexpr int64_t kMinMessageBytes = 1024;
+constexpr int kMaxWorkerThreads = 1024;
+
+absl::Status BadValue(std::string_view flag, std::string_view detail) {
+  std::string env;
+  for (const FlagEnv& fe : ConfigFlags()) {
+    if (fe.flag == flag) env = std::string(fe.env);
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--", Sv(flag), " (", env, "): ", Sv(detail)));
+}
+
+absl::StatusOr<StorageKind> ParseStorageKind(const std::string& value) {
+  if (value == "sqlite") return StorageKind::kSqlite;
+  if (value == "memory") return StorageKind::kMemory;
+  return BadValue("storage",
+                  absl::StrCat("must be sqlite or memory, got \"", value, "\""));
+}
+
+absl::StatusOr<storage::Durability> ParseDurability(const std::string& value) {
+  if (value == "full") return storage::Durability::kFull;
+  if (value == "normal") return storage::Durability::kNormal;
+  return BadValue("durability",
+                  absl::StrCat("must be full or normal, got \"", value, "\""));
+}
+
+absl::StatusOr<spdlog::level::level_enum> ParseLogLevel(const std::string& value) {
+  if (value == "trace") return spdlog::level::trace;
+  if (value == "debug") return spdlog::level::debug;
+  if (value == "info") return spdlog::level::info;
+  if (value == "warn") return spdlog::level::warn;
+  if (value == "error") return spdlog::level::err;
+  return BadValue("log_level",
+                  absl::StrCat("must be trace, debug, info, warn or error, got \"",
+                               value, "\""));
+}
+
+// REQUIRES: lo <= hi.
+absl::Status CheckRange(std::string_view flag, int64_t value, int64_t lo, int64_t hi) {
+  if (value >= lo && value <= hi) return absl::OkStatus();
+  return BadValue(flag, absl::StrCat("must be between ", lo, " and ", hi,
+                                     ", got ", value));
+}
+
+}  // namespace
+
+const std::vector<FlagEnv>& ConfigFlags() {
+  static const std::vector<FlagEnv>* const kFlags = new std::vector<FlagEnv>{
+      {"listen", "RECONDB_LISTEN"},
+      {"data_dir", "RECONDB_DATA_DIR"},
+      {"storage", "RECONDB_STORAGE"},
+      {"durability", "RECONDB_DURABILITY"},
+      {"log_level", "RECONDB_LOG_LEVEL"},
+      {"max_message_bytes", "RECONDB_MAX_MESSAGE_BYTES"},
+      {"max_record_bytes", "RECONDB_MAX_RECORD_BYTES"},
+      {"worker_threads", "RECONDB_WORKER_THREADS"},
+  };
+  return *kFlags;
+}
+
+EnvLookup ProcessEnvironment() {
+  return [](std::string_view name) -> std::optional<std::string> {
+    const char* value = std::getenv(std::string(name).c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+}
+
+absl::Status ApplyEnvironment(const EnvLookup& env) {
+  for (const FlagEnv& fe : ConfigFlags()) {
+    std::optional<std::string> value = env(fe.env);
+    if (!value.has_value()) continue;
+    absl::CommandLineFlag* flag =
+        absl::FindCommandLineFlag(Sv(fe.flag));
+    if (flag == nullptr) {
+      return absl::InternalError(absl::StrCat("flag --", Sv(fe.flag), " is not defined"));
+    }
+    std::string error;
+    if (!flag->ParseFrom(*value, &error)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(Sv(fe.env), "=\"", *value, "\" (--", Sv(fe.flag), "): ", error));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<HostPort> ParseHostPort(std::string_view address) {
+  const size_t colon = address.rfind(':');
+  int port = 0;
+  if (colon == std::string_view::npos || colon == 0 ||
+      !absl::SimpleAtoi(Sv(address.substr(colon + 1)), &port) ||
+      port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "listening address \"", Sv(address),
+        "\" is not host:port with a port between 0 and 65535"));
+  }
+  return HostPort{std::string(address.substr(0, colon)), port};
+}
+
+absl::StatusOr<Config> ConfigFromFlags() {
+  Config config;
+  config.listen = absl::GetFlag(FLAGS_listen);
+  if (absl::Status s = ParseHostPort(config.listen).status(); !s.ok()) {
+    return BadValue("listen", std::string_view(s.message().data(), s.message().size()));
+  }
+  config.data_dir = absl::GetFlag(FLAGS_data_dir);
+  ASSIGN_OR_RETURN(config.storage, ParseStorageKind(absl::GetFlag(FLAGS_storage)));
+  if (config.storage == StorageKind::kSqlite && config.data_dir.empty()) {
+    return BadValue("data_dir", "must not be empty with --storage=sqlite");
+  }
+  ASSIGN_OR_RETURN(config.durability, ParseDurability(absl::GetFlag(FLAGS_durability)));
+  ASSIGN_OR_RETURN(config.log_level, ParseLogLevel(absl::GetFlag(FLAGS_log_level)));
+
+  const int64_t max_message = absl::GetFlag(FLAGS_max_message_bytes);
+  RETURN_IF_ERROR(CheckRange("max_message_bytes", max_message, kMinMessageBytes,
+                             std::numeric_limits<int>::max()));
+  config.max_message_bytes = static_cast<int>(max_message);
+  config.max_record_bytes = absl::GetFlag(FLAGS_max_record_bytes);
+  RETURN_IF_ERROR(CheckRange("max_record_bytes", config.max_record_bytes, 1,
+                             std::numeric_limits<int64_t>::max()));
+  config.worker_threads = absl::GetFlag(FLAGS_worker_threads);
+  RETURN_IF_ERROR(
+      CheckRange("worker_threads", config.worker_threads, 1, kMaxWorkerThreads));
+  return config;
+}
+
+absl::StatusOr<Config> ParseConfig(int argc, char** argv, const EnvLookup& env) {
+  static std::once_flag usage_once;
+  std::call_once(usage_once, [] {
+    absl::SetProgramUsageMessage(
+        "recondbd: the recondb database daemon (gRPC service "
+        "recondb.v1.Database, health, reflection).\n"
+        "Usage: recondbd [--flag=value ...]\n"
+        "Each flag may also be set by the environment variable named in its "
+        "help; a flag on the command line wins over the environment.");
+  });
+  RETURN_IF_ERROR(ApplyEnvironment(env));
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() > 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unexpected argument \"", positional[1],
+                     "\" (recondbd takes flags only; see --help)"));
+  }
+  return ConfigFromFlags();
+}
+
+std::string_view StorageKindName(StorageKind kind) {
+  return kind == StorageKind::kSqlite ? "sqlite" : "memory";
+}
+
+std::string_view DurabilityName(storage::Durability durability) {
+  return durability == storage::Durability::kFull ? "full" : "normal";
+}
+
+}  // namespace recondb::daemon

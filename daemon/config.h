@@ -1,0 +1,90 @@
+// recondbd's configuration: command-line flags (absl), each with a RECONDB_*
+// environment variable. Precedence: flag > environment > default. The table
+// of flags is in daemon/DESIGN.md and in `recondbd --help`.
+#ifndef RECONDB_DAEMON_CONFIG_H_
+#define RECONDB_DAEMON_CONFIG_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "spdlog/common.h"
+#include "storage/sqlite_storage.h"
+
+namespace recondb::daemon {
+
+enum class StorageKind { kSqlite, kMemory };
+
+// The validated configuration of one daemon. The defaults are those of the
+// flags.
+struct Config {
+  // "host:port" to listen on; port 0 picks a free port.
+  std::string listen = "127.0.0.1:7470";
+  // Holds recondb.sqlite3 and LOCK. Unused by the memory backend.
+  std::string data_dir = "./data";
+  StorageKind storage = StorageKind::kSqlite;
+  storage::Durability durability = storage::Durability::kFull;
+  spdlog::level::level_enum log_level = spdlog::level::info;
+  // Largest gRPC message received or sent.
+  int max_message_bytes = 4 << 20;
+  // Largest canonical encoding of one revision (the engine's limit).
+  int64_t max_record_bytes = 1 << 20;
+  // Threads of the worker pool that runs storage work.
+  int worker_threads = 8;
+};
+
+// One flag and its environment variable, e.g. {"listen", "RECONDB_LISTEN"}.
+struct FlagEnv {
+  std::string_view flag;
+  std::string_view env;
+};
+
+// Every configuration flag with its environment variable.
+const std::vector<FlagEnv>& ConfigFlags();
+
+// Looks up an environment variable; nullopt when it is not set.
+using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
+
+// The process environment (getenv).
+EnvLookup ProcessEnvironment();
+
+// Sets each flag whose environment variable `env` defines to that value, as
+// if it had been given on the command line. Call before the command line is
+// parsed so that the command line wins. INVALID_ARGUMENT naming the variable
+// if a value does not parse as the flag's type.
+absl::Status ApplyEnvironment(const EnvLookup& env);
+
+// Reads and validates the current values of the flags. INVALID_ARGUMENT
+// naming the flag, its variable and the value when one is out of range or
+// not one of the allowed words.
+absl::StatusOr<Config> ConfigFromFlags();
+
+// What main() does: applies `env`, then parses the command line (absl:
+// --help prints the flags and exits; an unknown flag or a malformed value
+// prints a message and exits with 1), then ConfigFromFlags(). Positional
+// arguments are refused with INVALID_ARGUMENT.
+absl::StatusOr<Config> ParseConfig(int argc, char** argv, const EnvLookup& env);
+
+// A listening address split in two: "127.0.0.1:7470" -> {"127.0.0.1", 7470},
+// "[::1]:0" -> {"[::1]", 0}.
+struct HostPort {
+  std::string host;
+  int port = 0;
+};
+
+// INVALID_ARGUMENT unless `address` is "host:port" with a non-empty host and
+// a port in 0..65535.
+absl::StatusOr<HostPort> ParseHostPort(std::string_view address);
+
+// "sqlite" / "memory", "full" / "normal": for logs.
+std::string_view StorageKindName(StorageKind kind);
+std::string_view DurabilityName(storage::Durability durability);
+
+}  // namespace recondb::daemon
+
+#endif  // RECONDB_DAEMON_CONFIG_H_

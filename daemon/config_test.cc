@@ -1,0 +1,151 @@
+#include "daemon/config.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/flags/reflection.h"
+#include "absl/strings/ascii.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/status_matchers.h"
+
+namespace recondb::daemon {
+namespace {
+
+using ::recondb::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+EnvLookup FakeEnv(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
+    auto it = vars.find(std::string(name));
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+// Flags are process-wide: each test restores them.
+class ConfigTest : public ::testing::Test {
+ protected:
+  absl::StatusOr<Config> Parse(std::vector<std::string> args,
+                               std::map<std::string, std::string> env) {
+    args.insert(args.begin(), "recondbd");
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    return ParseConfig(static_cast<int>(args.size()), argv.data(), FakeEnv(std::move(env)));
+  }
+
+  absl::FlagSaver saver_;
+};
+
+TEST_F(ConfigTest, DefaultsAreTheContractsDefaults) {
+  ASSERT_OK_AND_ASSIGN(Config config, Parse({}, {}));
+  EXPECT_EQ(config.listen, "127.0.0.1:7470");
+  EXPECT_EQ(config.data_dir, "./data");
+  EXPECT_EQ(config.storage, StorageKind::kSqlite);
+  EXPECT_EQ(config.durability, storage::Durability::kFull);
+  EXPECT_EQ(config.log_level, spdlog::level::info);
+  EXPECT_EQ(config.max_message_bytes, 4194304);
+  EXPECT_EQ(config.max_record_bytes, 1048576);
+  EXPECT_EQ(config.worker_threads, 8);
+}
+
+TEST_F(ConfigTest, EnvironmentVariablesApply) {
+  ASSERT_OK_AND_ASSIGN(Config config,
+                       Parse({}, {{"RECONDB_LISTEN", "127.0.0.1:0"},
+                                  {"RECONDB_DATA_DIR", "/tmp/x"},
+                                  {"RECONDB_STORAGE", "memory"},
+                                  {"RECONDB_DURABILITY", "normal"},
+                                  {"RECONDB_LOG_LEVEL", "debug"},
+                                  {"RECONDB_MAX_MESSAGE_BYTES", "65536"},
+                                  {"RECONDB_MAX_RECORD_BYTES", "2048"},
+                                  {"RECONDB_WORKER_THREADS", "3"}}));
+  EXPECT_EQ(config.listen, "127.0.0.1:0");
+  EXPECT_EQ(config.data_dir, "/tmp/x");
+  EXPECT_EQ(config.storage, StorageKind::kMemory);
+  EXPECT_EQ(config.durability, storage::Durability::kNormal);
+  EXPECT_EQ(config.log_level, spdlog::level::debug);
+  EXPECT_EQ(config.max_message_bytes, 65536);
+  EXPECT_EQ(config.max_record_bytes, 2048);
+  EXPECT_EQ(config.worker_threads, 3);
+}
+
+TEST_F(ConfigTest, FlagOverridesEnvironment) {
+  ASSERT_OK_AND_ASSIGN(
+      Config config,
+      Parse({"--listen=127.0.0.1:9100", "--worker_threads=2"},
+            {{"RECONDB_LISTEN", "127.0.0.1:9000"}, {"RECONDB_WORKER_THREADS", "5"},
+             {"RECONDB_LOG_LEVEL", "warn"}}));
+  EXPECT_EQ(config.listen, "127.0.0.1:9100");
+  EXPECT_EQ(config.worker_threads, 2);
+  EXPECT_EQ(config.log_level, spdlog::level::warn);  // Only in the environment.
+}
+
+TEST_F(ConfigTest, MalformedEnvironmentValueNamesTheVariable) {
+  EXPECT_THAT(Parse({}, {{"RECONDB_WORKER_THREADS", "many"}}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("RECONDB_WORKER_THREADS"), HasSubstr("many"))));
+}
+
+TEST_F(ConfigTest, UnknownWordsAreRejected) {
+  EXPECT_THAT(Parse({"--storage=mongo"}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("--storage"), HasSubstr("RECONDB_STORAGE"),
+                             HasSubstr("mongo"), HasSubstr("sqlite or memory"))));
+  EXPECT_THAT(Parse({}, {{"RECONDB_DURABILITY", "extra"}}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("--durability"), HasSubstr("extra"))));
+  EXPECT_THAT(Parse({"--log_level=loud"}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("--log_level"), HasSubstr("loud"))));
+}
+
+TEST_F(ConfigTest, OutOfRangeNumbersAreRejected) {
+  EXPECT_THAT(Parse({"--worker_threads=0"}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--worker_threads")));
+  EXPECT_THAT(Parse({"--max_message_bytes=10"}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--max_message_bytes")));
+  EXPECT_THAT(Parse({"--max_message_bytes=4294967296"}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--max_message_bytes")));
+  EXPECT_THAT(Parse({"--max_record_bytes=-1"}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--max_record_bytes")));
+}
+
+TEST_F(ConfigTest, ListenMustBeHostPort) {
+  for (const char* bad : {"7470", ":7470", "localhost:", "localhost:http", "127.0.0.1:70000"}) {
+    EXPECT_THAT(Parse({std::string("--listen=") + bad}, {}),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         AllOf(HasSubstr("--listen"), HasSubstr(bad))));
+  }
+  ASSERT_OK_AND_ASSIGN(Config config, Parse({"--listen=[::1]:0"}, {}));
+  EXPECT_EQ(config.listen, "[::1]:0");
+}
+
+TEST_F(ConfigTest, PositionalArgumentsAreRejected) {
+  EXPECT_THAT(Parse({"serve"}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("serve")));
+}
+
+TEST_F(ConfigTest, EachFlagsHelpNamesItsVariable) {
+  for (const FlagEnv& fe : ConfigFlags()) {
+    absl::CommandLineFlag* flag =
+        absl::FindCommandLineFlag(absl::string_view(fe.flag.data(), fe.flag.size()));
+    ASSERT_NE(flag, nullptr) << fe.flag;
+    EXPECT_THAT(flag->Help(), HasSubstr(std::string(fe.env))) << fe.flag;
+    EXPECT_EQ(std::string(fe.env), "RECONDB_" + absl::AsciiStrToUpper(flag->Name()));
+  }
+}
+
+TEST(HostPortTest, SplitsHostAndPort) {
+  ASSERT_OK_AND_ASSIGN(HostPort v4, ParseHostPort("127.0.0.1:7470"));
+  EXPECT_EQ(v4.host, "127.0.0.1");
+  EXPECT_EQ(v4.port, 7470);
+  ASSERT_OK_AND_ASSIGN(HostPort v6, ParseHostPort("[::1]:0"));
+  EXPECT_EQ(v6.host, "[::1]");
+  EXPECT_EQ(v6.port, 0);
+}
+
+}  // namespace
+}  // namespace recondb::daemon

@@ -1,0 +1,95 @@
+#include "daemon/daemon.h"
+
+#include <filesystem>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "common/strings.h"
+#include "daemon/server_builder.h"
+#include "storage/memory_storage.h"
+#include "storage/sqlite_storage.h"
+
+namespace recondb::daemon {
+namespace {
+
+constexpr char kDatabaseFile[] = "recondb.sqlite3";
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config,
+                                                      std::shared_ptr<spdlog::logger> logger) {
+  std::unique_ptr<Daemon> daemon(new Daemon(config, std::move(logger)));
+  RETURN_IF_ERROR(daemon->OpenStorage());
+  RETURN_IF_ERROR(daemon->OpenEngine());
+  daemon->pool_ = std::make_unique<WorkerPool>(config.worker_threads);
+  daemon->service_ = std::make_unique<DatabaseService>(daemon->engine_.get(),
+                                                       daemon->pool_.get(), daemon->logger_);
+  RETURN_IF_ERROR(daemon->StartServer());
+  daemon->logger_->info("recondbd listening on {} node_id={} storage={}", daemon->address_,
+                        daemon->engine_->node_id(), daemon->StorageDescription());
+  return daemon;
+}
+
+Daemon::~Daemon() { Shutdown(); }
+
+absl::Status Daemon::OpenStorage() {
+  if (config_.storage == StorageKind::kMemory) {
+    storage_ = storage::NewMemoryStorage();
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(lock_, DataDirLock::Acquire(config_.data_dir));
+  storage::SqliteOptions options;
+  options.path = (std::filesystem::path(config_.data_dir) / kDatabaseFile).string();
+  options.durability = config_.durability;
+  logger_->debug("opening {}", options.path);
+  ASSIGN_OR_RETURN(storage_, storage::OpenSqliteStorage(options));
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::OpenEngine() {
+  engine::EngineOptions options;
+  options.storage = storage_.get();
+  options.logger = logger_;
+  options.max_record_bytes = config_.max_record_bytes;
+  ASSIGN_OR_RETURN(engine_, engine::Engine::Open(std::move(options)));
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::StartServer() {
+  ServerOptions options;
+  options.listen = config_.listen;
+  options.max_message_bytes = config_.max_message_bytes;
+  ASSIGN_OR_RETURN(StartedServer started,
+                   StartGrpcServer(options, {{std::string(v1::Database::service_full_name()),
+                                              service_.get()}}));
+  server_ = std::move(started.server);
+  address_ = std::move(started.address);
+  port_ = started.port;
+  return absl::OkStatus();
+}
+
+std::string Daemon::StorageDescription() const {
+  if (config_.storage == StorageKind::kMemory) return "memory durability=none";
+  return absl::StrCat("sqlite durability=", Sv(DurabilityName(config_.durability)),
+                      " data_dir=", config_.data_dir);
+}
+
+void Daemon::Shutdown() {
+  if (server_ != nullptr) {
+    MarkNotServing(*server_);
+    service_->BeginShutdown();
+    server_->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+    server_->Wait();
+    server_.reset();
+  }
+  // Calls are over, but their pool tasks may still be returning; they use
+  // the service and the engine.
+  pool_.reset();
+  service_.reset();
+  engine_.reset();
+  storage_.reset();
+  lock_.reset();
+}
+
+}  // namespace recondb::daemon

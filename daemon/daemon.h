@@ -1,0 +1,81 @@
+// One running recondbd: the data directory lock, the storage, the engine, the
+// worker pool, the Database service and the gRPC server, started in that
+// order and stopped in the reverse one.
+#ifndef RECONDB_DAEMON_DAEMON_H_
+#define RECONDB_DAEMON_DAEMON_H_
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "daemon/config.h"
+#include "daemon/data_dir_lock.h"
+#include "daemon/database_service.h"
+#include "daemon/worker_pool.h"
+#include "engine/engine.h"
+#include "grpcpp/server.h"
+#include "spdlog/logger.h"
+#include "storage/storage.h"
+
+namespace recondb::daemon {
+
+// How long Shutdown() lets in-flight calls finish before gRPC cancels them.
+inline constexpr std::chrono::seconds kShutdownGrace{10};
+
+// Not thread-safe: Start, Shutdown and the destructor run on one thread.
+class Daemon {
+ public:
+  // Opens everything `config` describes and starts serving; logs one info
+  // line "listening on <host>:<port> node_id=... storage=... durability=...".
+  // With sqlite storage it first locks <data_dir>/LOCK (creating data_dir):
+  // FAILED_PRECONDITION "data directory X is locked by another recondbd".
+  // UNAVAILABLE "cannot listen on ADDR: address in use or invalid" if the
+  // port cannot be bound; storage and engine errors as they are. Nothing is
+  // left open on failure. `logger` is never null.
+  static absl::StatusOr<std::unique_ptr<Daemon>> Start(const Config& config,
+                                                       std::shared_ptr<spdlog::logger> logger);
+
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+  // Shutdown() if it has not run.
+  ~Daemon();
+
+  // Stops gracefully: health NOT_SERVING; follow streams end with
+  // UNAVAILABLE; new calls refused; in-flight calls finish (cancelled after
+  // kShutdownGrace); the worker pool drains; the engine and the storage
+  // close (SQLite checkpoints and closes its file); the lock is released.
+  // Idempotent.
+  void Shutdown();
+
+  // "host:port" with the port actually bound.
+  const std::string& address() const { return address_; }
+  int port() const { return port_; }
+  // REQUIRES: Shutdown() has not run.
+  engine::Engine& engine() { return *engine_; }
+
+ private:
+  Daemon(Config config, std::shared_ptr<spdlog::logger> logger)
+      : config_(std::move(config)), logger_(std::move(logger)) {}
+
+  absl::Status OpenStorage();
+  absl::Status OpenEngine();
+  absl::Status StartServer();
+  std::string StorageDescription() const;
+
+  const Config config_;
+  const std::shared_ptr<spdlog::logger> logger_;
+  // Declared in start order; Shutdown() releases them in reverse.
+  std::unique_ptr<DataDirLock> lock_;
+  std::unique_ptr<storage::Storage> storage_;
+  std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<WorkerPool> pool_;
+  std::unique_ptr<DatabaseService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::string address_;
+  int port_ = 0;
+};
+
+}  // namespace recondb::daemon
+
+#endif  // RECONDB_DAEMON_DAEMON_H_

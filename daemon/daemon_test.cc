@@ -1,0 +1,142 @@
+// The whole daemon in-process: start, health, data directory lock, port
+// conflicts, restart, and the shutdown of follow streams.
+#include "daemon/daemon.h"
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "grpc/health/v1/health.pb.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/impl/client_unary_call.h"
+#include "grpcpp/impl/rpc_method.h"
+#include "grpcpp/security/credentials.h"
+#include "gtest/gtest.h"
+#include "recondb/v1/database.grpc.pb.h"
+#include "spdlog/sinks/null_sink.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
+
+namespace recondb::daemon {
+namespace {
+
+using ::recondb::testing::StatusIs;
+using ::recondb::testing::TempDir;
+using ::testing::HasSubstr;
+
+constexpr auto kDeadline = std::chrono::seconds(30);
+
+std::shared_ptr<spdlog::logger> NullLogger() {
+  return std::make_shared<spdlog::logger>("test",
+                                          std::make_shared<spdlog::sinks::null_sink_mt>());
+}
+
+Config MemoryConfig() {
+  Config config;
+  config.listen = "127.0.0.1:0";
+  config.storage = StorageKind::kMemory;
+  config.worker_threads = 2;
+  return config;
+}
+
+Config SqliteConfig(const TempDir& dir) {
+  Config config;
+  config.listen = "127.0.0.1:0";
+  config.storage = StorageKind::kSqlite;
+  config.data_dir = dir.File("data");
+  config.durability = storage::Durability::kNormal;
+  config.worker_threads = 2;
+  return config;
+}
+
+std::shared_ptr<grpc::Channel> Connect(const Daemon& daemon) {
+  return grpc::CreateChannel(daemon.address(), grpc::InsecureChannelCredentials());
+}
+
+// grpc.health.v1.Health/Check without generated service stubs.
+grpc::Status CheckHealth(grpc::Channel* channel, const std::string& service,
+                         grpc::health::v1::HealthCheckResponse* response) {
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + kDeadline);
+  static const grpc::internal::RpcMethod kCheck("/grpc.health.v1.Health/Check",
+                                                grpc::internal::RpcMethod::NORMAL_RPC);
+  return grpc::internal::BlockingUnaryCall(channel, kCheck, &context, request, response);
+}
+
+TEST(DaemonTest, ServesOnAFreePortAndReportsServing) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Daemon> daemon, Daemon::Start(MemoryConfig(), NullLogger()));
+  EXPECT_GT(daemon->port(), 0);
+  EXPECT_EQ(daemon->address(), "127.0.0.1:" + std::to_string(daemon->port()));
+  auto channel = Connect(*daemon);
+  for (const std::string service : {"", "recondb.v1.Database"}) {
+    grpc::health::v1::HealthCheckResponse response;
+    grpc::Status status = CheckHealth(channel.get(), service, &response);
+    ASSERT_TRUE(status.ok()) << service << ": " << status.error_message();
+    EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING) << service;
+  }
+  daemon->Shutdown();
+  daemon->Shutdown();  // Idempotent.
+}
+
+TEST(DaemonTest, SecondDaemonOnTheSameDataDirectoryFails) {
+  TempDir dir;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Daemon> first, Daemon::Start(SqliteConfig(dir), NullLogger()));
+  EXPECT_THAT(Daemon::Start(SqliteConfig(dir), NullLogger()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("data directory " + dir.File("data") +
+                                 " is locked by another recondbd")));
+}
+
+TEST(DaemonTest, SecondDaemonOnTheSamePortFails) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Daemon> first, Daemon::Start(MemoryConfig(), NullLogger()));
+  Config config = MemoryConfig();
+  config.listen = first->address();
+  EXPECT_THAT(Daemon::Start(config, NullLogger()),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("cannot listen on " + first->address() +
+                                 ": address in use or invalid")));
+}
+
+TEST(DaemonTest, RestartKeepsTheNodeIdAndTheData) {
+  TempDir dir;
+  std::string node_id;
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<Daemon> daemon,
+                         Daemon::Start(SqliteConfig(dir), NullLogger()));
+    node_id = daemon->engine().node_id();
+    v1::Table table;
+    table.set_name("todos");
+    ASSERT_OK(daemon->engine().CreateTable(table).status());
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Daemon> daemon, Daemon::Start(SqliteConfig(dir), NullLogger()));
+  EXPECT_EQ(daemon->engine().node_id(), node_id);
+  EXPECT_OK(daemon->engine().GetTable("todos").status());
+}
+
+TEST(DaemonTest, ShutdownEndsOpenFollowStreams) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Daemon> daemon, Daemon::Start(MemoryConfig(), NullLogger()));
+  v1::Table table;
+  table.set_name("todos");
+  ASSERT_OK(daemon->engine().CreateTable(table).status());
+
+  auto stub = v1::Database::NewStub(Connect(*daemon));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + kDeadline);
+  v1::GetChangesRequest request;
+  request.set_follow(true);
+  auto reader = stub->GetChanges(&context, request);
+  v1::Change change;
+  ASSERT_TRUE(reader->Read(&change));  // Open and caught up.
+
+  daemon->Shutdown();  // Would wait kShutdownGrace if the stream stayed open.
+  EXPECT_FALSE(reader->Read(&change));
+  grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(status.error_message(), "server shutting down");
+}
+
+}  // namespace
+}  // namespace recondb::daemon

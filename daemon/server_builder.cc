@@ -1,0 +1,66 @@
+#include "daemon/server_builder.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "daemon/config.h"
+#include "grpc/grpc.h"
+#include "grpc/health/v1/health.pb.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/server_builder.h"
+
+namespace recondb::daemon {
+namespace {
+
+// The default health service is implemented without the C++ protobuf types,
+// so nothing would pull grpc/health/v1/health.pb.cc into the binary, and
+// reflection could not describe grpc.health.v1.Health. Naming one of its
+// symbols keeps it, and with it the file's descriptors in the pool.
+const google::protobuf::Descriptor* KeepHealthDescriptors() {
+  return grpc::health::v1::HealthCheckRequest::descriptor();
+}
+
+}  // namespace
+
+absl::StatusOr<StartedServer> StartGrpcServer(const ServerOptions& options,
+                                              const std::vector<NamedService>& services) {
+  ASSIGN_OR_RETURN(HostPort requested, ParseHostPort(options.listen));
+  if (KeepHealthDescriptors() == nullptr) {
+    return absl::InternalError("grpc.health.v1 descriptors are missing");
+  }
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  grpc::ServerBuilder builder;
+  int selected_port = 0;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &selected_port);
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  builder.SetMaxSendMessageSize(options.max_message_bytes);
+  for (const NamedService& s : services) builder.RegisterService(s.service);
+
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || selected_port <= 0) {
+    if (server != nullptr) server->Shutdown();
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", options.listen, ": address in use or invalid"));
+  }
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  if (health != nullptr) {
+    health->SetServingStatus(true);
+    for (const NamedService& s : services) health->SetServingStatus(s.name, true);
+  }
+  StartedServer started;
+  started.server = std::move(server);
+  started.port = selected_port;
+  started.address = absl::StrCat(requested.host, ":", selected_port);
+  return started;
+}
+
+void MarkNotServing(grpc::Server& server) {
+  grpc::HealthCheckServiceInterface* health = server.GetHealthCheckService();
+  // Shutdown() sets every status NOT_SERVING and ignores later updates.
+  if (health != nullptr) health->Shutdown();
+}
+
+}  // namespace recondb::daemon

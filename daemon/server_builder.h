@@ -1,0 +1,56 @@
+// Builds and starts recondbd's gRPC server: the given services plus the
+// standard health service and server reflection.
+#ifndef RECONDB_DAEMON_SERVER_BUILDER_H_
+#define RECONDB_DAEMON_SERVER_BUILDER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/server.h"
+
+namespace grpc {
+class Service;
+}  // namespace grpc
+
+namespace recondb::daemon {
+
+struct ServerOptions {
+  // "host:port"; port 0 picks a free port. No default.
+  std::string listen;
+  // Largest message received or sent. Default: 4 MiB.
+  int max_message_bytes = 4 << 20;
+};
+
+// A service to register and the name under which the health service reports
+// it, e.g. "recondb.v1.Database".
+struct NamedService {
+  std::string name;
+  grpc::Service* service;  // Not owned; must outlive the server.
+};
+
+struct StartedServer {
+  std::unique_ptr<grpc::Server> server;
+  // The host of options.listen and the port actually bound, "host:port".
+  std::string address;
+  int port = 0;
+};
+
+// Registers `services`, grpc.health.v1.Health (the default health service,
+// whose descriptors are linked in so that reflection can describe it) and
+// server reflection; listens on options.listen with SO_REUSEPORT off, so
+// that a port in use is an error instead of a silently shared port; starts
+// the server; and marks the whole server and each service SERVING.
+// UNAVAILABLE "cannot listen on ADDR: address in use or invalid" if the port
+// cannot be bound; INVALID_ARGUMENT if options.listen is not host:port.
+absl::StatusOr<StartedServer> StartGrpcServer(const ServerOptions& options,
+                                              const std::vector<NamedService>& services);
+
+// Marks the whole server and every service NOT_SERVING for good; health
+// checks from now on see the server going away. Call first at shutdown.
+void MarkNotServing(grpc::Server& server);
+
+}  // namespace recondb::daemon
+
+#endif  // RECONDB_DAEMON_SERVER_BUILDER_H_
