@@ -1,0 +1,578 @@
+// Bad input against a real recondbd: each request is answered with the code
+// of DESIGN.md's error table and a message naming the table, column, record or
+// value at fault; nothing is written (tables, records and change feed are
+// compared before and after every request); the daemon stays up.
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
+#include "gtest/gtest.h"
+#include "tests/support/daemon_process.h"
+#include "tests/support/db_client.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
+
+namespace recondb::testing {
+namespace {
+
+using absl::StatusCode;
+
+constexpr int kMaxMessageBytes = 64 * 1024;
+constexpr int kMaxRecordBytes = 8 * 1024;
+
+const std::string kHex32 = "0123456789abcdef0123456789abcdef";
+
+template <typename T>
+absl::Status StatusOf(const absl::StatusOr<T>& s) {
+  return s.status();
+}
+
+// A request expected to fail.
+struct BadCase {
+  std::string name;
+  std::function<absl::Status()> call;
+  StatusCode code;
+  // Each entry must appear in the message; "a|b" means a or b. Found raw,
+  // C-escaped, or (for lowercase words) case-insensitively.
+  std::vector<std::string> mentions;
+};
+
+bool Mentions(const std::string& message, const std::string& alternatives) {
+  const std::string lower = absl::AsciiStrToLower(message);
+  for (absl::string_view alt_view : absl::StrSplit(alternatives, '|')) {
+    std::string alt(alt_view);
+    if (message.find(alt) != std::string::npos) return true;
+    if (message.find(absl::CHexEscape(alt)) != std::string::npos) return true;
+    if (message.find(absl::CEscape(alt)) != std::string::npos) return true;
+    if (absl::AsciiStrToLower(alt) == alt && lower.find(alt) != std::string::npos) return true;
+  }
+  return false;
+}
+
+class BadInputTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    DaemonOptions options;
+    options.data_dir = data_.path();
+    options.extra_flags = {absl::StrCat("--max_message_bytes=", kMaxMessageBytes),
+                           absl::StrCat("--max_record_bytes=", kMaxRecordBytes)};
+    ASSERT_OK_AND_ASSIGN(daemon_, DaemonProcess::Start(options));
+    db_ = std::make_unique<DbClient>(daemon_->NewChannel());
+
+    ASSERT_OK(db_->CreateTable(TodoTable()));
+    v1::Table measures;
+    measures.set_name("measures");
+    AddColumn(&measures, "reading", v1::COLUMN_TYPE_FLOAT, true);
+    AddColumn(&measures, "count", v1::COLUMN_TYPE_INT, true);
+    AddColumn(&measures, "blob", v1::COLUMN_TYPE_BYTES, true)->set_max_length(8);
+    ASSERT_OK(db_->CreateTable(measures));
+    v1::Table notes;
+    notes.set_name("notes");
+    AddColumn(&notes, "body", v1::COLUMN_TYPE_STRING, true);
+    ASSERT_OK(db_->CreateTable(notes));
+
+    ASSERT_OK_AND_ASSIGN(rev1_, db_->Create("todos", {{"title", StringValue("first")}}, "t1"));
+    ASSERT_OK_AND_ASSIGN(rev2_, db_->PutRecord(MakeRecord("todos", "t1", rev1_.revision(),
+                                                          {{"title", StringValue("second")}})));
+    ASSERT_OK(db_->Create("todos", {{"title", StringValue("doomed")}}, "t_dead"));
+    ASSERT_OK_AND_ASSIGN(dead_, db_->DeleteRecord("todos", "t_dead"));
+    ASSERT_OK(db_->Create("measures", {{"reading", FloatValue(1.5)}}, "m1"));
+  }
+
+  void TearDown() override {
+    if (daemon_ == nullptr) return;
+    // The daemon is still up and answering.
+    EXPECT_OK(daemon_->CheckHealth());
+    EXPECT_OK(db_->GetRecord("todos", "t1"));
+    absl::StatusOr<int> code = daemon_->Stop();
+    ASSERT_OK(code);
+    EXPECT_EQ(*code, 0);
+  }
+
+  static v1::Column* AddColumn(v1::Table* t, const std::string& name, v1::ColumnType type,
+                               bool nullable) {
+    v1::Column* c = t->add_columns();
+    c->set_name(name);
+    c->set_type(type);
+    c->set_nullable(nullable);
+    return c;
+  }
+
+  // Everything a client can see: tables, every record of every table, and
+  // the change feed, as text (maps sorted).
+  std::string Snapshot() {
+    std::string out;
+    absl::StatusOr<std::vector<v1::Table>> tables = db_->ListTables();
+    EXPECT_OK(tables);
+    if (!tables.ok()) return out;
+    for (const v1::Table& t : *tables) {
+      std::string text;
+      google::protobuf::TextFormat::PrintToString(t, &text);
+      absl::StrAppend(&out, "table ", text, "\n");
+      v1::ListRecordsRequest req;
+      req.set_table(t.name());
+      absl::StatusOr<std::vector<v1::Record>> records = db_->ListAll(req);
+      EXPECT_OK(records);
+      if (!records.ok()) continue;
+      for (const v1::Record& r : *records) {
+        google::protobuf::TextFormat::PrintToString(r, &text);
+        absl::StrAppend(&out, "record ", text, "\n");
+      }
+    }
+    absl::StatusOr<std::vector<v1::Change>> changes = db_->GetChanges(0);
+    EXPECT_OK(changes);
+    if (changes.ok()) {
+      for (const v1::Change& c : *changes) absl::StrAppend(&out, "change ", c.ShortDebugString(), "\n");
+    }
+    return out;
+  }
+
+  void Run(const std::vector<BadCase>& cases) {
+    std::string before = Snapshot();
+    for (const BadCase& c : cases) {
+      SCOPED_TRACE(c.name);
+      absl::Status s = c.call();
+      EXPECT_EQ(s.code(), c.code) << c.name << ": " << s;
+      for (const std::string& m : c.mentions) {
+        EXPECT_TRUE(Mentions(std::string(s.message()), m))
+            << c.name << ": message \"" << s.message() << "\" does not name \"" << absl::CHexEscape(m)
+            << "\"";
+      }
+      std::string after = Snapshot();
+      EXPECT_EQ(after, before) << c.name << " wrote something";
+      before = after;
+    }
+  }
+
+  // PutRecord in todos with these attributes (create, or update of t1 at
+  // rev2 when `update` is set).
+  std::function<absl::Status()> PutTodo(Attributes attrs, bool update = false) {
+    return [this, attrs, update] {
+      return StatusOf(db_->PutRecord(
+          MakeRecord("todos", update ? "t1" : "", update ? rev2_.revision() : "", attrs)));
+    };
+  }
+  std::function<absl::Status()> PutInto(std::string table, Attributes attrs, std::string id = "") {
+    return [this, table, attrs, id] { return StatusOf(db_->Create(table, attrs, id)); };
+  }
+  std::function<absl::Status()> ListWith(v1::ListRecordsRequest req) {
+    return [this, req] { return StatusOf(db_->ListRecords(req)); };
+  }
+  static v1::ListRecordsRequest Filter(const std::string& column, v1::Operator op,
+                                       std::optional<v1::Value> value) {
+    v1::ListRecordsRequest req;
+    req.set_table("todos");
+    v1::Condition* c = req.add_filter();
+    c->set_column(column);
+    c->set_op(op);
+    if (value.has_value()) *c->mutable_value() = *value;
+    return req;
+  }
+
+  TempDir data_;
+  std::unique_ptr<DaemonProcess> daemon_;
+  std::unique_ptr<DbClient> db_;
+  v1::Record rev1_, rev2_, dead_;
+};
+
+TEST_F(BadInputTest, BadTableNames) {
+  std::vector<BadCase> cases;
+  for (const std::string& name :
+       {std::string("Todos"), std::string(64, 'a'), std::string("todos; DROP TABLE x"),
+        std::string("_internal"), std::string("x_history"), std::string("sqlite_master"),
+        std::string("sqlite_x"), std::string("t\xc3\xb6" "dos"), std::string("1todos"),
+        std::string("to-dos"), std::string("to dos"), std::string("todos\""),
+        std::string("_tables"), std::string("todos_history")}) {
+    cases.push_back({"CreateTable " + name,
+                     [this, name] { return StatusOf(db_->CreateTable(TodoTable(name))); },
+                     StatusCode::kInvalidArgument, {name}});
+  }
+  cases.push_back({"CreateTable empty name", [this] { return StatusOf(db_->CreateTable(TodoTable(""))); },
+                   StatusCode::kInvalidArgument, {"name|table"}});
+  Run(cases);
+}
+
+TEST_F(BadInputTest, MalformedTableNamesInRecordCalls) {
+  const std::string bad = "todos; DROP TABLE todos";
+  v1::ListRecordsRequest list;
+  list.set_table(bad);
+  Run({
+      {"GetTable", [&] { return StatusOf(db_->GetTable(bad)); }, StatusCode::kInvalidArgument, {bad}},
+      {"PutRecord", PutInto(bad, {{"title", StringValue("x")}}), StatusCode::kInvalidArgument, {bad}},
+      {"GetRecord", [&] { return StatusOf(db_->GetRecord(bad, "t1")); }, StatusCode::kInvalidArgument, {bad}},
+      {"DeleteRecord", [&] { return StatusOf(db_->DeleteRecord(bad, "t1")); },
+       StatusCode::kInvalidArgument, {bad}},
+      {"ListRecords", ListWith(list), StatusCode::kInvalidArgument, {bad}},
+      {"GetRecordHistory", [&] { return StatusOf(db_->GetRecordHistory(bad, "t1")); },
+       StatusCode::kInvalidArgument, {bad}},
+  });
+}
+
+TEST_F(BadInputTest, BadColumns) {
+  auto with_columns = [this](std::function<void(v1::Table*)> edit) {
+    return [this, edit] {
+      v1::Table t = TodoTable("things");
+      edit(&t);
+      return StatusOf(db_->CreateTable(t));
+    };
+  };
+  std::vector<BadCase> cases;
+  for (const std::string& name : {std::string("Title"), std::string("id"), std::string("revision"),
+                                  std::string("deleted"), std::string("a;b"), std::string(64, 'c'),
+                                  std::string("1col"), std::string("col\"umn"),
+                                  std::string("x) ; DROP TABLE todos; --")}) {
+    cases.push_back({"column named " + name,
+                     with_columns([name](v1::Table* t) { t->mutable_columns(0)->set_name(name); }),
+                     StatusCode::kInvalidArgument, {name}});
+  }
+  cases.push_back({"empty column name", with_columns([](v1::Table* t) { t->mutable_columns(1)->set_name(""); }),
+                   StatusCode::kInvalidArgument, {"column|name"}});
+  cases.push_back({"duplicate column",
+                   with_columns([](v1::Table* t) { t->mutable_columns(1)->set_name("title"); }),
+                   StatusCode::kInvalidArgument, {"title"}});
+  cases.push_back({"unspecified type",
+                   with_columns([](v1::Table* t) {
+                     t->mutable_columns(1)->set_type(v1::COLUMN_TYPE_UNSPECIFIED);
+                   }),
+                   StatusCode::kInvalidArgument, {"description"}});
+  cases.push_back({"unknown type number",
+                   with_columns([](v1::Table* t) {
+                     t->mutable_columns(1)->set_type(static_cast<v1::ColumnType>(42));
+                   }),
+                   StatusCode::kInvalidArgument, {"description"}});
+  cases.push_back({"negative max_length",
+                   with_columns([](v1::Table* t) { t->mutable_columns(1)->set_max_length(-1); }),
+                   StatusCode::kInvalidArgument, {"description"}});
+  cases.push_back({"default of the wrong type",
+                   with_columns([](v1::Table* t) {
+                     *t->mutable_columns(2)->mutable_default_value() = StringValue("no");
+                   }),
+                   StatusCode::kInvalidArgument, {"completed"}});
+  cases.push_back({"default over max_length",
+                   with_columns([](v1::Table* t) {
+                     *t->mutable_columns(0)->mutable_default_value() = StringValue(std::string(81, 'x'));
+                   }),
+                   StatusCode::kInvalidArgument, {"title"}});
+  Run(cases);
+}
+
+TEST_F(BadInputTest, UnknownTable) {
+  v1::ListRecordsRequest list;
+  list.set_table("nope");
+  Run({
+      {"GetTable", [&] { return StatusOf(db_->GetTable("nope")); }, StatusCode::kNotFound, {"nope"}},
+      {"PutRecord", PutInto("nope", {{"title", StringValue("x")}}), StatusCode::kNotFound, {"nope"}},
+      {"GetRecord", [&] { return StatusOf(db_->GetRecord("nope", "t1")); }, StatusCode::kNotFound, {"nope"}},
+      {"DeleteRecord", [&] { return StatusOf(db_->DeleteRecord("nope", "t1")); }, StatusCode::kNotFound,
+       {"nope"}},
+      {"ListRecords", ListWith(list), StatusCode::kNotFound, {"nope"}},
+      {"GetRecordHistory", [&] { return StatusOf(db_->GetRecordHistory("nope", "t1")); },
+       StatusCode::kNotFound, {"nope"}},
+      {"GetChanges", [&] { return StatusOf(db_->GetChanges(0, {"todos", "nope"})); },
+       StatusCode::kNotFound, {"nope"}},
+  });
+}
+
+TEST_F(BadInputTest, UnknownColumns) {
+  v1::ListRecordsRequest order = Filter("title", v1::OPERATOR_IS_NOT_NULL, std::nullopt);
+  order.set_order_by("nope");
+  v1::ListRecordsRequest order_sql = order;
+  order_sql.set_order_by("title; DROP TABLE todos");
+  Run({
+      {"create with unknown column", PutTodo({{"title", StringValue("x")}, {"nope", StringValue("y")}}),
+       StatusCode::kInvalidArgument, {"nope"}},
+      {"update with unknown column", PutTodo({{"title", StringValue("x")}, {"nope", IntValue(1)}}, true),
+       StatusCode::kInvalidArgument, {"nope"}},
+      {"attribute named id", PutTodo({{"title", StringValue("x")}, {"id", StringValue("y")}}),
+       StatusCode::kInvalidArgument, {"id"}},
+      {"filter on unknown column", ListWith(Filter("nope", v1::OPERATOR_EQ, StringValue("x"))),
+       StatusCode::kInvalidArgument, {"nope"}},
+      {"filter column that looks like SQL",
+       ListWith(Filter("title = 'x' OR 1=1 --", v1::OPERATOR_EQ, StringValue("x"))),
+       StatusCode::kInvalidArgument, {"title = 'x' OR 1=1 --"}},
+      {"order by unknown column", ListWith(order), StatusCode::kInvalidArgument, {"nope"}},
+      {"order by SQL", ListWith(order_sql), StatusCode::kInvalidArgument, {"title; DROP TABLE todos"}},
+      {"update_mask with unknown column",
+       [this] {
+         return StatusOf(db_->PutRecord(MakeRecord("todos", "t1", rev2_.revision(),
+                                                   {{"title", StringValue("x")}}),
+                                        std::vector<std::string>{"title", "nope"}));
+       },
+       StatusCode::kInvalidArgument, {"nope"}},
+  });
+}
+
+TEST_F(BadInputTest, WrongValueTypes) {
+  google::protobuf::Timestamp too_late;
+  too_late.set_seconds(253402300800);  // 10000-01-01
+  v1::Value year_10000;
+  *year_10000.mutable_timestamp() = too_late;
+  v1::Value bad_nanos;
+  bad_nanos.mutable_timestamp()->set_seconds(1);
+  bad_nanos.mutable_timestamp()->set_nanos(1000000000);
+  Run({
+      {"title as int", PutTodo({{"title", IntValue(5)}}), StatusCode::kInvalidArgument, {"title"}},
+      {"title as bool", PutTodo({{"title", BoolValue(true)}}), StatusCode::kInvalidArgument, {"title"}},
+      {"title as float", PutTodo({{"title", FloatValue(1.5)}}), StatusCode::kInvalidArgument, {"title"}},
+      {"title as bytes", PutTodo({{"title", BytesValue("x")}}), StatusCode::kInvalidArgument, {"title"}},
+      {"title unset Value", PutTodo({{"title", v1::Value()}}), StatusCode::kInvalidArgument, {"title"}},
+      {"completed as string", PutTodo({{"title", StringValue("x")}, {"completed", StringValue("yes")}}),
+       StatusCode::kInvalidArgument, {"completed"}},
+      {"completed as int", PutTodo({{"title", StringValue("x")}, {"completed", IntValue(1)}}, true),
+       StatusCode::kInvalidArgument, {"completed"}},
+      {"deadline_at as string",
+       PutTodo({{"title", StringValue("x")}, {"deadline_at", StringValue("2026-01-01T00:00:00Z")}}),
+       StatusCode::kInvalidArgument, {"deadline_at"}},
+      {"deadline_at in year 10000", PutTodo({{"title", StringValue("x")}, {"deadline_at", year_10000}}),
+       StatusCode::kInvalidArgument, {"deadline_at"}},
+      {"deadline_at with 1e9 nanos", PutTodo({{"title", StringValue("x")}, {"deadline_at", bad_nanos}}),
+       StatusCode::kInvalidArgument, {"deadline_at"}},
+      {"int column as float", PutInto("measures", {{"count", FloatValue(2.0)}}),
+       StatusCode::kInvalidArgument, {"count"}},
+      {"float column as string", PutInto("measures", {{"reading", StringValue("1.5")}}),
+       StatusCode::kInvalidArgument, {"reading"}},
+      {"filter bool column with a string",
+       ListWith(Filter("completed", v1::OPERATOR_EQ, StringValue("true"))),
+       StatusCode::kInvalidArgument, {"completed"}},
+      {"filter timestamp column with an int",
+       ListWith(Filter("deadline_at", v1::OPERATOR_GE, IntValue(0))), StatusCode::kInvalidArgument,
+       {"deadline_at"}},
+      {"filter without an operator", ListWith(Filter("title", v1::OPERATOR_UNSPECIFIED, StringValue("x"))),
+       StatusCode::kInvalidArgument, {}},
+      {"filter with an unknown operator",
+       ListWith(Filter("title", static_cast<v1::Operator>(99), StringValue("x"))),
+       StatusCode::kInvalidArgument, {}},
+  });
+}
+
+TEST_F(BadInputTest, NullsInNonNullableColumns) {
+  Run({
+      {"title null", PutTodo({{"title", NullValue()}}), StatusCode::kInvalidArgument, {"title"}},
+      {"title missing on create", PutTodo({{"description", StringValue("no title")}}),
+       StatusCode::kInvalidArgument, {"title"}},
+      {"title missing on full update", PutTodo({{"completed", BoolValue(true)}}, true),
+       StatusCode::kInvalidArgument, {"title"}},
+      {"completed null", PutTodo({{"title", StringValue("x")}, {"completed", NullValue()}}),
+       StatusCode::kInvalidArgument, {"completed"}},
+      {"title masked but absent",
+       [this] {
+         return StatusOf(db_->PutRecord(MakeRecord("todos", "t1", rev2_.revision(), {}),
+                                        std::vector<std::string>{"title"}));
+       },
+       StatusCode::kInvalidArgument, {"title"}},
+  });
+}
+
+TEST_F(BadInputTest, StringsOverMaxLength) {
+  std::string e_acute_81;
+  for (int i = 0; i < 81; ++i) e_acute_81 += "\xc3\xa9";
+  Run({
+      {"title 81 ASCII", PutTodo({{"title", StringValue(std::string(81, 'x'))}}),
+       StatusCode::kInvalidArgument, {"title"}},
+      {"title 81 code points", PutTodo({{"title", StringValue(e_acute_81)}}),
+       StatusCode::kInvalidArgument, {"title"}},
+      {"description 121", PutTodo({{"title", StringValue("x")}, {"description", StringValue(std::string(121, 'd'))}}, true),
+       StatusCode::kInvalidArgument, {"description"}},
+      {"bytes over 8", PutInto("measures", {{"blob", BytesValue("123456789")}}),
+       StatusCode::kInvalidArgument, {"blob"}},
+  });
+}
+
+TEST_F(BadInputTest, MaxLengthCountsCodePoints) {
+  std::string e_acute_80, emoji_80;
+  for (int i = 0; i < 80; ++i) {
+    e_acute_80 += "\xc3\xa9";
+    emoji_80 += "\xf0\x9f\x92\xa7";  // U+1F4A7, 4 bytes
+  }
+  ASSERT_OK_AND_ASSIGN(v1::Record a, db_->Create("todos", {{"title", StringValue(e_acute_80)}}));
+  EXPECT_EQ(a.attributes().at("title").string(), e_acute_80);
+  ASSERT_OK_AND_ASSIGN(v1::Record b, db_->Create("todos", {{"title", StringValue(emoji_80)}}));
+  EXPECT_EQ(b.attributes().at("title").string(), emoji_80);
+  ASSERT_OK(db_->Create("measures", {{"blob", BytesValue(std::string("\0\1\2\3\4\5\6\7", 8))}}));
+}
+
+TEST_F(BadInputTest, NonFiniteFloats) {
+  Run({
+      {"NaN", PutInto("measures", {{"reading", FloatValue(std::nan(""))}}), StatusCode::kInvalidArgument,
+       {"reading"}},
+      {"+inf", PutInto("measures", {{"reading", FloatValue(std::numeric_limits<double>::infinity())}}),
+       StatusCode::kInvalidArgument, {"reading"}},
+      {"-inf", PutInto("measures", {{"reading", FloatValue(-std::numeric_limits<double>::infinity())}}),
+       StatusCode::kInvalidArgument, {"reading"}},
+      {"filter with NaN", [this] {
+         v1::ListRecordsRequest req;
+         req.set_table("measures");
+         v1::Condition* c = req.add_filter();
+         c->set_column("reading");
+         c->set_op(v1::OPERATOR_LT);
+         *c->mutable_value() = FloatValue(std::nan(""));
+         return StatusOf(db_->ListRecords(req));
+       },
+       StatusCode::kInvalidArgument, {"reading"}},
+  });
+}
+
+TEST_F(BadInputTest, MalformedRevisions) {
+  std::string upper = "0123456789ABCDEF0123456789ABCDEF";
+  std::vector<std::string> bad = {"1-abc",
+                                  "0-" + kHex32,
+                                  "01-" + kHex32,
+                                  "1-" + upper,
+                                  "99999999999999999999-" + kHex32,
+                                  "-1-" + kHex32,
+                                  "1-" + kHex32.substr(1),
+                                  "1-" + kHex32 + "0",
+                                  "abc",
+                                  "1_" + kHex32,
+                                  "1-" + kHex32 + " ",
+                                  " 1-" + kHex32,
+                                  "1-g" + kHex32.substr(1),
+                                  "+1-" + kHex32,
+                                  "1--" + kHex32.substr(1)};
+  std::vector<BadCase> cases;
+  for (const std::string& rev : bad) {
+    cases.push_back({"PutRecord " + rev,
+                     [this, rev] {
+                       return StatusOf(db_->PutRecord(
+                           MakeRecord("todos", "t1", rev, {{"title", StringValue("x")}})));
+                     },
+                     StatusCode::kInvalidArgument, {rev}});
+    cases.push_back({"DeleteRecord " + rev, [this, rev] { return StatusOf(db_->DeleteRecord("todos", "t1", rev)); },
+                     StatusCode::kInvalidArgument, {rev}});
+    cases.push_back({"GetRecord " + rev, [this, rev] { return StatusOf(db_->GetRecord("todos", "t1", rev)); },
+                     StatusCode::kInvalidArgument, {rev}});
+  }
+  Run(cases);
+}
+
+TEST_F(BadInputTest, StaleAndUnknownRevisions) {
+  const std::string unknown = "1-" + std::string(32, '0');
+  const std::string unknown_max = "9223372036854775807-" + kHex32;
+  Run({
+      {"update from a stale revision",
+       [this] {
+         return StatusOf(db_->PutRecord(
+             MakeRecord("todos", "t1", rev1_.revision(), {{"title", StringValue("late")}})));
+       },
+       StatusCode::kAborted, {rev2_.revision()}},
+      {"masked update from a stale revision",
+       [this] {
+         return StatusOf(db_->PutRecord(
+             MakeRecord("todos", "t1", rev1_.revision(), {{"completed", BoolValue(true)}}),
+             std::vector<std::string>{"completed"}));
+       },
+       StatusCode::kAborted, {rev2_.revision()}},
+      {"delete from a stale revision",
+       [this] { return StatusOf(db_->DeleteRecord("todos", "t1", rev1_.revision())); },
+       StatusCode::kAborted, {rev2_.revision()}},
+      {"update of a deleted record from its tombstone",
+       [this] {
+         return StatusOf(db_->PutRecord(
+             MakeRecord("todos", "t_dead", dead_.revision(), {{"title", StringValue("zombie")}})));
+       },
+       StatusCode::kAborted, {dead_.revision()}},
+      {"update from an unknown revision",
+       [this, unknown] {
+         return StatusOf(
+             db_->PutRecord(MakeRecord("todos", "t1", unknown, {{"title", StringValue("x")}})));
+       },
+       StatusCode::kNotFound, {unknown}},
+      {"update from a huge unknown generation",
+       [this, unknown_max] {
+         return StatusOf(
+             db_->PutRecord(MakeRecord("todos", "t1", unknown_max, {{"title", StringValue("x")}})));
+       },
+       StatusCode::kNotFound, {unknown_max}},
+      {"get an unknown revision", [this, unknown] { return StatusOf(db_->GetRecord("todos", "t1", unknown)); },
+       StatusCode::kNotFound, {unknown}},
+      {"delete an unknown revision",
+       [this, unknown] { return StatusOf(db_->DeleteRecord("todos", "t1", unknown)); },
+       StatusCode::kNotFound, {unknown}},
+      {"update of a record that does not exist",
+       [this] {
+         return StatusOf(db_->PutRecord(
+             MakeRecord("todos", "ghost", rev1_.revision(), {{"title", StringValue("x")}})));
+       },
+       StatusCode::kNotFound, {"ghost"}},
+      {"get a record that does not exist", [this] { return StatusOf(db_->GetRecord("todos", "ghost")); },
+       StatusCode::kNotFound, {"ghost"}},
+      {"delete a deleted record", [this] { return StatusOf(db_->DeleteRecord("todos", "t_dead")); },
+       StatusCode::kNotFound, {"t_dead"}},
+      {"history of a record that does not exist",
+       [this] { return StatusOf(db_->GetRecordHistory("todos", "ghost")); }, StatusCode::kNotFound,
+       {"ghost"}},
+  });
+}
+
+TEST_F(BadInputTest, CreateOverALiveRecord) {
+  Run({
+      {"create t1 again", PutInto("todos", {{"title", StringValue("again")}}, "t1"),
+       StatusCode::kAlreadyExists, {"t1"}},
+      {"create table todos again", [this] { return StatusOf(db_->CreateTable(TodoTable())); },
+       StatusCode::kAlreadyExists, {"todos"}},
+  });
+}
+
+TEST_F(BadInputTest, OverTheSizeLimits) {
+  // Under both limits: fine.
+  ASSERT_OK(db_->Create("notes", {{"body", StringValue(std::string(kMaxRecordBytes / 2, 'b'))}}));
+  Run({
+      {"record over --max_record_bytes",
+       PutInto("notes", {{"body", StringValue(std::string(kMaxRecordBytes + 100, 'b'))}}, "big"),
+       StatusCode::kResourceExhausted, {"notes|big"}},
+      {"message over --max_message_bytes",
+       PutInto("notes", {{"body", StringValue(std::string(kMaxMessageBytes + 100, 'b'))}}, "huge"),
+       StatusCode::kResourceExhausted, {}},
+  });
+}
+
+TEST_F(BadInputTest, BadPageTokensAndSizes) {
+  std::vector<BadCase> cases;
+  for (const std::string& token : {std::string("garbage"), std::string("!!!!"), std::string("AAAA"),
+                                   std::string("' OR 1=1 --"), std::string("\xff\xfe")}) {
+    v1::ListRecordsRequest req;
+    req.set_table("todos");
+    req.set_page_token(token);
+    cases.push_back({"page_token " + absl::CHexEscape(token), ListWith(req), StatusCode::kInvalidArgument,
+                     {"page_token|token"}});
+  }
+  v1::ListRecordsRequest negative;
+  negative.set_table("todos");
+  negative.set_page_size(-1);
+  cases.push_back({"negative page_size", ListWith(negative), StatusCode::kInvalidArgument,
+                   {"page_size|page size"}});
+  Run(cases);
+}
+
+TEST_F(BadInputTest, BadRecordIds) {
+  std::vector<BadCase> cases;
+  for (const std::string& id : {std::string(256, 'i'), std::string("a\nb"), std::string("a\x01" "b"),
+                                std::string("\x7f"), std::string("a\tb"), std::string("tab\x1b[31m")}) {
+    cases.push_back({"create with id " + absl::CHexEscape(id).substr(0, 40),
+                     PutInto("todos", {{"title", StringValue("x")}}, id), StatusCode::kInvalidArgument,
+                     {"id"}});
+  }
+  Run(cases);
+}
+
+TEST_F(BadInputTest, RecordIdLimitsAccepted) {
+  ASSERT_OK_AND_ASSIGN(v1::Record r,
+                       db_->Create("todos", {{"title", StringValue("x")}}, std::string(255, 'i')));
+  EXPECT_EQ(r.id(), std::string(255, 'i'));
+  ASSERT_OK(db_->Create("todos", {{"title", StringValue("y")}}, "t\xc3\xa2" "che-1 with spaces"));
+  ASSERT_OK(db_->GetRecord("todos", "t\xc3\xa2" "che-1 with spaces"));
+  ASSERT_OK(db_->CreateTable(TodoTable(std::string(63, 'a'))));
+}
+
+}  // namespace
+}  // namespace recondb::testing
