@@ -8,8 +8,10 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "common/status_macros.h"
@@ -175,8 +177,16 @@ absl::StatusOr<Config> ConfigFromFlags() {
 absl::StatusOr<Config> ParseConfig(int argc, char** argv, const EnvLookup& env) {
   static std::once_flag usage_once;
   std::call_once(usage_once, [] {
+    // --help and --helpshort list the flags of this file (absl's default
+    // looks for flags defined in main.cc).
+    absl::FlagsUsageConfig usage;
+    usage.contains_help_flags = [](absl::string_view file) {
+      return absl::StrContains(file, "daemon/config.");
+    };
+    usage.contains_helpshort_flags = usage.contains_help_flags;
+    absl::SetFlagsUsageConfig(usage);
     absl::SetProgramUsageMessage(
-        "recondbd: the recondb database daemon (gRPC service "
+        "the recondb database daemon (gRPC service "
         "recondb.v1.Database, health, reflection).\n"
         "Usage: recondbd [--flag=value ...]\n"
         "Each flag may also be set by the environment variable named in its "

@@ -25,19 +25,19 @@ EnvLookup FakeEnv(std::map<std::string, std::string> vars) {
   };
 }
 
-// Flags are process-wide: each test restores them.
 class ConfigTest : public ::testing::Test {
  protected:
+  // Parses as main() does. Flags are process-wide: each call restores them
+  // when it returns, so calls do not see each other's values.
   absl::StatusOr<Config> Parse(std::vector<std::string> args,
                                std::map<std::string, std::string> env) {
+    absl::FlagSaver saver;
     args.insert(args.begin(), "recondbd");
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     return ParseConfig(static_cast<int>(args.size()), argv.data(), FakeEnv(std::move(env)));
   }
-
-  absl::FlagSaver saver_;
 };
 
 TEST_F(ConfigTest, DefaultsAreTheContractsDefaults) {

@@ -5,12 +5,14 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.pb.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/impl/client_unary_call.h"
 #include "grpcpp/impl/rpc_method.h"
+#include "grpcpp/support/sync_stream.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "recondb/v1/database.grpc.pb.h"
@@ -48,6 +50,15 @@ Config SqliteConfig(const TempDir& dir) {
   config.durability = storage::Durability::kNormal;
   config.worker_threads = 2;
   return config;
+}
+
+v1::Table TodosTable() {
+  v1::Table table;
+  table.set_name("todos");
+  v1::Column* title = table.add_columns();
+  title->set_name("title");
+  title->set_type(v1::COLUMN_TYPE_STRING);
+  return table;
 }
 
 std::shared_ptr<grpc::Channel> Connect(const Daemon& daemon) {
@@ -107,9 +118,7 @@ TEST(DaemonTest, RestartKeepsTheNodeIdAndTheData) {
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<Daemon> daemon,
                          Daemon::Start(SqliteConfig(dir), NullLogger()));
     node_id = daemon->engine().node_id();
-    v1::Table table;
-    table.set_name("todos");
-    ASSERT_OK(daemon->engine().CreateTable(table).status());
+    ASSERT_OK(daemon->engine().CreateTable(TodosTable()).status());
   }
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Daemon> daemon, Daemon::Start(SqliteConfig(dir), NullLogger()));
   EXPECT_EQ(daemon->engine().node_id(), node_id);
@@ -118,9 +127,7 @@ TEST(DaemonTest, RestartKeepsTheNodeIdAndTheData) {
 
 TEST(DaemonTest, ShutdownEndsOpenFollowStreams) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Daemon> daemon, Daemon::Start(MemoryConfig(), NullLogger()));
-  v1::Table table;
-  table.set_name("todos");
-  ASSERT_OK(daemon->engine().CreateTable(table).status());
+  ASSERT_OK(daemon->engine().CreateTable(TodosTable()).status());
 
   auto stub = v1::Database::NewStub(Connect(*daemon));
   grpc::ClientContext context;
@@ -136,6 +143,34 @@ TEST(DaemonTest, ShutdownEndsOpenFollowStreams) {
   grpc::Status status = reader->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(status.error_message(), "server shutting down");
+}
+
+TEST(DaemonTest, HealthWatchersSeeNotServingAtShutdown) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Daemon> daemon, Daemon::Start(MemoryConfig(), NullLogger()));
+  auto channel = Connect(*daemon);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + kDeadline);
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service("recondb.v1.Database");
+  static const grpc::internal::RpcMethod kWatch("/grpc.health.v1.Health/Watch",
+                                                grpc::internal::RpcMethod::SERVER_STREAMING);
+  std::unique_ptr<grpc::ClientReader<grpc::health::v1::HealthCheckResponse>> reader(
+      grpc::internal::ClientReaderFactory<grpc::health::v1::HealthCheckResponse>::Create(
+          channel.get(), kWatch, &context, request));
+  grpc::health::v1::HealthCheckResponse response;
+  ASSERT_TRUE(reader->Read(&response));
+  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+
+  std::thread stopper([&] { daemon->Shutdown(); });
+  ASSERT_TRUE(reader->Read(&response));
+  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  // The default health service keeps Watch streams open until the server's
+  // grace period ends; a client that saw NOT_SERVING goes away, as this one.
+  context.TryCancel();
+  while (reader->Read(&response)) {
+  }
+  EXPECT_FALSE(reader->Finish().ok());
+  stopper.join();
 }
 
 }  // namespace
