@@ -1,0 +1,478 @@
+// The SQLite backend: the transactions and the store (one writer session
+// behind a gate, a pool of reader sessions). Design: storage/DESIGN.md;
+// layout: docs/storage-format.md.
+#include "storage/sqlite_storage.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/status_macros.h"
+#include "storage/internal/sqlite_connection.h"
+#include "storage/internal/sqlite_reader.h"
+#include "storage/internal/sqlite_schema.h"
+#include "storage/internal/sqlite_testing.h"
+#include "storage/internal/sqlite_writer.h"
+
+namespace recondb::storage {
+namespace {
+
+using internal::Connection;
+using internal::ConnectionOptions;
+using internal::Session;
+using internal::SessionReader;
+using internal::SessionWriter;
+using internal::Statement;
+
+constexpr char kBeginRead[] = "BEGIN";
+// A deferred BEGIN takes its snapshot at the first read; reading at once
+// pins the snapshot to BeginRead.
+constexpr char kPinSnapshot[] = "SELECT 1 FROM \"_meta\" LIMIT 1";
+// The writer takes SQLite's write lock at BEGIN, so a write transaction
+// never fails half way for want of it.
+constexpr char kBeginWrite[] = "BEGIN IMMEDIATE";
+constexpr char kCommit[] = "COMMIT";
+constexpr char kRollback[] = "ROLLBACK";
+constexpr char kSchemaState[] =
+    "SELECT count(*), coalesce(sum(\"type\" = 'table' AND \"name\" = '_meta'), 0)"
+    " FROM \"sqlite_schema\"";
+
+ConnectionOptions ConnectionOptionsFor(const SqliteOptions& options, bool writer) {
+  ConnectionOptions out;
+  out.path = options.path;
+  out.writer = writer;
+  out.full_sync = options.durability == Durability::kFull;
+  out.busy_timeout_ms = options.busy_timeout_ms;
+  return out;
+}
+
+// Idle reader connections kept open; more may be open while in use.
+constexpr size_t kMaxIdleReaders = 16;
+
+// Query planner statistics (sqlite_stat1). Without them SQLite may walk the
+// index of a low-cardinality filter (a bool) and sort, instead of walking
+// the index of the order column and stopping at the limit. The sample size
+// bounds the cost (a few ms) whatever the size of the store; statistics are
+// refreshed at open and every kAnalyzeEveryCommits commits as tables grow.
+constexpr char kAnalyze[] = "PRAGMA analysis_limit=1000; ANALYZE";
+constexpr int64_t kAnalyzeEveryCommits = 10000;
+
+absl::Status RunCached(Connection& connection, const char* sql) {
+  ASSIGN_OR_RETURN(Statement stmt, connection.Prepare(sql));
+  return stmt.Run();
+}
+
+// Ends the transaction of `connection` if one is open. False if it could
+// not be ended (the connection should not be reused).
+bool RollbackIfOpen(Connection& connection) {
+  if (!connection.InTransaction()) return true;
+  RunCached(connection, kRollback).IgnoreError();
+  return !connection.InTransaction();
+}
+
+const absl::Status& StatusOf(const absl::Status& status) { return status; }
+template <typename T>
+const absl::Status& StatusOf(const absl::StatusOr<T>& result) {
+  return result.status();
+}
+
+// Runs the operations of one transaction on `connection`, and notices when
+// SQLite ended the transaction on its own after an error (disk full, I/O
+// error): every later operation then fails instead of running outside it.
+class TransactionGuard {
+ public:
+  explicit TransactionGuard(Connection* connection) : connection_(connection) {}
+
+  const absl::Status& state() const { return state_; }
+
+  template <typename Op>
+  auto Run(Op&& op) -> decltype(op()) {
+    if (!state_.ok()) return state_;
+    auto result = op();
+    const absl::Status& status = StatusOf(result);
+    if (!status.ok() && !connection_->InTransaction()) {
+      state_ = absl::UnavailableError(
+          absl::StrCat("the transaction was rolled back after an error: ", status.message()));
+    }
+    return result;
+  }
+
+  void Fail(absl::Status status) { state_ = std::move(status); }
+
+ private:
+  Connection* connection_;
+  absl::Status state_;
+};
+
+class SqliteStorage;
+
+class SqliteReadTransaction final : public ReadTransaction {
+ public:
+  SqliteReadTransaction(SqliteStorage* storage, std::unique_ptr<Session> session)
+      : storage_(storage),
+        session_(std::move(session)),
+        reader_(session_.get()),
+        guard_(session_->connection.get()) {}
+  ~SqliteReadTransaction() override;
+
+  absl::StatusOr<std::vector<v1::Table>> ListTables() override {
+    return guard_.Run([&] { return reader_.ListTables(); });
+  }
+  absl::StatusOr<v1::Table> GetTable(std::string_view name) override {
+    return guard_.Run([&] { return reader_.GetTable(name); });
+  }
+  absl::StatusOr<StoredRevision> GetRevision(const v1::Table& table, std::string_view id,
+                                             std::string_view revision) override {
+    return guard_.Run([&] { return reader_.GetRevision(table, id, revision); });
+  }
+  absl::StatusOr<std::vector<StoredRevision>> GetLeaves(const v1::Table& table,
+                                                        std::string_view id) override {
+    return guard_.Run([&] { return reader_.GetLeaves(table, id); });
+  }
+  absl::StatusOr<std::vector<StoredRevision>> GetHistory(const v1::Table& table,
+                                                         std::string_view id) override {
+    return guard_.Run([&] { return reader_.GetHistory(table, id); });
+  }
+  absl::StatusOr<v1::Record> GetViewRow(const v1::Table& table, std::string_view id) override {
+    return guard_.Run([&] { return reader_.GetViewRow(table, id); });
+  }
+  absl::StatusOr<std::vector<v1::Record>> QueryView(const v1::Table& table,
+                                                    const ViewQuery& query) override {
+    return guard_.Run([&] { return reader_.QueryView(table, query); });
+  }
+  absl::StatusOr<std::vector<v1::Change>> ScanChanges(int64_t since,
+                                                      const std::vector<std::string>& tables,
+                                                      int limit) override {
+    return guard_.Run([&] { return reader_.ScanChanges(since, tables, limit); });
+  }
+  absl::StatusOr<int64_t> LastSeq() override {
+    return guard_.Run([&] { return reader_.LastSeq(); });
+  }
+  absl::StatusOr<std::string> GetMeta(std::string_view key) override {
+    return guard_.Run([&] { return reader_.GetMeta(key); });
+  }
+
+ private:
+  SqliteStorage* storage_;
+  std::unique_ptr<Session> session_;
+  SessionReader reader_;
+  TransactionGuard guard_;
+};
+
+class SqliteWriteTransaction final : public WriteTransaction {
+ public:
+  SqliteWriteTransaction(SqliteStorage* storage, Session* session)
+      : storage_(storage),
+        session_(session),
+        reader_(session),
+        writer_(session),
+        guard_(session->connection.get()) {}
+  ~SqliteWriteTransaction() override;
+
+  absl::StatusOr<std::vector<v1::Table>> ListTables() override {
+    return guard_.Run([&] { return reader_.ListTables(); });
+  }
+  absl::StatusOr<v1::Table> GetTable(std::string_view name) override {
+    return guard_.Run([&] { return reader_.GetTable(name); });
+  }
+  absl::StatusOr<StoredRevision> GetRevision(const v1::Table& table, std::string_view id,
+                                             std::string_view revision) override {
+    return guard_.Run([&] { return reader_.GetRevision(table, id, revision); });
+  }
+  absl::StatusOr<std::vector<StoredRevision>> GetLeaves(const v1::Table& table,
+                                                        std::string_view id) override {
+    return guard_.Run([&] { return reader_.GetLeaves(table, id); });
+  }
+  absl::StatusOr<std::vector<StoredRevision>> GetHistory(const v1::Table& table,
+                                                         std::string_view id) override {
+    return guard_.Run([&] { return reader_.GetHistory(table, id); });
+  }
+  absl::StatusOr<v1::Record> GetViewRow(const v1::Table& table, std::string_view id) override {
+    return guard_.Run([&] { return reader_.GetViewRow(table, id); });
+  }
+  absl::StatusOr<std::vector<v1::Record>> QueryView(const v1::Table& table,
+                                                    const ViewQuery& query) override {
+    return guard_.Run([&] { return reader_.QueryView(table, query); });
+  }
+  absl::StatusOr<std::vector<v1::Change>> ScanChanges(int64_t since,
+                                                      const std::vector<std::string>& tables,
+                                                      int limit) override {
+    return guard_.Run([&] { return reader_.ScanChanges(since, tables, limit); });
+  }
+  absl::StatusOr<int64_t> LastSeq() override {
+    return guard_.Run([&] { return reader_.LastSeq(); });
+  }
+  absl::StatusOr<std::string> GetMeta(std::string_view key) override {
+    return guard_.Run([&] { return reader_.GetMeta(key); });
+  }
+
+  absl::Status CreateTable(const v1::Table& table) override {
+    return guard_.Run([&] { return writer_.CreateTable(table); });
+  }
+  absl::Status InsertRevision(const v1::Table& table, const StoredRevision& rev) override {
+    return guard_.Run([&] { return writer_.InsertRevision(table, rev); });
+  }
+  absl::Status UpsertViewRow(const v1::Table& table, const v1::Record& winner) override {
+    return guard_.Run([&] { return writer_.UpsertViewRow(table, winner); });
+  }
+  absl::Status DeleteViewRow(const v1::Table& table, std::string_view id) override {
+    return guard_.Run([&] { return writer_.DeleteViewRow(table, id); });
+  }
+  absl::StatusOr<int64_t> AppendChange(const v1::Change& change) override {
+    return guard_.Run([&] { return writer_.AppendChange(change); });
+  }
+  absl::Status SetMeta(std::string_view key, std::string_view value) override {
+    return guard_.Run([&] { return writer_.SetMeta(key, value); });
+  }
+  absl::Status Commit() override;
+
+ private:
+  SqliteStorage* storage_;
+  Session* session_;
+  SessionReader reader_;
+  SessionWriter writer_;
+  TransactionGuard guard_;
+};
+
+// Thread-safe. The writer session is used by the one open write transaction
+// (writer_busy_); reader sessions move between the pool and read
+// transactions.
+class SqliteStorage final : public Storage {
+ public:
+  // Opens the writer connection and creates or checks the store.
+  static absl::StatusOr<std::unique_ptr<SqliteStorage>> Open(const SqliteOptions& options);
+
+  // REQUIRES: no transaction of this store is alive.
+  ~SqliteStorage() override = default;
+
+  absl::StatusOr<std::unique_ptr<ReadTransaction>> BeginRead() override;
+  absl::StatusOr<std::unique_ptr<WriteTransaction>> BeginWrite() override;
+  std::string_view Name() const override { return "sqlite"; }
+
+  // Called by a read transaction as it ends, with its (idle) session.
+  void ReturnReader(std::unique_ptr<Session> session);
+  // Called by the write transaction as it ends.
+  void ReleaseWriter();
+  // Called by the write transaction after a successful COMMIT, while it
+  // still holds the writer.
+  void OnCommitted();
+
+  Session& writer_session() { return *writer_; }
+
+ private:
+  SqliteStorage(SqliteOptions options, std::unique_ptr<Session> writer)
+      : options_(std::move(options)), writer_(std::move(writer)) {}
+
+  // Creates the internal tables of a new store, or checks the format of an
+  // existing one.
+  absl::Status InitializeOrCheck();
+  absl::Status InitializeOrCheckInTransaction();
+  absl::StatusOr<std::unique_ptr<Session>> TakeReader();
+
+  const SqliteOptions options_;
+  const std::unique_ptr<Session> writer_;
+
+  absl::Mutex writer_mu_;
+  bool writer_busy_ ABSL_GUARDED_BY(writer_mu_) = false;
+  // Commits since the statistics were refreshed; used by the writer only.
+  int64_t commits_since_analyze_ = 0;
+
+  absl::Mutex pool_mu_;
+  std::vector<std::unique_ptr<Session>> idle_readers_ ABSL_GUARDED_BY(pool_mu_);
+};
+
+SqliteReadTransaction::~SqliteReadTransaction() {
+  // A snapshot still held would pin the WAL: such a session is closed.
+  if (RollbackIfOpen(*session_->connection)) storage_->ReturnReader(std::move(session_));
+}
+
+SqliteWriteTransaction::~SqliteWriteTransaction() {
+  RollbackIfOpen(*session_->connection);
+  storage_->ReleaseWriter();
+}
+
+absl::Status SqliteWriteTransaction::Commit() {
+  RETURN_IF_ERROR(guard_.state());
+  guard_.Fail(absl::FailedPreconditionError("the transaction was already committed"));
+  Connection& connection = *session_->connection;
+  absl::Status status = RunCached(connection, kCommit);
+  // COMMIT can fail and leave the transaction open (e.g. SQLITE_BUSY):
+  // nothing of it may be kept.
+  if (!status.ok()) {
+    RollbackIfOpen(connection);
+    return status;
+  }
+  storage_->OnCommitted();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<SqliteStorage>> SqliteStorage::Open(const SqliteOptions& options) {
+  if (options.path.empty()) return absl::InvalidArgumentError("no SQLite database path given");
+  ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
+                   Connection::Open(ConnectionOptionsFor(options, /*writer=*/true)));
+  auto session = std::make_unique<Session>();
+  session->connection = std::move(connection);
+  std::unique_ptr<SqliteStorage> storage(new SqliteStorage(options, std::move(session)));
+  RETURN_IF_ERROR(storage->InitializeOrCheck());
+  // Statistics only guide the planner: a store that cannot refresh them
+  // still works, and any real write problem shows at the next commit.
+  storage->writer_->connection->Exec(kAnalyze).IgnoreError();
+  return storage;
+}
+
+absl::Status SqliteStorage::InitializeOrCheck() {
+  Connection& connection = *writer_->connection;
+  RETURN_IF_ERROR(RunCached(connection, kBeginWrite));
+  absl::Status status = InitializeOrCheckInTransaction();
+  if (status.ok()) status = RunCached(connection, kCommit);
+  if (!status.ok()) RollbackIfOpen(connection);
+  return status;
+}
+
+absl::Status SqliteStorage::InitializeOrCheckInTransaction() {
+  Connection& connection = *writer_->connection;
+  int64_t objects = 0;
+  bool has_meta = false;
+  {
+    ASSIGN_OR_RETURN(Statement stmt, connection.Prepare(kSchemaState));
+    ASSIGN_OR_RETURN(const bool row, stmt.Step());
+    if (row) {
+      objects = stmt.Int(0);
+      has_meta = stmt.Int(1) != 0;
+    }
+  }
+  const std::string not_recondb =
+      absl::StrCat(options_.path, " is a SQLite database but not a recondb store");
+  if (!has_meta) {
+    // Never take over someone else's database: only an empty file becomes
+    // a store.
+    if (objects > 0) return absl::UnavailableError(not_recondb);
+    RETURN_IF_ERROR(connection.Exec(internal::InternalSchemaSql()));
+    return SessionWriter(writer_.get())
+        .SetMeta(internal::kFormatVersionKey, absl::StrCat(internal::kFormatVersion));
+  }
+  absl::StatusOr<std::string> version =
+      SessionReader(writer_.get()).GetMeta(internal::kFormatVersionKey);
+  if (absl::IsNotFound(version.status())) return absl::UnavailableError(not_recondb);
+  RETURN_IF_ERROR(version.status());
+  int number = 0;
+  if (!absl::SimpleAtoi(*version, &number) || number < 1) {
+    return absl::UnavailableError(
+        absl::StrCat(options_.path, " has an unreadable format version \"", *version, "\""));
+  }
+  if (number > internal::kFormatVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(options_.path, " has storage format version ", number,
+                     "; this build reads up to ", internal::kFormatVersion, ": upgrade recondb"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Session>> SqliteStorage::TakeReader() {
+  {
+    absl::MutexLock lock(&pool_mu_);
+    if (!idle_readers_.empty()) {
+      std::unique_ptr<Session> session = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return session;
+    }
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
+                   Connection::Open(ConnectionOptionsFor(options_, /*writer=*/false)));
+  auto session = std::make_unique<Session>();
+  session->connection = std::move(connection);
+  return session;
+}
+
+void SqliteStorage::ReturnReader(std::unique_ptr<Session> session) {
+  {
+    absl::MutexLock lock(&pool_mu_);
+    if (idle_readers_.size() < kMaxIdleReaders) {
+      idle_readers_.push_back(std::move(session));
+      return;
+    }
+  }
+  // Beyond the pool's size: closed here, outside the lock.
+}
+
+absl::StatusOr<std::unique_ptr<ReadTransaction>> SqliteStorage::BeginRead() {
+  ASSIGN_OR_RETURN(std::unique_ptr<Session> session, TakeReader());
+  Connection& connection = *session->connection;
+  absl::Status status = RunCached(connection, kBeginRead);
+  if (status.ok()) status = RunCached(connection, kPinSnapshot);
+  if (!status.ok()) {
+    if (RollbackIfOpen(connection)) ReturnReader(std::move(session));
+    return status;
+  }
+  return std::make_unique<SqliteReadTransaction>(this, std::move(session));
+}
+
+absl::StatusOr<std::unique_ptr<WriteTransaction>> SqliteStorage::BeginWrite() {
+  {
+    // The gate is a flag rather than a held mutex so that the transaction
+    // may end on another thread than the one that began it.
+    absl::MutexLock lock(&writer_mu_);
+    writer_mu_.Await(absl::Condition(
+        +[](bool* busy) { return !*busy; }, &writer_busy_));
+    writer_busy_ = true;
+  }
+  Connection& connection = *writer_->connection;
+  absl::Status status = RunCached(connection, kBeginWrite);
+  if (!status.ok()) {
+    ReleaseWriter();
+    return status;
+  }
+  return std::make_unique<SqliteWriteTransaction>(this, writer_.get());
+}
+
+void SqliteStorage::OnCommitted() {
+  if (++commits_since_analyze_ < kAnalyzeEveryCommits) return;
+  commits_since_analyze_ = 0;
+  // Best effort, as at open; outside any transaction, so ANALYZE commits
+  // on its own.
+  writer_->connection->Exec(kAnalyze).IgnoreError();
+}
+
+void SqliteStorage::ReleaseWriter() {
+  absl::MutexLock lock(&writer_mu_);
+  writer_busy_ = false;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Storage>> OpenSqliteStorage(const SqliteOptions& options) {
+  absl::StatusOr<std::unique_ptr<SqliteStorage>> storage = SqliteStorage::Open(options);
+  if (storage.ok()) return std::unique_ptr<Storage>(std::move(storage).value());
+  const absl::Status& status = storage.status();
+  // The contract of OpenSqliteStorage: a newer format is the one reason not
+  // to retry; whatever else stops the open (no such directory, not a
+  // database, a lock held too long) is UNAVAILABLE.
+  if (absl::IsFailedPrecondition(status) || absl::IsInvalidArgument(status)) return status;
+  if (absl::IsUnavailable(status)) return status;
+  return absl::UnavailableError(
+      absl::StrCat("cannot open ", options.path, " as a recondb store: ", status.message()));
+}
+
+namespace internal {
+
+absl::StatusOr<std::string> SqliteWriterPragmaForTesting(Storage& storage,
+                                                         std::string_view pragma) {
+  auto* sqlite = dynamic_cast<SqliteStorage*>(&storage);
+  if (sqlite == nullptr) return absl::InvalidArgumentError("not a SQLite store");
+  // Through a write transaction, so the writer session is free.
+  ASSIGN_OR_RETURN(std::unique_ptr<WriteTransaction> txn, sqlite->BeginWrite());
+  ASSIGN_OR_RETURN(Statement stmt,
+                   sqlite->writer_session().connection->Prepare(
+                       absl::StrCat("PRAGMA ", std::string(pragma)), StatementCache::kQuery));
+  ASSIGN_OR_RETURN(const bool row, stmt.Step());
+  if (!row) return absl::NotFoundError(absl::StrCat("PRAGMA ", std::string(pragma), " is empty"));
+  return std::string(stmt.Text(0));
+}
+
+}  // namespace internal
+}  // namespace recondb::storage

@@ -23,6 +23,8 @@
 namespace recondb::storage {
 
 // Column name -> value, ordered by name (the canonical order of revisions).
+// Values read back exactly as written, except that a float -0.0 may read
+// back as 0.0 (SQLite's REAL columns); the engine stores 0.0 for both.
 using Attributes = std::map<std::string, v1::Value>;
 
 // One node of a record's revision tree, as stored in the history.

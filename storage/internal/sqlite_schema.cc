@@ -1,0 +1,100 @@
+#include "storage/internal/sqlite_schema.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/string_view.h"
+#include "common/status_macros.h"
+#include "storage/internal/sqlite_values.h"
+
+namespace recondb::storage::internal {
+namespace {
+
+absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+// The declared columns of a user table, after the record's own columns:
+// ", "title" TEXT, "completed" INTEGER".
+absl::StatusOr<std::string> UserColumnsDdl(const v1::Table& table) {
+  std::string out;
+  for (const v1::Column& column : table.columns()) {
+    ASSIGN_OR_RETURN(const std::string_view type, SqlType(column.type(), column.name()));
+    absl::StrAppend(&out, ", ", Quote(column.name()), " ", AbslView(type));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string Quote(std::string_view identifier) {
+  return absl::StrCat("\"", absl::StrReplaceAll(AbslView(identifier), {{"\"", "\"\""}}), "\"");
+}
+
+std::string HistoryTableName(std::string_view table) {
+  return absl::StrCat(AbslView(table), "_history");
+}
+
+std::string ViewIndexName(std::string_view table, std::string_view column) {
+  return absl::StrCat("_idx_", AbslView(table), "-", AbslView(column));
+}
+
+const std::string& InternalSchemaSql() {
+  // _meta and _tables are small and keyed by text: WITHOUT ROWID keeps each
+  // in one B-tree. _changes is append-mostly and keyed by an integer;
+  // AUTOINCREMENT keeps a seq from ever being reused after its row is
+  // replaced, and sqlite_sequence remembers the highest one.
+  static const std::string* const kSql = new std::string(
+      "CREATE TABLE \"_meta\" (\n"
+      "  \"key\" TEXT PRIMARY KEY NOT NULL,\n"
+      "  \"value\" TEXT NOT NULL\n"
+      ") WITHOUT ROWID;\n"
+      "CREATE TABLE \"_tables\" (\n"
+      "  \"name\" TEXT PRIMARY KEY NOT NULL,\n"
+      "  \"definition\" BLOB NOT NULL\n"
+      ") WITHOUT ROWID;\n"
+      "CREATE TABLE \"_changes\" (\n"
+      "  \"seq\" INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+      "  \"kind\" INTEGER NOT NULL,\n"
+      "  \"table_name\" TEXT NOT NULL,\n"
+      "  \"record_id\" TEXT NOT NULL,\n"
+      "  \"revision\" TEXT NOT NULL,\n"
+      "  \"deleted\" INTEGER NOT NULL\n"
+      ");\n"
+      "CREATE UNIQUE INDEX \"_idx__changes-entry\"\n"
+      "  ON \"_changes\" (\"kind\", \"table_name\", \"record_id\");\n");
+  return *kSql;
+}
+
+absl::StatusOr<std::string> CreateTableSql(const v1::Table& table) {
+  ASSIGN_OR_RETURN(const std::string columns, UserColumnsDdl(table));
+  const std::string view = Quote(table.name());
+  const std::string history_name = HistoryTableName(table.name());
+  const std::string history = Quote(history_name);
+  // The view is WITHOUT ROWID: one B-tree keyed by the record id instead of
+  // a rowid table plus an id index, and its secondary indexes end with the
+  // id, which is exactly the (column, id) order of ViewQuery.
+  std::string sql = absl::StrCat("CREATE TABLE ", view,
+                                 " (\"id\" TEXT PRIMARY KEY NOT NULL, \"revision\" TEXT NOT NULL",
+                                 columns, ") WITHOUT ROWID;\n");
+  // The history is keyed by an integer in insertion order, so appending a
+  // revision touches the end of its B-tree whatever the record id.
+  absl::StrAppend(&sql, "CREATE TABLE ", history,
+                  " (\"seq\" INTEGER PRIMARY KEY, \"id\" TEXT NOT NULL, "
+                  "\"revision\" TEXT NOT NULL, \"parent\" TEXT NOT NULL, "
+                  "\"generation\" INTEGER NOT NULL, \"deleted\" INTEGER NOT NULL, "
+                  "\"leaf\" INTEGER NOT NULL",
+                  columns, ");\n");
+  absl::StrAppend(&sql, "CREATE UNIQUE INDEX ",
+                  Quote(absl::StrCat("_idx_", history_name, "-id_revision")), " ON ", history,
+                  " (\"id\", \"revision\");\n");
+  // Only leaves are indexed, so finding a record's leaves does not read its
+  // whole history however often it was edited.
+  absl::StrAppend(&sql, "CREATE INDEX ", Quote(absl::StrCat("_idx_", history_name, "-leaves")),
+                  " ON ", history, " (\"id\") WHERE \"leaf\" = 1;\n");
+  for (const v1::Column& column : table.columns()) {
+    if (!column.indexed()) continue;
+    absl::StrAppend(&sql, "CREATE INDEX ", Quote(ViewIndexName(table.name(), column.name())),
+                    " ON ", view, " (", Quote(column.name()), ");\n");
+  }
+  return sql;
+}
+
+}  // namespace recondb::storage::internal

@@ -1,0 +1,45 @@
+// The SQLite schema of a recondb store, as DDL text: the internal tables of a
+// new store and the view, history and indexes of each user table. The layout
+// is docs/storage-format.md; a change to it changes kFormatVersion.
+#ifndef RECONDB_STORAGE_INTERNAL_SQLITE_SCHEMA_H_
+#define RECONDB_STORAGE_INTERNAL_SQLITE_SCHEMA_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "recondb/v1/types.pb.h"
+
+namespace recondb::storage::internal {
+
+// The format this build writes and the newest it reads, kept in _meta under
+// kFormatVersionKey. A store of a newer format is refused.
+inline constexpr int kFormatVersion = 1;
+inline constexpr char kFormatVersionKey[] = "format_version";
+
+// `identifier` as a double-quoted SQL identifier (embedded quotes doubled).
+// Identifiers are always quoted, so a table named `select` is just a name.
+std::string Quote(std::string_view identifier);
+
+// The history table of user table `table`: "<table>_history".
+std::string HistoryTableName(std::string_view table);
+
+// Index names start with "_idx_" (no user table starts with "_") and use "-",
+// which no identifier contains, to separate the table from the rest, so two
+// (table, column) pairs never give one name:
+//   "_idx_<table>-<column>"              a view column with `indexed` set;
+//   "_idx_<table>_history-id_revision"   unique (id, revision) of the history;
+//   "_idx_<table>_history-leaves"        the leaves of each record (partial).
+std::string ViewIndexName(std::string_view table, std::string_view column);
+
+// The DDL that creates the internal tables (_meta, _tables, _changes) of a
+// new store, several statements.
+const std::string& InternalSchemaSql();
+
+// The DDL that creates `table`'s view table, history table and indexes,
+// several statements. INVALID_ARGUMENT if a column has no valid type.
+absl::StatusOr<std::string> CreateTableSql(const v1::Table& table);
+
+}  // namespace recondb::storage::internal
+
+#endif  // RECONDB_STORAGE_INTERNAL_SQLITE_SCHEMA_H_

@@ -1,0 +1,115 @@
+#include "storage/internal/sqlite_table_sql.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "common/status_macros.h"
+#include "storage/internal/sqlite_schema.h"
+#include "storage/internal/sqlite_values.h"
+
+namespace recondb::storage::internal {
+namespace {
+
+// ", "c1", "c2"" for the user columns.
+std::string ColumnList(const v1::Table& table) {
+  std::string out;
+  for (const v1::Column& column : table.columns())
+    absl::StrAppend(&out, ", ", Quote(column.name()));
+  return out;
+}
+
+// ", ?<first>, ?<first+1>, ..." for the user columns.
+std::string Placeholders(const v1::Table& table, int first) {
+  std::string out;
+  for (int i = 0; i < table.columns_size(); ++i) absl::StrAppend(&out, ", ?", first + i);
+  return out;
+}
+
+}  // namespace
+
+TableSql BuildTableSql(const v1::Table& table) {
+  const std::string view = Quote(table.name());
+  const std::string history = Quote(HistoryTableName(table.name()));
+  const std::string columns = ColumnList(table);
+  const std::string history_select =
+      absl::StrCat("SELECT \"id\", \"revision\", \"parent\", \"generation\", \"deleted\", \"leaf\"",
+                   columns, " FROM ", history);
+  TableSql sql;
+  sql.column_count = table.columns_size();
+  sql.select_revision = absl::StrCat(history_select, " WHERE \"id\" = ?1 AND \"revision\" = ?2");
+  // "leaf" = 1 literally, so SQLite uses the partial index of leaves.
+  sql.select_leaves = absl::StrCat(history_select, " WHERE \"id\" = ?1 AND \"leaf\" = 1");
+  sql.select_history = absl::StrCat(history_select, " WHERE \"id\" = ?1 ORDER BY \"seq\"");
+  sql.has_child = absl::StrCat("SELECT 1 FROM ", history,
+                               " WHERE \"id\" = ?1 AND \"revision\" > ?3 AND \"revision\" < ?4"
+                               " AND \"parent\" = ?2 LIMIT 1");
+  sql.insert_history =
+      absl::StrCat("INSERT INTO ", history,
+                   " (\"id\", \"revision\", \"parent\", \"generation\", \"deleted\", \"leaf\"",
+                   columns, ") VALUES (?1, ?2, ?3, ?4, ?5, ?6", Placeholders(table, 7), ")");
+  sql.clear_leaf = absl::StrCat("UPDATE ", history,
+                                " SET \"leaf\" = 0 WHERE \"id\" = ?1 AND \"revision\" = ?2"
+                                " AND \"leaf\" = 1");
+
+  sql.view_query_prefix = absl::StrCat("SELECT \"id\", \"revision\"", columns, " FROM ", view);
+  sql.select_view_row = absl::StrCat(sql.view_query_prefix, " WHERE \"id\" = ?1");
+  std::string updates = "\"revision\" = excluded.\"revision\"";
+  for (const v1::Column& column : table.columns()) {
+    const std::string name = Quote(column.name());
+    absl::StrAppend(&updates, ", ", name, " = excluded.", name);
+  }
+  // An upsert rather than INSERT OR REPLACE: the row is updated in place
+  // instead of deleted and reinserted with every index entry.
+  sql.upsert_view_row =
+      absl::StrCat("INSERT INTO ", view, " (\"id\", \"revision\"", columns, ") VALUES (?1, ?2",
+                   Placeholders(table, 3), ") ON CONFLICT (\"id\") DO UPDATE SET ", updates);
+  sql.delete_view_row = absl::StrCat("DELETE FROM ", view, " WHERE \"id\" = ?1");
+  return sql;
+}
+
+const TableSql& TableSqlCache::Get(const v1::Table& table) {
+  const absl::string_view name(table.name());
+  auto it = tables_.find(name);
+  if (it == tables_.end()) {
+    it = tables_.emplace(table.name(), nullptr).first;
+  }
+  if (it->second == nullptr || it->second->column_count != table.columns_size()) {
+    it->second = std::make_unique<TableSql>(BuildTableSql(table));
+  }
+  return *it->second;
+}
+
+absl::StatusOr<StoredRevision> ReadHistoryRow(const Statement& stmt, const v1::Table& table) {
+  StoredRevision rev;
+  rev.id = std::string(stmt.Text(0));
+  rev.revision = std::string(stmt.Text(1));
+  rev.parent = std::string(stmt.Text(2));
+  rev.generation = stmt.Int(3);
+  rev.deleted = stmt.Int(4) != 0;
+  rev.leaf = stmt.Int(5) != 0;
+  if (rev.deleted) return rev;
+  for (int i = 0; i < table.columns_size(); ++i) {
+    const v1::Column& column = table.columns(i);
+    ASSIGN_OR_RETURN(v1::Value value,
+                     ReadValue(stmt, kHistoryFirstColumn + i, column.type(), column.name()));
+    rev.attributes.emplace(column.name(), std::move(value));
+  }
+  return rev;
+}
+
+absl::StatusOr<v1::Record> ReadViewRow(const Statement& stmt, const v1::Table& table) {
+  v1::Record record;
+  record.set_table(table.name());
+  record.set_id(std::string(stmt.Text(0)));
+  record.set_revision(std::string(stmt.Text(1)));
+  auto& attributes = *record.mutable_attributes();
+  for (int i = 0; i < table.columns_size(); ++i) {
+    const v1::Column& column = table.columns(i);
+    ASSIGN_OR_RETURN(attributes[column.name()],
+                     ReadValue(stmt, kViewFirstColumn + i, column.type(), column.name()));
+  }
+  return record;
+}
+
+}  // namespace recondb::storage::internal

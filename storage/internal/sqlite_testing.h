@@ -1,0 +1,20 @@
+// Test-only access to the SQLite backend's internals.
+#ifndef RECONDB_STORAGE_INTERNAL_SQLITE_TESTING_H_
+#define RECONDB_STORAGE_INTERNAL_SQLITE_TESTING_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "storage/storage.h"
+
+namespace recondb::storage::internal {
+
+// The value of `PRAGMA <pragma>` on the writer connection of `storage` (made
+// by OpenSqliteStorage), e.g. "synchronous" -> "2" (FULL) or "1" (NORMAL).
+// Waits for the writer like BeginWrite. INVALID_ARGUMENT for another backend.
+absl::StatusOr<std::string> SqliteWriterPragmaForTesting(Storage& storage, std::string_view pragma);
+
+}  // namespace recondb::storage::internal
+
+#endif  // RECONDB_STORAGE_INTERNAL_SQLITE_TESTING_H_
