@@ -98,6 +98,7 @@ TEST_F(DurabilityTest, AcknowledgedWritesSurviveACleanRestart) {
     WriteWorkload(db);
     ASSERT_OK_AND_ASSIGN(table_, db.GetTable("todos"));
     node_id = table_.created_by();
+    db.Close();
     ASSERT_OK_AND_ASSIGN(int code, daemon->Stop());
     EXPECT_EQ(code, 0);
     EXPECT_THAT(daemon->log(), HasSubstr(node_id));
@@ -115,6 +116,7 @@ TEST_F(DurabilityTest, AcknowledgedWritesSurviveACleanRestart) {
   ASSERT_OK_AND_ASSIGN(v1::Record r, db.Create("todos", {{"title", StringValue("after restart")}}));
   ASSERT_OK_AND_ASSIGN(int64_t seq, db.LastSeq());
   EXPECT_GT(seq, last_seq_);
+  db.Close();
   ASSERT_OK_AND_ASSIGN(int code, daemon->Stop());
   EXPECT_EQ(code, 0);
 }
@@ -131,6 +133,7 @@ TEST_F(DurabilityTest, AcknowledgedWritesSurviveSigkill) {
   ASSERT_OK_AND_ASSIGN(auto daemon, StartDaemon());
   DbClient db(daemon->NewChannel());
   CheckWorkload(db);
+  db.Close();
   ASSERT_OK_AND_ASSIGN(int code, daemon->Stop());
   EXPECT_EQ(code, 0);
 }
@@ -174,6 +177,7 @@ TEST_F(DurabilityTest, SigkillWhileWritingLosesNoAcknowledgedWrite) {
     ASSERT_OK_AND_ASSIGN(v1::Record got, db.GetRecord("todos", id));
     EXPECT_EQ(got.revision(), revision);
   }
+  db.Close();
   ASSERT_OK_AND_ASSIGN(int code, daemon->Stop());
   EXPECT_EQ(code, 0);
 }
@@ -193,6 +197,7 @@ TEST_F(DurabilityTest, SecondDaemonOnTheSameDataDirFailsAtOnce) {
   EXPECT_OK(first->CheckHealth());
   DbClient db(first->NewChannel());
   EXPECT_OK(db.CreateTable(TodoTable()));
+  db.Close();
   ASSERT_OK_AND_ASSIGN(int first_code, first->Stop());
   EXPECT_EQ(first_code, 0);
 }

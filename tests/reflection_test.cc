@@ -132,7 +132,9 @@ class ReflectedSchema {
 
   void Add(const std::vector<pb::FileDescriptorProto>& files) {
     for (const pb::FileDescriptorProto& f : files) {
-      if (names_.insert(f.name()).second) EXPECT_TRUE(db_.Add(f)) << f.name();
+      if (names_.insert(f.name()).second) {
+        EXPECT_TRUE(db_.Add(f)) << f.name();
+      }
     }
   }
   const std::set<std::string>& file_names() const { return names_; }
@@ -192,6 +194,7 @@ class ReflectionTest : public ::testing::Test {
 
   void TearDown() override {
     if (daemon_ == nullptr) return;
+    channel_.reset();
     absl::StatusOr<int> code = daemon_->Stop();
     ASSERT_OK(code);
     EXPECT_EQ(*code, 0);

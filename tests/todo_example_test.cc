@@ -39,6 +39,7 @@ class TodoExampleTest : public ::testing::Test {
 
   void TearDown() override {
     if (daemon_ == nullptr) return;
+    db_.reset();
     absl::StatusOr<int> code = daemon_->Stop();
     ASSERT_OK(code);
     EXPECT_EQ(*code, 0) << "recondbd did not exit cleanly on SIGTERM";
