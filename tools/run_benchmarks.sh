@@ -1,0 +1,65 @@
+#!/bin/sh
+# Runs the standard benchmark set of tools/DESIGN.md on this machine:
+# starts recondbd (SQLite, durable, fresh temporary data directory) and
+# recondb_echo_server on free loopback ports, runs recondb_bench against them,
+# prints one JSON line per run, and stops both processes by PID.
+#
+#   tools/run_benchmarks.sh [BUILD_DIR] [DURATION_S]
+#
+# BUILD_DIR defaults to ./build, DURATION_S to 10.
+set -eu
+
+BUILD=${1:-build}
+DURATION=${2:-10}
+RECONDBD="$BUILD/daemon/recondbd"
+ECHO="$BUILD/tools/recondb_echo_server"
+BENCH="$BUILD/tools/recondb_bench"
+for f in "$RECONDBD" "$ECHO" "$BENCH"; do
+  [ -x "$f" ] || { echo "missing $f: build the recondbd, recondb_echo_server and recondb_bench targets" >&2; exit 1; }
+done
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/recondb-bench-XXXXXX")
+DAEMON_PID=
+ECHO_PID=
+cleanup() {
+  for pid in $DAEMON_PID $ECHO_PID; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in $DAEMON_PID $ECHO_PID; do
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+# Waits (up to 20 s) for `listening on HOST:PORT` in log $1; prints HOST:PORT.
+wait_listening() {
+  i=0
+  while [ $i -lt 1000 ]; do
+    addr=$(sed -n 's/.*listening on \([^ ]*:[0-9][0-9]*\).*/\1/p' "$1" | head -n 1)
+    if [ -n "$addr" ]; then echo "$addr"; return 0; fi
+    sleep 0.02
+    i=$((i + 1))
+  done
+  echo "no 'listening on' line in $1:" >&2
+  cat "$1" >&2
+  return 1
+}
+
+mkdir "$WORK/data"
+"$RECONDBD" --listen=127.0.0.1:0 --data_dir="$WORK/data" --storage=sqlite >"$WORK/recondbd.log" 2>&1 &
+DAEMON_PID=$!
+"$ECHO" --listen=127.0.0.1:0 >"$WORK/echo.log" 2>&1 &
+ECHO_PID=$!
+DB=$(wait_listening "$WORK/recondbd.log")
+EC=$(wait_listening "$WORK/echo.log")
+
+echo "# $(nproc) cores, $(date -u +%Y-%m-%dT%H:%M:%SZ), load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+run() {
+  "$BENCH" --duration_s="$DURATION" --json "$@" | tail -n 1
+}
+run --addr="$EC" --mode=echo --concurrency=16
+run --addr="$DB" --mode=get --concurrency=16 --records=1000
+run --addr="$DB" --mode=put --concurrency=1
+run --addr="$DB" --mode=put --concurrency=16
+run --addr="$DB" --mode=mixed --concurrency=16 --records=1000
