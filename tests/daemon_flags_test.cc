@@ -1,0 +1,114 @@
+// The daemon contract of decisions.md as seen from outside the process:
+// RECONDB_* environment variables, flag > env precedence, the `listening on`
+// line, --help.
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/daemon_process.h"
+#include "tests/support/db_client.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
+
+namespace recondb::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+absl::Status PutBody(DbClient& db, int bytes) {
+  return db.Create("notes", {{"body", StringValue(std::string(bytes, 'b'))}}).status();
+}
+
+v1::Table NotesTable() {
+  v1::Table t;
+  t.set_name("notes");
+  v1::Column* c = t.add_columns();
+  c->set_name("body");
+  c->set_type(v1::COLUMN_TYPE_STRING);
+  c->set_nullable(true);
+  return t;
+}
+
+TEST(DaemonFlagsTest, EnvironmentVariablesApplyWhenNoFlagIsGiven) {
+  TempDir data;
+  DaemonOptions options;
+  options.data_dir = data.path();
+  options.extra_env = {"RECONDB_MAX_RECORD_BYTES=4096"};
+  ASSERT_OK_AND_ASSIGN(auto daemon, DaemonProcess::Start(options));
+  DbClient db(daemon->NewChannel());
+  ASSERT_OK(db.CreateTable(NotesTable()));
+  EXPECT_OK(PutBody(db, 1000));
+  EXPECT_THAT(PutBody(db, 5000), StatusIs(absl::StatusCode::kResourceExhausted));
+  db.Close();
+  ASSERT_OK_AND_ASSIGN(int code, daemon->Stop());
+  EXPECT_EQ(code, 0);
+}
+
+TEST(DaemonFlagsTest, FlagsWinOverEnvironmentVariables) {
+  TempDir data;
+  DaemonOptions options;
+  options.data_dir = data.path();
+  // Env values that would fail or differ; the flags given by DaemonProcess
+  // (--listen, --data_dir, --storage) and here must win.
+  options.extra_env = {"RECONDB_LISTEN=not-an-address", "RECONDB_STORAGE=bogus",
+                       "RECONDB_DATA_DIR=/nonexistent/recondb", "RECONDB_MAX_RECORD_BYTES=100"};
+  options.extra_flags = {"--max_record_bytes=8192"};
+  ASSERT_OK_AND_ASSIGN(auto daemon, DaemonProcess::Start(options));
+  DbClient db(daemon->NewChannel());
+  ASSERT_OK(db.CreateTable(NotesTable()));
+  EXPECT_OK(PutBody(db, 1000));
+  db.Close();
+  ASSERT_OK_AND_ASSIGN(int code, daemon->Stop());
+  EXPECT_EQ(code, 0);
+}
+
+TEST(DaemonFlagsTest, BadFlagValuesFailAtOnceWithTheFlagNamed) {
+  TempDir data;
+  for (const std::string& flag : {std::string("--storage=bogus"), std::string("--durability=sometimes"),
+                                  std::string("--log_level=loud"), std::string("--max_message_bytes=-5")}) {
+    SCOPED_TRACE(flag);
+    DaemonOptions options;
+    options.data_dir = data.path();
+    options.extra_flags = {flag};
+    ASSERT_OK_AND_ASSIGN(auto daemon, DaemonProcess::Spawn(options));
+    ASSERT_OK_AND_ASSIGN(int code, daemon->WaitForExit(absl::Seconds(20)));
+    EXPECT_NE(code, 0);
+    const std::string name = flag.substr(2, flag.find('=') - 2);
+    EXPECT_THAT(daemon->log(), HasSubstr(name));
+  }
+}
+
+// decisions.md: "Once serving, the daemon logs a line containing
+// `listening on <host>:<port>` with the actual port" -- tools and tests find
+// the port that way, whatever the log level.
+TEST(DaemonFlagsTest, ListeningLineIsLoggedAtEveryLogLevel) {
+  for (const char* level : {"warn", "error"}) {
+    SCOPED_TRACE(level);
+    TempDir data;
+    DaemonOptions options;
+    options.data_dir = data.path();
+    options.extra_flags = {absl::StrCat("--log_level=", level)};
+    options.start_timeout = absl::Seconds(5);
+    ASSERT_OK_AND_ASSIGN(auto daemon, DaemonProcess::Start(options));
+    EXPECT_OK(daemon->CheckHealth());
+  }
+}
+
+TEST(DaemonFlagsTest, HelpListsTheFlags) {
+  TempDir data;
+  DaemonOptions options;
+  options.data_dir = data.path();
+  options.extra_flags = {"--help"};
+  ASSERT_OK_AND_ASSIGN(auto daemon, DaemonProcess::Spawn(options));
+  ASSERT_OK_AND_ASSIGN(int code, daemon->WaitForExit(absl::Seconds(20)));
+  (void)code;  // absl's --help exits 1; only the text is checked.
+  for (const char* flag : {"listen", "data_dir", "storage", "durability", "log_level", "max_message_bytes",
+                           "max_record_bytes", "worker_threads"}) {
+    EXPECT_THAT(daemon->log(), HasSubstr(flag));
+  }
+}
+
+}  // namespace
+}  // namespace recondb::testing
