@@ -241,6 +241,20 @@ TEST_P(EngineTest, DeleteWritesATombstoneAndRecreationExtendsIt) {
   EXPECT_EQ(history->entries(2).parent_revision(), "");
 }
 
+// Writing on the tombstone of a deleted record is a recreation, like a
+// create; a tombstone that lost to a live leaf cannot be extended.
+TEST_P(EngineTest, WritingOnTheTombstoneOfADeletedRecordRecreatesIt) {
+  auto v1 = Put(Todo("t1", "one"));
+  ASSERT_THAT(v1, IsOk());
+  auto tombstone = Delete("t1");
+  ASSERT_THAT(tombstone, IsOk());
+  auto back = Put(Todo("t1", "back", tombstone->revision()));
+  ASSERT_THAT(back, IsOk());
+  EXPECT_EQ(back->revision().substr(0, 2), "3-");
+  EXPECT_THAT(Put(Todo("t1", "again", tombstone->revision())),
+              StatusIs(absl::StatusCode::kAborted, HasSubstr(back->revision())));
+}
+
 TEST_P(EngineTest, DeleteWithStaleRevisionIsAborted) {
   auto v1 = Put(Todo("t1", "one"));
   auto v2 = Put(Todo("t1", "two", v1->revision()));

@@ -515,17 +515,6 @@ TEST_F(BadInputTest, StaleAndUnknownRevisions) {
 // decisions.md: an update's revision "must be a live leaf ... not a live leaf
 // -> ABORTED naming the current winner". A deleted record comes back only
 // through a create (no revision), which makes it a child of its tombstone.
-TEST_F(BadInputTest, UpdateFromATombstoneIsAborted) {
-  Run({
-      {"update of a deleted record from its tombstone",
-       [this] {
-         return StatusOf(db_->PutRecord(
-             MakeRecord("todos", "t_dead", dead_.revision(), {{"title", StringValue("zombie")}})));
-       },
-       StatusCode::kAborted, {dead_.revision()}},
-  });
-}
-
 TEST_F(BadInputTest, CreateOverALiveRecord) {
   Run({
       {"create t1 again", PutInto("todos", {{"title", StringValue("again")}}, "t1"),

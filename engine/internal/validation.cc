@@ -36,6 +36,12 @@ absl::Status BadValue(std::string_view table, const v1::Column& column, std::str
       absl::StrCat("column ", Quote(column.name()), " of table ", Quote(table), ": ", Sv(why)));
 }
 
+// "a string", "an int": for messages.
+std::string Article(v1::Value::KindCase kind) {
+  const std::string_view name = KindName(kind);
+  return absl::StrCat(name[0] == 'i' ? "an " : "a ", Sv(name));
+}
+
 }  // namespace
 
 bool IsIdentifier(std::string_view name) {
@@ -170,8 +176,8 @@ absl::StatusOr<v1::Value> NormalizeValue(std::string_view table, const v1::Colum
   }
   const auto expected = KindOf(column.type());
   if (kind != expected) {
-    return BadValue(table, column, absl::StrCat("expected a ", Sv(KindName(expected)),
-                                                " value, got a ", Sv(KindName(kind)), " value"));
+    return BadValue(table, column, absl::StrCat("expected ", Article(expected), " value, got ",
+                                                Article(kind), " value"));
   }
   v1::Value out = value;
   switch (kind) {
@@ -203,8 +209,11 @@ absl::StatusOr<v1::Value> NormalizeValue(std::string_view table, const v1::Colum
       break;
     case v1::Value::kTimestamp: {
       const auto& ts = value.timestamp();
-      if (ts.seconds() < kMinSeconds || ts.seconds() > kMaxSeconds || ts.nanos() < 0 ||
-          ts.nanos() > 999999999) {
+      if (ts.nanos() < 0 || ts.nanos() > 999999999) {
+        return BadValue(table, column,
+                        absl::StrCat("timestamp nanos ", ts.nanos(), " is outside 0..999999999"));
+      }
+      if (ts.seconds() < kMinSeconds || ts.seconds() > kMaxSeconds) {
         return BadValue(table, column,
                         absl::StrCat("timestamp {seconds: ", ts.seconds(), ", nanos: ", ts.nanos(),
                                      "} is outside 0001-01-01..9999-12-31"));

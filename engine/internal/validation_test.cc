@@ -80,7 +80,7 @@ TEST(ValueTest, TypesAndNulls) {
   v.set_int_(3);
   EXPECT_THAT(NormalizeValue("todos", title, v),
               StatusIs(kInvalid, HasSubstr("column \"title\" of table \"todos\": expected a string "
-                                           "value, got a int value")));
+                                           "value, got an int value")));
   v.set_null(google::protobuf::NULL_VALUE);
   EXPECT_THAT(NormalizeValue("todos", title, v), StatusIs(kInvalid, HasSubstr("not nullable")));
   EXPECT_THAT(NormalizeValue("todos", title, v1::Value()), StatusIs(kInvalid));
