@@ -38,8 +38,7 @@ void ChangeStreamRegistry::ShutdownAll() {
   for (ChangeStream* stream : streams_) stream->EndForShutdown();
 }
 
-ChangeStream::ChangeStream(engine::Engine* engine, WorkerPool* pool,
-                           ChangeStreamRegistry* registry,
+ChangeStream::ChangeStream(engine::Engine* engine, WorkerPool* pool, ChangeStreamRegistry* registry,
                            std::shared_ptr<spdlog::logger> logger,
                            const v1::GetChangesRequest& request)
     : engine_(engine),
@@ -50,8 +49,8 @@ ChangeStream::ChangeStream(engine::Engine* engine, WorkerPool* pool,
       follow_(request.follow()),
       cursor_(request.since()) {
   if (request.since() < 0) {
-    const absl::Status status = absl::InvalidArgumentError(
-        absl::StrCat("since must be >= 0, got ", request.since()));
+    const absl::Status status =
+        absl::InvalidArgumentError(absl::StrCat("since must be >= 0, got ", request.since()));
     LogRpcFailure(*logger_, kMethod, status);
     absl::MutexLock lock(&mu_);
     FinishLocked(ToGrpcStatus(status));
@@ -92,8 +91,7 @@ void ChangeStream::Fetch() {
   }
   // Every change up to `committed` is visible to the read below.
   const int64_t committed = engine_->LastSeq();
-  absl::StatusOr<std::vector<v1::Change>> batch =
-      engine_->GetChanges(since, tables_, kBatchSize);
+  absl::StatusOr<std::vector<v1::Change>> batch = engine_->GetChanges(since, tables_, kBatchSize);
 
   mu_.Lock();
   fetch_in_flight_ = false;

@@ -10,8 +10,8 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "common/status_macros.h"
@@ -56,22 +56,19 @@ absl::Status BadValue(std::string_view flag, std::string_view detail) {
   for (const FlagEnv& fe : ConfigFlags()) {
     if (fe.flag == flag) env = std::string(fe.env);
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("--", Sv(flag), " (", env, "): ", Sv(detail)));
+  return absl::InvalidArgumentError(absl::StrCat("--", Sv(flag), " (", env, "): ", Sv(detail)));
 }
 
 absl::StatusOr<StorageKind> ParseStorageKind(const std::string& value) {
   if (value == "sqlite") return StorageKind::kSqlite;
   if (value == "memory") return StorageKind::kMemory;
-  return BadValue("storage",
-                  absl::StrCat("must be sqlite or memory, got \"", value, "\""));
+  return BadValue("storage", absl::StrCat("must be sqlite or memory, got \"", value, "\""));
 }
 
 absl::StatusOr<storage::Durability> ParseDurability(const std::string& value) {
   if (value == "full") return storage::Durability::kFull;
   if (value == "normal") return storage::Durability::kNormal;
-  return BadValue("durability",
-                  absl::StrCat("must be full or normal, got \"", value, "\""));
+  return BadValue("durability", absl::StrCat("must be full or normal, got \"", value, "\""));
 }
 
 absl::StatusOr<spdlog::level::level_enum> ParseLogLevel(const std::string& value) {
@@ -81,15 +78,13 @@ absl::StatusOr<spdlog::level::level_enum> ParseLogLevel(const std::string& value
   if (value == "warn") return spdlog::level::warn;
   if (value == "error") return spdlog::level::err;
   return BadValue("log_level",
-                  absl::StrCat("must be trace, debug, info, warn or error, got \"",
-                               value, "\""));
+                  absl::StrCat("must be trace, debug, info, warn or error, got \"", value, "\""));
 }
 
 // REQUIRES: lo <= hi.
 absl::Status CheckRange(std::string_view flag, int64_t value, int64_t lo, int64_t hi) {
   if (value >= lo && value <= hi) return absl::OkStatus();
-  return BadValue(flag, absl::StrCat("must be between ", lo, " and ", hi,
-                                     ", got ", value));
+  return BadValue(flag, absl::StrCat("must be between ", lo, " and ", hi, ", got ", value));
 }
 
 }  // namespace
@@ -120,8 +115,7 @@ absl::Status ApplyEnvironment(const EnvLookup& env) {
   for (const FlagEnv& fe : ConfigFlags()) {
     std::optional<std::string> value = env(fe.env);
     if (!value.has_value()) continue;
-    absl::CommandLineFlag* flag =
-        absl::FindCommandLineFlag(Sv(fe.flag));
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(Sv(fe.flag));
     if (flag == nullptr) {
       return absl::InternalError(absl::StrCat("flag --", Sv(fe.flag), " is not defined"));
     }
@@ -138,11 +132,10 @@ absl::StatusOr<HostPort> ParseHostPort(std::string_view address) {
   const size_t colon = address.rfind(':');
   int port = 0;
   if (colon == std::string_view::npos || colon == 0 ||
-      !absl::SimpleAtoi(Sv(address.substr(colon + 1)), &port) ||
-      port < 0 || port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "listening address \"", Sv(address),
-        "\" is not host:port with a port between 0 and 65535"));
+      !absl::SimpleAtoi(Sv(address.substr(colon + 1)), &port) || port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("listening address \"", Sv(address),
+                     "\" is not host:port with a port between 0 and 65535"));
   }
   return HostPort{std::string(address.substr(0, colon)), port};
 }
@@ -169,8 +162,7 @@ absl::StatusOr<Config> ConfigFromFlags() {
   RETURN_IF_ERROR(CheckRange("max_record_bytes", config.max_record_bytes, 1,
                              std::numeric_limits<int64_t>::max()));
   config.worker_threads = absl::GetFlag(FLAGS_worker_threads);
-  RETURN_IF_ERROR(
-      CheckRange("worker_threads", config.worker_threads, 1, kMaxWorkerThreads));
+  RETURN_IF_ERROR(CheckRange("worker_threads", config.worker_threads, 1, kMaxWorkerThreads));
   return config;
 }
 
@@ -195,9 +187,8 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv, const EnvLookup& env) 
   RETURN_IF_ERROR(ApplyEnvironment(env));
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() > 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unexpected argument \"", positional[1],
-                     "\" (recondbd takes flags only; see --help)"));
+    return absl::InvalidArgumentError(absl::StrCat("unexpected argument \"", positional[1],
+                                                   "\" (recondbd takes flags only; see --help)"));
   }
   return ConfigFromFlags();
 }

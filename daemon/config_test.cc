@@ -53,15 +53,14 @@ TEST_F(ConfigTest, DefaultsAreTheContractsDefaults) {
 }
 
 TEST_F(ConfigTest, EnvironmentVariablesApply) {
-  ASSERT_OK_AND_ASSIGN(Config config,
-                       Parse({}, {{"RECONDB_LISTEN", "127.0.0.1:0"},
-                                  {"RECONDB_DATA_DIR", "/tmp/x"},
-                                  {"RECONDB_STORAGE", "memory"},
-                                  {"RECONDB_DURABILITY", "normal"},
-                                  {"RECONDB_LOG_LEVEL", "debug"},
-                                  {"RECONDB_MAX_MESSAGE_BYTES", "65536"},
-                                  {"RECONDB_MAX_RECORD_BYTES", "2048"},
-                                  {"RECONDB_WORKER_THREADS", "3"}}));
+  ASSERT_OK_AND_ASSIGN(Config config, Parse({}, {{"RECONDB_LISTEN", "127.0.0.1:0"},
+                                                 {"RECONDB_DATA_DIR", "/tmp/x"},
+                                                 {"RECONDB_STORAGE", "memory"},
+                                                 {"RECONDB_DURABILITY", "normal"},
+                                                 {"RECONDB_LOG_LEVEL", "debug"},
+                                                 {"RECONDB_MAX_MESSAGE_BYTES", "65536"},
+                                                 {"RECONDB_MAX_RECORD_BYTES", "2048"},
+                                                 {"RECONDB_WORKER_THREADS", "3"}}));
   EXPECT_EQ(config.listen, "127.0.0.1:0");
   EXPECT_EQ(config.data_dir, "/tmp/x");
   EXPECT_EQ(config.storage, StorageKind::kMemory);
@@ -73,11 +72,10 @@ TEST_F(ConfigTest, EnvironmentVariablesApply) {
 }
 
 TEST_F(ConfigTest, FlagOverridesEnvironment) {
-  ASSERT_OK_AND_ASSIGN(
-      Config config,
-      Parse({"--listen=127.0.0.1:9100", "--worker_threads=2"},
-            {{"RECONDB_LISTEN", "127.0.0.1:9000"}, {"RECONDB_WORKER_THREADS", "5"},
-             {"RECONDB_LOG_LEVEL", "warn"}}));
+  ASSERT_OK_AND_ASSIGN(Config config, Parse({"--listen=127.0.0.1:9100", "--worker_threads=2"},
+                                            {{"RECONDB_LISTEN", "127.0.0.1:9000"},
+                                             {"RECONDB_WORKER_THREADS", "5"},
+                                             {"RECONDB_LOG_LEVEL", "warn"}}));
   EXPECT_EQ(config.listen, "127.0.0.1:9100");
   EXPECT_EQ(config.worker_threads, 2);
   EXPECT_EQ(config.log_level, spdlog::level::warn);  // Only in the environment.
@@ -115,9 +113,9 @@ TEST_F(ConfigTest, OutOfRangeNumbersAreRejected) {
 
 TEST_F(ConfigTest, ListenMustBeHostPort) {
   for (const char* bad : {"7470", ":7470", "localhost:", "localhost:http", "127.0.0.1:70000"}) {
-    EXPECT_THAT(Parse({std::string("--listen=") + bad}, {}),
-                StatusIs(absl::StatusCode::kInvalidArgument,
-                         AllOf(HasSubstr("--listen"), HasSubstr(bad))));
+    EXPECT_THAT(
+        Parse({std::string("--listen=") + bad}, {}),
+        StatusIs(absl::StatusCode::kInvalidArgument, AllOf(HasSubstr("--listen"), HasSubstr(bad))));
   }
   ASSERT_OK_AND_ASSIGN(Config config, Parse({"--listen=[::1]:0"}, {}));
   EXPECT_EQ(config.listen, "[::1]:0");

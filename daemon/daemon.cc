@@ -23,8 +23,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config,
   RETURN_IF_ERROR(daemon->OpenStorage());
   RETURN_IF_ERROR(daemon->OpenEngine());
   daemon->pool_ = std::make_unique<WorkerPool>(config.worker_threads);
-  daemon->service_ = std::make_unique<DatabaseService>(daemon->engine_.get(),
-                                                       daemon->pool_.get(), daemon->logger_);
+  daemon->service_ = std::make_unique<DatabaseService>(daemon->engine_.get(), daemon->pool_.get(),
+                                                       daemon->logger_);
   RETURN_IF_ERROR(daemon->StartServer());
   daemon->logger_->info("recondbd listening on {} node_id={} storage={}", daemon->address_,
                         daemon->engine_->node_id(), daemon->StorageDescription());
@@ -60,9 +60,9 @@ absl::Status Daemon::StartServer() {
   ServerOptions options;
   options.listen = config_.listen;
   options.max_message_bytes = config_.max_message_bytes;
-  ASSIGN_OR_RETURN(StartedServer started,
-                   StartGrpcServer(options, {{std::string(v1::Database::service_full_name()),
-                                              service_.get()}}));
+  ASSIGN_OR_RETURN(
+      StartedServer started,
+      StartGrpcServer(options, {{std::string(v1::Database::service_full_name()), service_.get()}}));
   server_ = std::move(started.server);
   address_ = std::move(started.address);
   port_ = started.port;

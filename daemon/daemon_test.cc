@@ -12,8 +12,8 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/impl/client_unary_call.h"
 #include "grpcpp/impl/rpc_method.h"
-#include "grpcpp/support/sync_stream.h"
 #include "grpcpp/security/credentials.h"
+#include "grpcpp/support/sync_stream.h"
 #include "gtest/gtest.h"
 #include "recondb/v1/database.grpc.pb.h"
 #include "spdlog/sinks/null_sink.h"
@@ -30,8 +30,7 @@ using ::testing::HasSubstr;
 constexpr auto kDeadline = std::chrono::seconds(30);
 
 std::shared_ptr<spdlog::logger> NullLogger() {
-  return std::make_shared<spdlog::logger>("test",
-                                          std::make_shared<spdlog::sinks::null_sink_mt>());
+  return std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
 }
 
 Config MemoryConfig() {
@@ -94,21 +93,22 @@ TEST(DaemonTest, ServesOnAFreePortAndReportsServing) {
 
 TEST(DaemonTest, SecondDaemonOnTheSameDataDirectoryFails) {
   TempDir dir;
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Daemon> first, Daemon::Start(SqliteConfig(dir), NullLogger()));
-  EXPECT_THAT(Daemon::Start(SqliteConfig(dir), NullLogger()),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("data directory " + dir.File("data") +
-                                 " is locked by another recondbd")));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Daemon> first,
+                       Daemon::Start(SqliteConfig(dir), NullLogger()));
+  EXPECT_THAT(
+      Daemon::Start(SqliteConfig(dir), NullLogger()),
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               HasSubstr("data directory " + dir.File("data") + " is locked by another recondbd")));
 }
 
 TEST(DaemonTest, SecondDaemonOnTheSamePortFails) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Daemon> first, Daemon::Start(MemoryConfig(), NullLogger()));
   Config config = MemoryConfig();
   config.listen = first->address();
-  EXPECT_THAT(Daemon::Start(config, NullLogger()),
-              StatusIs(absl::StatusCode::kUnavailable,
-                       HasSubstr("cannot listen on " + first->address() +
-                                 ": address in use or invalid")));
+  EXPECT_THAT(
+      Daemon::Start(config, NullLogger()),
+      StatusIs(absl::StatusCode::kUnavailable,
+               HasSubstr("cannot listen on " + first->address() + ": address in use or invalid")));
 }
 
 TEST(DaemonTest, RestartKeepsTheNodeIdAndTheData) {
@@ -120,7 +120,8 @@ TEST(DaemonTest, RestartKeepsTheNodeIdAndTheData) {
     node_id = daemon->engine().node_id();
     ASSERT_OK(daemon->engine().CreateTable(TodosTable()).status());
   }
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Daemon> daemon, Daemon::Start(SqliteConfig(dir), NullLogger()));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Daemon> daemon,
+                       Daemon::Start(SqliteConfig(dir), NullLogger()));
   EXPECT_EQ(daemon->engine().node_id(), node_id);
   EXPECT_OK(daemon->engine().GetTable("todos").status());
 }

@@ -48,9 +48,7 @@ TEST(DataDirLockTest, SecondHolderIsRefusedWithAClearMessage) {
 TEST(DataDirLockTest, ReleasedLockCanBeTakenAgain) {
   TempDir tmp;
   const std::string dir = tmp.File("data");
-  {
-    ASSERT_OK_AND_ASSIGN(std::unique_ptr<DataDirLock> first, DataDirLock::Acquire(dir));
-  }
+  { ASSERT_OK_AND_ASSIGN(std::unique_ptr<DataDirLock> first, DataDirLock::Acquire(dir)); }
   // The LOCK file stays behind; only the flock matters.
   EXPECT_TRUE(std::filesystem::exists(dir + "/LOCK"));
   EXPECT_OK(DataDirLock::Acquire(dir));

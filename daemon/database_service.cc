@@ -40,8 +40,7 @@ grpc::ServerUnaryReactor* DatabaseService::RunOnPool(grpc::CallbackServerContext
 
 grpc::ServerUnaryReactor* DatabaseService::MissingField(grpc::CallbackServerContext* context,
                                                         const char* method, const char* field) {
-  const absl::Status status =
-      absl::InvalidArgumentError(absl::StrCat("missing field: ", field));
+  const absl::Status status = absl::InvalidArgumentError(absl::StrCat("missing field: ", field));
   LogRpcFailure(*logger_, method, status);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(ToGrpcStatus(status));

@@ -24,8 +24,7 @@ class DatabaseService final : public v1::Database::CallbackService {
   // `engine` and `pool` are not owned and must outlive the service; the
   // service must outlive the grpc::Server it is registered with, and the pool
   // must be drained (destroyed) before the engine. `logger` is never null.
-  DatabaseService(engine::Engine* engine, WorkerPool* pool,
-                  std::shared_ptr<spdlog::logger> logger);
+  DatabaseService(engine::Engine* engine, WorkerPool* pool, std::shared_ptr<spdlog::logger> logger);
 
   // Ends every open follow stream of GetChanges with UNAVAILABLE "server
   // shutting down" and answers later GetChanges follow calls the same way.
@@ -57,18 +56,18 @@ class DatabaseService final : public v1::Database::CallbackService {
   grpc::ServerUnaryReactor* GetRecordHistory(grpc::CallbackServerContext* context,
                                              const v1::GetRecordHistoryRequest* request,
                                              v1::GetRecordHistoryResponse* response) override;
-  grpc::ServerWriteReactor<v1::Change>* GetChanges(
-      grpc::CallbackServerContext* context, const v1::GetChangesRequest* request) override;
+  grpc::ServerWriteReactor<v1::Change>* GetChanges(grpc::CallbackServerContext* context,
+                                                   const v1::GetChangesRequest* request) override;
 
  private:
   // Answers the call with `call()`'s result, computed on the pool. `call`
   // may use the request and `method` (a literal): both live until Finish.
   template <typename Response, typename Call>
-  grpc::ServerUnaryReactor* RunOnPool(grpc::CallbackServerContext* context,
-                                      const char* method, Response* response, Call call);
+  grpc::ServerUnaryReactor* RunOnPool(grpc::CallbackServerContext* context, const char* method,
+                                      Response* response, Call call);
   // Answers INVALID_ARGUMENT "missing field: <field>" at once.
-  grpc::ServerUnaryReactor* MissingField(grpc::CallbackServerContext* context,
-                                         const char* method, const char* field);
+  grpc::ServerUnaryReactor* MissingField(grpc::CallbackServerContext* context, const char* method,
+                                         const char* field);
 
   engine::Engine* const engine_;
   WorkerPool* const pool_;

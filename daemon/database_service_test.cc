@@ -51,13 +51,14 @@ class DatabaseServiceTest : public ::testing::Test {
     options.storage = storage_.get();
     ASSERT_OK_AND_ASSIGN(engine_, engine::Engine::Open(options));
     pool_ = std::make_unique<WorkerPool>(4);
-    auto logger = std::make_shared<spdlog::logger>(
-        "test", std::make_shared<spdlog::sinks::null_sink_mt>());
+    auto logger =
+        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
     service_ = std::make_unique<DatabaseService>(engine_.get(), pool_.get(), logger);
     ServerOptions server_options;
     server_options.listen = "127.0.0.1:0";
-    ASSERT_OK_AND_ASSIGN(StartedServer started,
-                         StartGrpcServer(server_options, {{"recondb.v1.Database", service_.get()}}));
+    ASSERT_OK_AND_ASSIGN(
+        StartedServer started,
+        StartGrpcServer(server_options, {{"recondb.v1.Database", service_.get()}}));
     server_ = std::move(started.server);
     stub_ = v1::Database::NewStub(
         grpc::CreateChannel(started.address, grpc::InsecureChannelCredentials()));

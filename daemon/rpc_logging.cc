@@ -19,8 +19,8 @@ bool IsServerFault(const absl::Status& status) {
 void LogRpcFailure(spdlog::logger& logger, std::string_view method, const absl::Status& status) {
   const spdlog::level::level_enum level =
       IsServerFault(status) ? spdlog::level::err : spdlog::level::debug;
-  logger.log(level, "{} failed: {}: {}", method,
-             absl::StatusCodeToString(status.code()), std::string(status.message()));
+  logger.log(level, "{} failed: {}: {}", method, absl::StatusCodeToString(status.code()),
+             std::string(status.message()));
 }
 
 }  // namespace recondb::daemon

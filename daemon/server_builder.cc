@@ -42,8 +42,8 @@ absl::StatusOr<StartedServer> StartGrpcServer(const ServerOptions& options,
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || selected_port <= 0) {
     if (server != nullptr) server->Shutdown();
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", options.listen, ": address in use or invalid"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.listen, ": address in use or invalid"));
   }
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   if (health != nullptr) {
