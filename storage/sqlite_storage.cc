@@ -370,7 +370,14 @@ absl::Status SqliteStorage::InitializeOrCheckInTransaction() {
         absl::StrCat(options_.path, " has storage format version ", number,
                      "; this build reads up to ", internal::kFormatVersion, ": upgrade recondb"));
   }
-  return absl::OkStatus();
+  if (number == internal::kFormatVersion) return absl::OkStatus();
+  // An older format is migrated step by step in this one transaction: a
+  // failure leaves the store as it was.
+  for (int from = number; from < internal::kFormatVersion; ++from) {
+    RETURN_IF_ERROR(connection.Exec(internal::MigrationSql(from)));
+  }
+  return SessionWriter(writer_.get())
+      .SetMeta(internal::kFormatVersionKey, absl::StrCat(internal::kFormatVersion));
 }
 
 absl::StatusOr<std::unique_ptr<Session>> SqliteStorage::TakeReader() {

@@ -51,8 +51,9 @@ MATCHER_P(IsOkAndHolds, matcher, "is OK and holds a matching value") {
 // A plain sqlite3 connection, as a user's shell would open the file.
 class PlainDb {
  public:
-  explicit PlainDb(const std::string& path, bool writable = false) {
-    const int flags = writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
+  explicit PlainDb(const std::string& path, bool writable = false, bool create = false) {
+    const int flags = (writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) |
+                      (create ? SQLITE_OPEN_CREATE : 0);
     EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db_, flags, nullptr), SQLITE_OK);
   }
   ~PlainDb() { sqlite3_close(db_); }
@@ -298,7 +299,7 @@ TEST_F(SqliteStorageTest, PlainSqliteSeesTypedColumnsAndIsoTimestamps) {
                           Row{"3", "t1", Rev(3, 'd'), Rev(2, 'b'), "3", "1", "1", "NULL", "NULL"}));
   // Internal tables.
   EXPECT_THAT(plain.Query("SELECT key, value FROM _meta ORDER BY key"),
-              ElementsAre(Row{"format_version", "1"}, Row{"node_id", "node-1"}));
+              ElementsAre(Row{"format_version", "2"}, Row{"node_id", "node-1"}));
   EXPECT_THAT(plain.Query("SELECT name FROM _tables"), ElementsAre(Row{"todos"}));
   EXPECT_THAT(plain.Query("SELECT seq, kind, table_name, record_id, revision, deleted"
                           " FROM _changes"),
@@ -356,7 +357,7 @@ TEST_F(SqliteStorageTest, SqlKeywordsAreValidTableAndColumnNames) {
     EXPECT_THAT(txn->GetLeaves(table, "r0"), IsOkAndHolds(::testing::SizeIs(1)));
   }
   EXPECT_THAT(txn->ListTables(), IsOkAndHolds(::testing::SizeIs(4)));
-  EXPECT_THAT(txn->GetMeta("format_version"), IsOkAndHolds(std::string("1")));
+  EXPECT_THAT(txn->GetMeta("format_version"), IsOkAndHolds(std::string("2")));
   PlainDb plain(path());
   EXPECT_THAT(plain.Query("SELECT id, \"from\", \"where\", \"index\" FROM \"select\" ORDER BY id"),
               ElementsAre(Row{"r0", "'); DROP TABLE \"_meta\"; --0", "0", "1"},
@@ -366,14 +367,92 @@ TEST_F(SqliteStorageTest, SqlKeywordsAreValidTableAndColumnNames) {
 TEST_F(SqliteStorageTest, NewerFormatVersionIsFailedPrecondition) {
   { ASSERT_OK(Open().status()); }
   PlainDb(path(), /*writable=*/true)
-      .Exec("UPDATE _meta SET value = '2' WHERE key = 'format_version'");
-  EXPECT_THAT(Open(), StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("version 2")));
+      .Exec("UPDATE _meta SET value = '3' WHERE key = 'format_version'");
+  EXPECT_THAT(Open(), StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("version 3")));
   PlainDb(path(), /*writable=*/true)
       .Exec("UPDATE _meta SET value = 'one' WHERE key = 'format_version'");
   EXPECT_THAT(Open(), StatusIs(absl::StatusCode::kUnavailable));
   PlainDb(path(), /*writable=*/true)
-      .Exec("UPDATE _meta SET value = '1' WHERE key = 'format_version'");
+      .Exec("UPDATE _meta SET value = '2' WHERE key = 'format_version'");
   EXPECT_OK(Open());
+}
+
+// Format 1 (docs/storage-format.md, "Format history") kept the feed's
+// highest seq in sqlite_sequence (AUTOINCREMENT). Opening such a store
+// migrates it: every entry keeps its seq, LastSeq is unchanged, and new seqs
+// continue above it.
+TEST_F(SqliteStorageTest, FormatOneStoreIsMigratedKeepingTheFeed) {
+  {
+    PlainDb v1(path(), /*writable=*/true, /*create=*/true);
+    v1.Exec(
+        "CREATE TABLE \"_meta\" (\"key\" TEXT PRIMARY KEY NOT NULL, \"value\" TEXT NOT NULL)"
+        " WITHOUT ROWID;"
+        "CREATE TABLE \"_tables\" (\"name\" TEXT PRIMARY KEY NOT NULL,"
+        " \"definition\" BLOB NOT NULL) WITHOUT ROWID;"
+        "CREATE TABLE \"_changes\" (\"seq\" INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " \"kind\" INTEGER NOT NULL, \"table_name\" TEXT NOT NULL, \"record_id\" TEXT NOT NULL,"
+        " \"revision\" TEXT NOT NULL, \"deleted\" INTEGER NOT NULL);"
+        "CREATE UNIQUE INDEX \"_idx__changes-entry\""
+        " ON \"_changes\" (\"kind\", \"table_name\", \"record_id\");"
+        "INSERT INTO _meta VALUES ('format_version', '1'), ('node_id', 'node-1');");
+    // Seqs 1 (a), 2 (b), then a again at 3 and 4: the feed holds 2 and 4.
+    for (const char* entry : {"'a', 'r1'", "'b', 'r1'", "'a', 'r2'", "'a', 'r3'"}) {
+      v1.Exec(absl::StrCat("INSERT OR REPLACE INTO _changes",
+                           " (kind, table_name, record_id, revision, deleted)",
+                           " VALUES (1, 'todos', ", entry, ", 0)"));
+    }
+    ASSERT_THAT(v1.Query("SELECT seq FROM sqlite_sequence WHERE name = '_changes'"),
+                ElementsAre(Row{"4"}));
+  }
+  {
+    ASSERT_OK_AND_ASSIGN(auto storage, Open());
+    ASSERT_OK_AND_ASSIGN(auto txn, storage->BeginWrite());
+    EXPECT_THAT(txn->GetMeta("format_version"), IsOkAndHolds(std::string("2")));
+    EXPECT_THAT(txn->GetMeta("node_id"), IsOkAndHolds(std::string("node-1")));
+    EXPECT_THAT(txn->LastSeq(), IsOkAndHolds(4));
+    ASSERT_OK_AND_ASSIGN(std::vector<v1::Change> feed, txn->ScanChanges(0, {}, 10));
+    ASSERT_EQ(feed.size(), 2u);
+    EXPECT_EQ(feed[0].seq(), 2);
+    EXPECT_EQ(feed[0].id(), "b");
+    EXPECT_EQ(feed[1].seq(), 4);
+    EXPECT_EQ(feed[1].revision(), "r3");
+    // The entry of a is replaced at a new seq; the unique index still holds.
+    EXPECT_THAT(txn->AppendChange(RecordChange("todos", "a", "r4")), IsOkAndHolds(5));
+    ASSERT_OK(txn->Commit());
+  }
+  PlainDb plain(path());
+  EXPECT_THAT(plain.Query("SELECT seq, record_id FROM _changes ORDER BY seq"),
+              ElementsAre(Row{"2", "b"}, Row{"5", "a"}));
+  EXPECT_THAT(plain.Query("SELECT count(*) FROM sqlite_sequence"), ElementsAre(Row{"0"}));
+  EXPECT_THAT(plain.Query("SELECT count(*) FROM sqlite_schema WHERE sql LIKE '%AUTOINCREMENT%'"
+                          " OR name = '_changes_v2'"),
+              ElementsAre(Row{"0"}));
+  EXPECT_THAT(plain.Query("SELECT name FROM sqlite_schema WHERE tbl_name = '_changes'"
+                          " AND type = 'index'"),
+              ElementsAre(Row{"_idx__changes-entry"}));
+}
+
+// A seq is never reused, even after the entry holding the highest one is
+// replaced (by a higher one) and after a rolled-back append.
+TEST_F(SqliteStorageTest, SeqsAreNeverReusedAfterReplaceOrRollback) {
+  ASSERT_OK_AND_ASSIGN(auto storage, Open());
+  {
+    ASSERT_OK_AND_ASSIGN(auto txn, storage->BeginWrite());
+    EXPECT_THAT(txn->AppendChange(RecordChange("todos", "a", Rev(1, 'a'))), IsOkAndHolds(1));
+    ASSERT_OK(txn->Commit());
+  }
+  {
+    ASSERT_OK_AND_ASSIGN(auto txn, storage->BeginWrite());
+    EXPECT_THAT(txn->AppendChange(RecordChange("todos", "b", Rev(1, 'a'))), IsOkAndHolds(2));
+    // Destroyed without Commit: seq 2 was never seen by anyone.
+  }
+  ASSERT_OK_AND_ASSIGN(auto txn, storage->BeginWrite());
+  EXPECT_THAT(txn->LastSeq(), IsOkAndHolds(1));
+  // The highest entry is replaced by its own record's newer entry.
+  EXPECT_THAT(txn->AppendChange(RecordChange("todos", "a", Rev(2, 'a'))), IsOkAndHolds(2));
+  EXPECT_THAT(txn->AppendChange(RecordChange("todos", "a", Rev(3, 'a'))), IsOkAndHolds(3));
+  EXPECT_THAT(txn->LastSeq(), IsOkAndHolds(3));
+  ASSERT_OK(txn->Commit());
 }
 
 TEST_F(SqliteStorageTest, AnotherSqliteDatabaseIsUnavailableAndUntouched) {

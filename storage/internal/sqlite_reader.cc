@@ -14,9 +14,10 @@ namespace {
 constexpr char kListTables[] = "SELECT \"definition\" FROM \"_tables\" ORDER BY \"name\"";
 constexpr char kGetTable[] = "SELECT \"definition\" FROM \"_tables\" WHERE \"name\" = ?1";
 constexpr char kGetMeta[] = "SELECT \"value\" FROM \"_meta\" WHERE \"key\" = ?1";
-// sqlite_sequence holds the highest seq AUTOINCREMENT ever gave _changes,
-// even when that row has since been replaced.
-constexpr char kLastSeq[] = "SELECT \"seq\" FROM \"sqlite_sequence\" WHERE \"name\" = '_changes'";
+// The row holding the highest seq ever assigned is never deleted (see
+// kAppendChange in sqlite_writer.cc), so max(seq) is LastSeq; NULL (read as
+// 0) for an empty feed. One step to the last entry of the integer key.
+constexpr char kLastSeq[] = "SELECT max(\"seq\") FROM \"_changes\"";
 constexpr char kScanColumns[] =
     "SELECT \"seq\", \"kind\", \"table_name\", \"record_id\", \"revision\", \"deleted\""
     " FROM \"_changes\" WHERE \"seq\" > ?";

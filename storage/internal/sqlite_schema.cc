@@ -1,5 +1,7 @@
 #include "storage/internal/sqlite_schema.h"
 
+#include <cassert>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
@@ -36,31 +38,66 @@ std::string ViewIndexName(std::string_view table, std::string_view column) {
   return absl::StrCat("_idx_", AbslView(table), "-", AbslView(column));
 }
 
+namespace {
+
+// The change feed table of format 2, named `name` (kChangesIndexSql indexes
+// it once it is "_changes"). The seq is an integer key that the writer
+// assigns as max(seq) + 1 (sqlite_writer.cc): no AUTOINCREMENT, whose
+// sqlite_sequence row cost one more page write per commit. A seq is still
+// never reused, because the row holding the highest seq is never deleted
+// (docs/storage-format.md).
+std::string ChangesTableSql(std::string_view name) {
+  return absl::StrCat("CREATE TABLE ", Quote(name),
+                      " (\n"
+                      "  \"seq\" INTEGER PRIMARY KEY,\n"
+                      "  \"kind\" INTEGER NOT NULL,\n"
+                      "  \"table_name\" TEXT NOT NULL,\n"
+                      "  \"record_id\" TEXT NOT NULL,\n"
+                      "  \"revision\" TEXT NOT NULL,\n"
+                      "  \"deleted\" INTEGER NOT NULL\n"
+                      ");\n");
+}
+
+constexpr char kChangesIndexSql[] =
+    "CREATE UNIQUE INDEX \"_idx__changes-entry\"\n"
+    "  ON \"_changes\" (\"kind\", \"table_name\", \"record_id\");\n";
+
+}  // namespace
+
 const std::string& InternalSchemaSql() {
   // _meta and _tables are small and keyed by text: WITHOUT ROWID keeps each
-  // in one B-tree. _changes is append-mostly and keyed by an integer;
-  // AUTOINCREMENT keeps a seq from ever being reused after its row is
-  // replaced, and sqlite_sequence remembers the highest one.
-  static const std::string* const kSql = new std::string(
-      "CREATE TABLE \"_meta\" (\n"
-      "  \"key\" TEXT PRIMARY KEY NOT NULL,\n"
-      "  \"value\" TEXT NOT NULL\n"
-      ") WITHOUT ROWID;\n"
-      "CREATE TABLE \"_tables\" (\n"
-      "  \"name\" TEXT PRIMARY KEY NOT NULL,\n"
-      "  \"definition\" BLOB NOT NULL\n"
-      ") WITHOUT ROWID;\n"
-      "CREATE TABLE \"_changes\" (\n"
-      "  \"seq\" INTEGER PRIMARY KEY AUTOINCREMENT,\n"
-      "  \"kind\" INTEGER NOT NULL,\n"
-      "  \"table_name\" TEXT NOT NULL,\n"
-      "  \"record_id\" TEXT NOT NULL,\n"
-      "  \"revision\" TEXT NOT NULL,\n"
-      "  \"deleted\" INTEGER NOT NULL\n"
-      ");\n"
-      "CREATE UNIQUE INDEX \"_idx__changes-entry\"\n"
-      "  ON \"_changes\" (\"kind\", \"table_name\", \"record_id\");\n");
+  // in one B-tree. _changes is append-mostly and keyed by an integer.
+  static const std::string* const kSql =
+      new std::string(absl::StrCat("CREATE TABLE \"_meta\" (\n"
+                                   "  \"key\" TEXT PRIMARY KEY NOT NULL,\n"
+                                   "  \"value\" TEXT NOT NULL\n"
+                                   ") WITHOUT ROWID;\n"
+                                   "CREATE TABLE \"_tables\" (\n"
+                                   "  \"name\" TEXT PRIMARY KEY NOT NULL,\n"
+                                   "  \"definition\" BLOB NOT NULL\n"
+                                   ") WITHOUT ROWID;\n",
+                                   ChangesTableSql("_changes"), kChangesIndexSql));
   return *kSql;
+}
+
+const std::string& MigrationSql(int from) {
+  // Format 1 -> 2. In format 1 sqlite_sequence held the highest seq ever
+  // assigned, which always equals max(seq): AUTOINCREMENT gave each new row
+  // max + 1, and the only rows ever deleted (by INSERT OR REPLACE) were older
+  // than the row replacing them. So copying the rows keeps LastSeq, and
+  // dropping the table drops its sqlite_sequence row.
+  static const std::string* const kOneToTwo = new std::string(absl::StrCat(
+      ChangesTableSql("_changes_v2"),
+      "INSERT INTO \"_changes_v2\" (\"seq\", \"kind\", \"table_name\", \"record_id\","
+      " \"revision\", \"deleted\")\n"
+      "  SELECT \"seq\", \"kind\", \"table_name\", \"record_id\", \"revision\", \"deleted\""
+      " FROM \"_changes\";\n"
+      "DROP TABLE \"_changes\";\n"
+      "ALTER TABLE \"_changes_v2\" RENAME TO \"_changes\";\n",
+      kChangesIndexSql));
+  assert(from == 1);  // The only older format.
+  static_cast<void>(from);
+  return *kOneToTwo;
 }
 
 absl::StatusOr<std::string> CreateTableSql(const v1::Table& table) {

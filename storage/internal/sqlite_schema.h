@@ -13,8 +13,9 @@
 namespace recondb::storage::internal {
 
 // The format this build writes and the newest it reads, kept in _meta under
-// kFormatVersionKey. A store of a newer format is refused.
-inline constexpr int kFormatVersion = 1;
+// kFormatVersionKey. A store of a newer format is refused; one of an older
+// format is migrated (MigrationSql).
+inline constexpr int kFormatVersion = 2;
 inline constexpr char kFormatVersionKey[] = "format_version";
 
 // `identifier` as a double-quoted SQL identifier (embedded quotes doubled).
@@ -35,6 +36,14 @@ std::string ViewIndexName(std::string_view table, std::string_view column);
 // The DDL that creates the internal tables (_meta, _tables, _changes) of a
 // new store, several statements.
 const std::string& InternalSchemaSql();
+
+// The DDL and copies that turn a store of format `from` into one of format
+// `from + 1`, several statements, to run inside the transaction that then
+// records the new version in _meta (left to the caller).
+// REQUIRES: 1 <= from < kFormatVersion.
+//   1 -> 2: _changes loses AUTOINCREMENT (seqs are assigned as max + 1, see
+//   docs/storage-format.md), keeping every entry and its seq.
+const std::string& MigrationSql(int from);
 
 // The DDL that creates `table`'s view table, history table and indexes,
 // several statements. INVALID_ARGUMENT if a column has no valid type.

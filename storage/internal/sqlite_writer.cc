@@ -19,12 +19,16 @@ constexpr char kSetMeta[] =
     "INSERT INTO \"_meta\" (\"key\", \"value\") VALUES (?1, ?2)"
     " ON CONFLICT (\"key\") DO UPDATE SET \"value\" = excluded.\"value\"";
 // REPLACE deletes the entry of the same (kind, table, record) through the
-// unique index; AUTOINCREMENT then gives the new row a seq above every seq
-// ever used.
+// unique index. The new seq is max(seq) + 1, computed before that delete, so
+// it is above every seq ever assigned: the row holding the highest seq is
+// only ever deleted by a REPLACE like this one, which puts a higher one in
+// its place. Read inside the transaction, it needs no state to undo on a
+// rollback. (At the largest integer the sum becomes a float, which the key
+// refuses: a seq is never reused.)
 constexpr char kAppendChange[] =
     "INSERT OR REPLACE INTO \"_changes\""
-    " (\"kind\", \"table_name\", \"record_id\", \"revision\", \"deleted\")"
-    " VALUES (?1, ?2, ?3, ?4, ?5)";
+    " (\"seq\", \"kind\", \"table_name\", \"record_id\", \"revision\", \"deleted\")"
+    " VALUES ((SELECT coalesce(max(\"seq\"), 0) + 1 FROM \"_changes\"), ?1, ?2, ?3, ?4, ?5)";
 constexpr char kSavepoint[] = "SAVEPOINT \"create_table\"";
 constexpr char kRelease[] = "RELEASE \"create_table\"";
 constexpr char kRollbackTo[] = "ROLLBACK TO \"create_table\"";
