@@ -26,6 +26,12 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# The Node example (examples/node, run by the tests): Debian's nodejs and npm,
+# unless a node and an npm are already on PATH (e.g. another Node.js build,
+# whose nodejs package would conflict with Debian's npm).
+if [[ "${1:-}" != "--runtime" ]] && ! { command -v node && command -v npm; } >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
 if ((${#missing[@]})); then
   SUDO=""
   [[ $(id -u) -eq 0 ]] || SUDO=sudo

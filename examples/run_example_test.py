@@ -1,0 +1,196 @@
+#!/usr/bin/python3
+"""Runs an example client (examples/python, examples/node) against a real recondbd.
+
+Used by ctest (label "examples"). It starts recondbd on 127.0.0.1:0 with a
+temporary SQLite data directory, waits (bounded) for its `listening on
+HOST:PORT` line, runs the example twice with --addr (the second run finds the
+table already there), checks the exit codes and the key lines of the output,
+stops the daemon by its PID (SIGTERM, exit code 0 expected), then runs the
+example once more against the stopped daemon and expects a non-zero exit with
+UNAVAILABLE on stderr.
+
+    examples/run_example_test.py --recondbd=build/daemon/recondbd \
+        [--npm-ci=SRC_DIR:DEST_DIR] -- /usr/bin/python3 examples/python/todo.py --stubs build/python
+
+--npm-ci copies SRC_DIR/package.json and package-lock.json into DEST_DIR, runs
+`npm ci` there (bounded in time; a failure fails the test) and puts
+DEST_DIR/node_modules on NODE_PATH for the example.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+LISTENING = re.compile(r"listening on (\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.\-]+):([0-9]+)")
+NPM_TIMEOUT_S = 300
+EXAMPLE_TIMEOUT_S = 60
+ID = r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
+REV = r"[1-9][0-9]*-[0-9a-f]{32}"
+
+
+def fail(message):
+    print("FAIL: " + message, flush=True)
+    sys.exit(1)
+
+
+def npm_ci(spec, env):
+    src, dest = spec.split(":", 1)
+    npm = shutil.which("npm")
+    if npm is None:
+        fail("npm is not on PATH (scripts/install-deps.sh installs Debian's nodejs and npm)")
+    os.makedirs(dest, exist_ok=True)
+    for name in ("package.json", "package-lock.json"):
+        shutil.copyfile(os.path.join(src, name), os.path.join(dest, name))
+    cmd = [npm, "ci", "--no-audit", "--no-fund", "--prefer-offline"]
+    print("+ (cd %s && %s)" % (dest, " ".join(cmd)), flush=True)
+    try:
+        r = subprocess.run(cmd, cwd=dest, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=NPM_TIMEOUT_S, env=env)
+    except subprocess.TimeoutExpired as e:
+        fail("npm ci did not finish within %ds (is the npm registry reachable?)\n%s"
+             % (NPM_TIMEOUT_S, (e.output or b"").decode("utf-8", "replace")))
+    out = r.stdout.decode("utf-8", "replace")
+    print(out, flush=True)
+    if r.returncode != 0:
+        fail("npm ci failed with exit code %d (is the npm registry reachable?)" % r.returncode)
+    env["NODE_PATH"] = os.path.join(dest, "node_modules")
+
+
+class Daemon:
+    def __init__(self, binary, tmp):
+        data_dir = os.path.join(tmp, "data")
+        os.mkdir(data_dir)
+        self.log_path = os.path.join(tmp, "recondbd.log")
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [binary, "--listen=127.0.0.1:0", "--data_dir=" + data_dir, "--storage=sqlite"],
+            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.address = self._wait_listening(20.0)
+
+    def log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def _wait_listening(self, timeout_s):
+        deadline = time.monotonic() + timeout_s
+        while True:
+            m = LISTENING.search(self.log())
+            if m:
+                return "%s:%s" % (m.group(1), m.group(2))
+            if self.proc.poll() is not None:
+                fail("recondbd exited with %d before listening:\n%s" % (self.proc.returncode, self.log()))
+            if time.monotonic() > deadline:
+                self.stop()
+                fail("recondbd did not listen within %ss:\n%s" % (timeout_s, self.log()))
+            time.sleep(0.02)
+
+    def stop(self):
+        """SIGTERM by PID, bounded wait, SIGKILL fallback; returns the exit code."""
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self._log.close()
+        return self.proc.returncode
+
+
+def run_example(cmd, addr, env, extra=()):
+    full = list(cmd) + ["--addr", addr] + list(extra)
+    print("+ " + " ".join(full), flush=True)
+    try:
+        r = subprocess.run(full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=EXAMPLE_TIMEOUT_S, env=env)
+    except subprocess.TimeoutExpired:
+        fail("the example did not finish within %ds" % EXAMPLE_TIMEOUT_S)
+    out = r.stdout.decode("utf-8", "replace")
+    err = r.stderr.decode("utf-8", "replace")
+    print(out + ("stderr:\n" + err if err else ""), flush=True)
+    return r.returncode, out, err
+
+
+def expect_lines(out, patterns):
+    for p in patterns:
+        if not re.search(p, out, re.MULTILINE):
+            fail("no line matches %r" % p)
+
+
+# The key lines of a run on a fresh node (the table is created by the first run).
+# The change feed lists each record once, at its latest change: the head office
+# todo (created), the filters (updated after it), the radio (deleted last).
+def first_run_patterns(addr):
+    return [
+        r"^recondb at %s$" % re.escape(addr),
+        r"^table todos: created$",
+        r"^created   %s  revision 1-[0-9a-f]{32}$" % ID,
+        r"^read      %s  title='Buy water filters' completed=no$" % ID,
+        r"^updated   %s  revision 2-[0-9a-f]{32}  completed=yes, title kept: 'Buy water filters'$" % ID,
+        r"^completed todos: 1\n  %s  Buy water filters +done=yes" % ID,
+        # Ordered by deadline: head office (1 day) before the filters (2 days);
+        # the radio (20 days) is out.
+        r"^due within 7 days, soonest first: 2\n  %s  Call head office +done=no +due \S+ \S+ UTC\n"
+        r"  %s  Buy water filters +done=yes" % (ID, ID),
+        r"^history of %s:\n  2-[0-9a-f]{32}  parent 1-[0-9a-f]{32}  \(leaf\)\n  1-[0-9a-f]{32}  parent -$" % ID,
+        r"^deleted   %s  tombstone 2-[0-9a-f]{32}$" % ID,
+        r"^change feed of todos:\n  seq 1 +table +todos\n"
+        r"  seq \d+ +record +%s 1-[0-9a-f]{32}\n"
+        r"  seq \d+ +record +%s 2-[0-9a-f]{32}\n"
+        r"  seq \d+ +record +%s 2-[0-9a-f]{32}  \(deleted\)$" % (ID, ID, ID),
+    ]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--recondbd", required=True)
+    parser.add_argument("--npm-ci", help="SRC_DIR:DEST_DIR")
+    parser.add_argument("cmd", nargs=argparse.REMAINDER)
+    args = parser.parse_args()
+    cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    if not cmd:
+        fail("no example command given")
+
+    env = dict(os.environ)
+    env.pop("RECONDB_ADDR", None)
+    if args.npm_ci:
+        npm_ci(args.npm_ci, env)
+
+    with tempfile.TemporaryDirectory(prefix="recondb-example-") as tmp:
+        daemon = Daemon(args.recondbd, tmp)
+        addr = daemon.address
+        try:
+            code, out, _ = run_example(cmd, addr, env)
+            if code != 0:
+                fail("the example exited with %d" % code)
+            expect_lines(out, first_run_patterns(addr))
+
+            # Again on the same node: the table is there already, which is fine.
+            code, out, _ = run_example(cmd, addr, env)
+            if code != 0:
+                fail("the second run exited with %d" % code)
+            expect_lines(out, [r"^table todos: already exists$", r"^completed todos: 2$",
+                               r"^due within 7 days, soonest first: 4$"])
+        finally:
+            status = daemon.stop()
+        if status != 0:
+            fail("recondbd exited with %d on SIGTERM:\n%s" % (status, daemon.log()))
+
+        # The daemon is gone: a clear gRPC status and a non-zero exit code.
+        code, out, err = run_example(cmd, addr, env, ["--timeout", "5"])
+        if code == 0:
+            fail("the example exited with 0 against a stopped daemon")
+        if not re.search(r"^error: UNAVAILABLE: ", err, re.MULTILINE):
+            fail("no 'error: UNAVAILABLE: ...' line on stderr")
+
+    print("PASS", flush=True)
+
+
+if __name__ == "__main__":
+    main()
