@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "daemon/rpc_logging.h"
 #include "daemon/status_conversion.h"
+#include "engine/revision.h"
 
 namespace recondb::daemon {
 
@@ -111,6 +112,47 @@ grpc::ServerUnaryReactor* DatabaseService::GetRecordHistory(
     v1::GetRecordHistoryResponse* response) {
   return RunOnPool(context, "GetRecordHistory", response,
                    [this, request] { return engine_->GetRecordHistory(*request); });
+}
+
+namespace {
+
+// The engine's form of an imported revision; the generation comes from the
+// revision id (INVALID_ARGUMENT if malformed). The engine checks the rest.
+absl::StatusOr<std::vector<engine::ForeignRevision>> ToForeignRevisions(
+    const v1::ImportRevisionsRequest& request) {
+  std::vector<engine::ForeignRevision> revisions;
+  revisions.reserve(request.revisions_size());
+  for (const v1::HistoryEntry& entry : request.revisions()) {
+    const v1::Record& record = entry.record();
+    absl::StatusOr<engine::RevisionId> parsed = engine::ParseRevision(record.revision());
+    if (!parsed.ok()) return parsed.status();
+    engine::ForeignRevision& out = revisions.emplace_back();
+    out.table = record.table();
+    out.rev.id = record.id();
+    out.rev.revision = record.revision();
+    out.rev.parent = entry.parent_revision();
+    out.rev.generation = parsed->generation;
+    out.rev.deleted = record.deleted();
+    out.rev.attributes.insert(record.attributes().begin(), record.attributes().end());
+  }
+  return revisions;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* DatabaseService::ImportRevisions(
+    grpc::CallbackServerContext* context, const v1::ImportRevisionsRequest* request,
+    v1::ImportRevisionsResponse* response) {
+  return RunOnPool(context, "ImportRevisions", response,
+                   [this, request]() -> absl::StatusOr<v1::ImportRevisionsResponse> {
+                     auto revisions = ToForeignRevisions(*request);
+                     if (!revisions.ok()) return revisions.status();
+                     absl::StatusOr<int64_t> imported = engine_->ApplyForeignRevisions(*revisions);
+                     if (!imported.ok()) return imported.status();
+                     v1::ImportRevisionsResponse out;
+                     out.set_imported(*imported);
+                     return out;
+                   });
 }
 
 grpc::ServerWriteReactor<v1::Change>* DatabaseService::GetChanges(

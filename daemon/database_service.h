@@ -56,6 +56,9 @@ class DatabaseService final : public v1::Database::CallbackService {
   grpc::ServerUnaryReactor* GetRecordHistory(grpc::CallbackServerContext* context,
                                              const v1::GetRecordHistoryRequest* request,
                                              v1::GetRecordHistoryResponse* response) override;
+  grpc::ServerUnaryReactor* ImportRevisions(grpc::CallbackServerContext* context,
+                                            const v1::ImportRevisionsRequest* request,
+                                            v1::ImportRevisionsResponse* response) override;
   grpc::ServerWriteReactor<v1::Change>* GetChanges(grpc::CallbackServerContext* context,
                                                    const v1::GetChangesRequest* request) override;
 

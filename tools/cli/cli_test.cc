@@ -1,0 +1,569 @@
+// The `recondb` binary against real recondbd processes: every subcommand's
+// happy path and error path (exit code and message), export/import round
+// trips that keep revisions, and progress output when stderr is not a
+// terminal. Each test starts its own daemon on a free loopback port.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "tests/support/daemon_process.h"
+#include "tests/support/db_client.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
+
+extern char** environ;
+
+namespace recondb::testing {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::SizeIs;
+
+struct CliResult {
+  int exit = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+}
+
+// Spawns recondb with `args`, stdin from `stdin_path` (or /dev/null),
+// stdout and stderr to files in `dir`, and the environment of the test
+// without RECONDB_ADDR plus `env`. Returns the pid.
+pid_t SpawnCli(const TempDir& dir, const std::vector<std::string>& args,
+               const std::string& stdin_path, const std::vector<std::string>& env) {
+  std::vector<std::string> argv_s = {RECONDB_CLI_PATH};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_s;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::string(*e).rfind("RECONDB_ADDR=", 0) != 0) env_s.push_back(*e);
+  }
+  env_s.insert(env_s.end(), env.begin(), env.end());
+  std::vector<char*> envp;
+  for (auto& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(
+      &actions, 0, stdin_path.empty() ? "/dev/null" : stdin_path.c_str(), O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, dir.File("stdout").c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, dir.File("stderr").c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  EXPECT_EQ(rc, 0) << "cannot spawn " << argv[0];
+  return rc == 0 ? pid : -1;
+}
+
+int WaitExit(pid_t pid) {
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    DaemonOptions options;
+    options.data_dir = data_.path();
+    ASSERT_OK_AND_ASSIGN(daemon_, DaemonProcess::Start(options));
+  }
+
+  void TearDown() override {
+    for (auto& d : {&daemon_, &other_}) {
+      if (*d == nullptr || !(*d)->running()) continue;
+      absl::StatusOr<int> code = (*d)->Stop();
+      ASSERT_OK(code);
+      EXPECT_EQ(*code, 0);
+    }
+  }
+
+  // Runs recondb against daemon_ (unless args name --addr) and waits.
+  CliResult Run(std::vector<std::string> args, const std::string& stdin_text = "",
+                const std::vector<std::string>& env = {}) {
+    return RunAt(daemon_->address(), std::move(args), stdin_text, env);
+  }
+
+  CliResult RunAt(const std::string& addr, std::vector<std::string> args,
+                  const std::string& stdin_text = "", const std::vector<std::string>& env = {}) {
+    if (!addr.empty()) args.push_back("--addr=" + addr);
+    std::string stdin_path;
+    if (!stdin_text.empty()) {
+      stdin_path = io_.File("stdin");
+      WriteFile(stdin_path, stdin_text);
+    }
+    CliResult r;
+    pid_t pid = SpawnCli(io_, args, stdin_path, env);
+    if (pid < 0) return r;
+    r.exit = WaitExit(pid);
+    r.out = ReadFile(io_.File("stdout"));
+    r.err = ReadFile(io_.File("stderr"));
+    return r;
+  }
+
+  // Creates the todo table through the CLI.
+  void CreateTodos(const std::string& addr = "") {
+    CliResult r =
+        RunAt(addr.empty() ? daemon_->address() : addr,
+              {"tables", "create", "todos", "--column", "title:string,max=80", "--column",
+               "description:string,nullable,max=120", "--column", "completed:bool,default=false",
+               "--column", "deadline_at:timestamp,nullable"});
+    ASSERT_EQ(r.exit, 0) << r.err;
+  }
+
+  // `records put` with --json; returns the written record.
+  v1::Record Put(std::vector<std::string> args, const std::string& addr = "") {
+    args.insert(args.begin(), {"records", "put"});
+    args.push_back("--json");
+    CliResult r = RunAt(addr.empty() ? daemon_->address() : addr, args);
+    EXPECT_EQ(r.exit, 0) << r.err;
+    v1::Record record;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &record).ok()) << r.out;
+    return record;
+  }
+
+  TempDir data_;
+  TempDir io_;
+  std::unique_ptr<DaemonProcess> daemon_;
+  std::unique_ptr<DaemonProcess> other_;
+};
+
+TEST_F(CliTest, HelpListsCommandsAndWhatIsMissing) {
+  CliResult r = Run({"--help"});
+  EXPECT_EQ(r.exit, 0);
+  EXPECT_THAT(r.out,
+              AllOf(HasSubstr("records put"), HasSubstr("tables create"), HasSubstr("export"),
+                    HasSubstr("Exit codes"), HasSubstr("Admin service comes with replication")));
+  for (const char* command : {"tables list", "tables create", "tables show", "records put",
+                              "records get", "records list", "records delete", "records history",
+                              "records conflicts", "changes", "health", "export", "import"}) {
+    std::vector<std::string> args = absl::StrSplit(command, ' ');
+    args.push_back("--help");
+    r = Run(args);
+    EXPECT_EQ(r.exit, 0) << command;
+    EXPECT_THAT(r.out, HasSubstr(absl::StrCat("Usage: recondb ", command))) << command;
+  }
+}
+
+TEST_F(CliTest, UsageErrorsExitOne) {
+  CliResult r = Run({"frobnicate"});
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_THAT(r.err, HasSubstr("unknown command \"frobnicate\""));
+  r = Run({"records"});
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_THAT(r.err, HasSubstr("missing subcommand: recondb records put|get|list"));
+  r = Run({"tables", "list", "--bogus"});
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_THAT(r.err, HasSubstr("unknown option --bogus"));
+  r = Run({"records", "get", "todos"});
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_THAT(r.err, HasSubstr("expected arguments: TABLE ID"));
+  r = Run({"peers", "list"});
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_THAT(r.err, HasSubstr("not available yet"));
+  r = Run({"tables", "create", "t", "--column", "x:varchar"});
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_THAT(r.err, HasSubstr("unknown column type \"varchar\""));
+  r = Run({"health", "--timeout", "soon"});
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_THAT(r.err, HasSubstr("bad --timeout"));
+}
+
+TEST_F(CliTest, Tables) {
+  CreateTodos();
+  CliResult r = Run({"tables", "list"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr("NAME"), HasSubstr("todos")));
+  r = Run({"tables", "show", "todos"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr("deadline_at"), HasSubstr("timestamp"), HasSubstr("80")));
+  r = Run({"tables", "show", "todos", "--json"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  v1::Table table;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &table).ok()) << r.out;
+  EXPECT_THAT(table.columns(), SizeIs(4));
+  EXPECT_EQ(table.columns(2).default_value().bool_(), false);
+  EXPECT_TRUE(table.columns(2).default_value().has_bool_());
+
+  r = Run({"tables", "create", "notes", "--json-input", "-"},
+          R"({"columns": [{"name": "body", "type": "COLUMN_TYPE_STRING"}]})");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("body"));
+
+  r = Run({"tables", "create", "todos", "--column", "title:string"});
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_THAT(r.err, AllOf(HasSubstr("ALREADY_EXISTS"), HasSubstr("todos")));
+  r = Run({"tables", "show", "nope"});
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_THAT(r.err, AllOf(HasSubstr("NOT_FOUND"), HasSubstr("nope")));
+}
+
+TEST_F(CliTest, RecordsLifecycle) {
+  CreateTodos();
+  v1::Record created = Put({"todos", "t1", "--set", "title=Buy water filters", "--set",
+                            "deadline_at=2026-01-01T00:00:00Z"});
+  EXPECT_EQ(created.id(), "t1");
+  EXPECT_EQ(created.attributes().at("completed").bool_(), false);
+
+  // Partial update: only `completed` changes.
+  v1::Record updated =
+      Put({"todos", "t1", "--revision", created.revision(), "--set", "completed=true"});
+  EXPECT_EQ(updated.attributes().at("title").string(), "Buy water filters");
+  EXPECT_TRUE(updated.attributes().at("completed").bool_());
+  EXPECT_EQ(GenerationOf(updated.revision()), 2);
+
+  CliResult r = Run({"records", "get", "todos", "t1"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr("Buy water filters"), HasSubstr(updated.revision()),
+                           HasSubstr("2026-01-01T00:00:00Z")));
+  r = Run({"records", "get", "todos", "t1", "--json"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr(R"("id":"t1")"), HasSubstr(R"("completed":{"bool":true})"),
+                           HasSubstr(R"("title":{"string":"Buy water filters"})")));
+  r = Run({"records", "get", "todos", "t1", "--revision", created.revision()});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(created.revision()));
+
+  // JSON input from stdin, id assigned by the server.
+  r = Run({"records", "put", "todos", "--json-input", "-", "--json"},
+          R"({"attributes": {"title": {"string": "Boil water"}}})");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Boil water"));
+
+  r = Run({"records", "list", "todos", "--where", "completed = true"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr("t1"), Not(HasSubstr("Boil water"))));
+  r = Run({"records", "list", "todos", "--json", "--order-by", "title"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  std::vector<std::string> lines = absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+  ASSERT_THAT(lines, SizeIs(2));
+  EXPECT_THAT(lines[0], HasSubstr("Boil water"));
+  r = Run({"records", "list", "todos", "--limit", "1", "--json"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(std::vector<std::string>(absl::StrSplit(r.out, '\n', absl::SkipEmpty())), SizeIs(1));
+
+  r = Run({"records", "history", "todos", "t1"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr(created.revision()), HasSubstr(updated.revision())));
+  r = Run({"records", "conflicts", "todos", "t1"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("no conflicts"));
+
+  r = Run({"records", "delete", "todos", "t1"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("deleted:"));
+  r = Run({"records", "get", "todos", "t1"});
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_THAT(r.err, AllOf(HasSubstr("NOT_FOUND"), HasSubstr("t1")));
+  r = Run({"records", "delete", "todos", "t1"});
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_THAT(r.err, HasSubstr("NOT_FOUND"));
+}
+
+TEST_F(CliTest, RecordErrors) {
+  CreateTodos();
+  v1::Record created = Put({"todos", "t1", "--set", "title=a"});
+  struct Case {
+    std::vector<std::string> args;
+    int exit;
+    std::vector<std::string> messages;
+  };
+  const std::vector<Case> cases = {
+      {{"records", "put", "nope", "--set", "title=x"}, 2, {"NOT_FOUND", "nope"}},
+      {{"records", "get", "nope", "t1"}, 2, {"NOT_FOUND", "nope"}},
+      {{"records", "list", "nope"}, 2, {"NOT_FOUND", "nope"}},
+      {{"records", "history", "todos", "missing"}, 2, {"NOT_FOUND", "missing"}},
+      {{"records", "get", "todos", "t1", "--revision", "bogus"}, 2, {"INVALID_ARGUMENT", "bogus"}},
+      {{"records", "delete", "todos", "t1", "--revision", "bogus"}, 2, {"INVALID_ARGUMENT"}},
+      {{"records", "put", "todos", "t1", "--set", "title=b"}, 2, {"ALREADY_EXISTS", "t1"}},
+      {{"records", "put", "todos", "t1", "--revision", "1-00000000000000000000000000000000",
+        "--set", "title=b"},
+       2,
+       {"NOT_FOUND"}},
+      {{"records", "put", "todos", "t2", "--set", "title=" + std::string(81, 'x')},
+       2,
+       {"INVALID_ARGUMENT", "title"}},
+      {{"records", "put", "todos", "--set", "completed=maybe"}, 1, {"completed", "maybe"}},
+      {{"records", "put", "todos", "--set", "colour=red"}, 1, {"no column \"colour\""}},
+      {{"records", "list", "todos", "--where", "colour = red"}, 1, {"no column \"colour\""}},
+      {{"records", "put", "todos", "--json-input", "{not json"}, 4, {"not a Record"}},
+  };
+  for (const Case& c : cases) {
+    CliResult r = Run(c.args);
+    EXPECT_EQ(r.exit, c.exit) << absl::StrJoin(c.args, " ") << "\n" << r.err;
+    for (const std::string& m : c.messages) {
+      EXPECT_THAT(r.err, HasSubstr(m)) << absl::StrJoin(c.args, " ");
+    }
+  }
+  // A stale revision: ABORTED naming the current winner.
+  v1::Record updated = Put({"todos", "t1", "--revision", created.revision(), "--set", "title=b"});
+  CliResult r =
+      Run({"records", "put", "todos", "t1", "--revision", created.revision(), "--set", "title=c"});
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_THAT(r.err, AllOf(HasSubstr("ABORTED"), HasSubstr(updated.revision())));
+}
+
+TEST_F(CliTest, ChangesAndFollow) {
+  CreateTodos();
+  Put({"todos", "t1", "--set", "title=a"});
+  Put({"todos", "t2", "--set", "title=b"});
+  CliResult r = Run({"changes", "--json"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  std::vector<std::string> lines = absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+  ASSERT_THAT(lines, SizeIs(3));  // the table, t1, t2
+  EXPECT_THAT(lines[0], HasSubstr("CHANGE_KIND_TABLE"));
+  r = Run({"changes", "--since", "2", "--table", "todos"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr("t2"), Not(HasSubstr("t1"))));
+  r = Run({"changes", "--table", "nope"});
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_THAT(r.err, AllOf(HasSubstr("NOT_FOUND"), HasSubstr("nope")));
+  r = Run({"changes", "--since", "-3"});
+  EXPECT_EQ(r.exit, 1);
+
+  // --follow prints a change committed after it started; stopped by PID.
+  TempDir follow_io;
+  pid_t pid = SpawnCli(
+      follow_io, {"changes", "--follow", "--since", "3", "--addr", daemon_->address()}, "", {});
+  ASSERT_GT(pid, 0);
+  Put({"todos", "t3", "--set", "title=c"});
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  std::string out;
+  while (absl::Now() < deadline) {
+    out = ReadFile(follow_io.File("stdout"));
+    if (out.find("t3") != std::string::npos) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  kill(pid, SIGTERM);
+  WaitExit(pid);
+  EXPECT_THAT(out, HasSubstr("t3"));
+}
+
+TEST_F(CliTest, HealthAndDaemonDown) {
+  CliResult r = Run({"health"});
+  EXPECT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out, "SERVING\n");
+  // RECONDB_ADDR is used when --addr is not given.
+  r = RunAt("", {"health"}, "", {"RECONDB_ADDR=" + daemon_->address()});
+  EXPECT_EQ(r.exit, 0) << r.err;
+
+  const std::string addr = daemon_->address();
+  ASSERT_OK_AND_ASSIGN(int code, daemon_->Stop());
+  EXPECT_EQ(code, 0);
+  for (std::vector<std::string> args : {std::vector<std::string>{"health"},
+                                        {"tables", "list"},
+                                        {"records", "get", "todos", "x"},
+                                        {"changes"},
+                                        {"export", "todos"}}) {
+    r = RunAt(addr, args);
+    EXPECT_EQ(r.exit, 3) << absl::StrJoin(args, " ") << "\n" << r.err;
+    EXPECT_THAT(r.err,
+                AllOf(HasSubstr("cannot reach recondbd at " + addr), HasSubstr("UNAVAILABLE")));
+  }
+}
+
+// Two daemons, same first revision of t1, different second revisions: the
+// export of one imported into the other gives the second a conflict.
+TEST_F(CliTest, ExportImportKeepsRevisionsAndMakesConflicts) {
+  CreateTodos();
+  Put({"todos", "t1", "--set", "title=a"});
+  v1::Record t2 =
+      Put({"todos", "t2", "--set", "title=b", "--set", "deadline_at=2026-03-01T10:00:00.123456Z"});
+  Put({"todos", "t2", "--revision", t2.revision(), "--set", "completed=true"});
+  v1::Record t3 = Put({"todos", "t3", "--set", "title=c"});
+  ASSERT_EQ(Run({"records", "delete", "todos", "t3"}).exit, 0);
+  for (int i = 0; i < 5; ++i) Put({"todos", absl::StrCat("n", i), "--set", "title=n"});
+
+  const std::string file = io_.File("todos.jsonl");
+  CliResult r = Run({"export", "todos", "--output", file, "--progress-every", "3"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.err,
+              AllOf(HasSubstr("export todos: 3 records\n"), HasSubstr("export todos: 6 records\n"),
+                    HasSubstr("export todos: done, 8 records\n"), Not(HasSubstr("\r"))));
+
+  TempDir other_data;
+  DaemonOptions options;
+  options.data_dir = other_data.path();
+  ASSERT_OK_AND_ASSIGN(other_, DaemonProcess::Start(options));
+  r = RunAt(other_->address(), {"import", "todos", "--input", file, "--progress-every", "4"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.err, AllOf(HasSubstr("import todos: 4 records ("), HasSubstr("%)\n"),
+                           HasSubstr("import todos: done, 8 records, 10 new revisions")));
+
+  DbClient a(daemon_->NewChannel()), b(other_->NewChannel());
+  for (const char* id : {"t1", "t2", "t3", "n0", "n4"}) {
+    ASSERT_OK_AND_ASSIGN(auto ha, a.GetRecordHistory("todos", id));
+    ASSERT_OK_AND_ASSIGN(auto hb, b.GetRecordHistory("todos", id));
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(ha, hb)) << id;
+  }
+  v1::ListRecordsRequest list;
+  list.set_table("todos");
+  ASSERT_OK_AND_ASSIGN(auto la, a.ListAll(list));
+  ASSERT_OK_AND_ASSIGN(auto lb, b.ListAll(list));
+  ASSERT_EQ(la.size(), lb.size());
+  for (size_t i = 0; i < la.size(); ++i) {
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(la[i], lb[i])) << la[i].id();
+  }
+
+  // Importing again adds nothing.
+  r = RunAt(other_->address(), {"import", "todos", "--input", file});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("0 new revisions (10 already present)"));
+
+  // A different edit of t1 on the other node, then the first node's export
+  // again: t1 has two live leaves.
+  ASSERT_OK_AND_ASSIGN(auto t1b, b.GetRecord("todos", "t1"));
+  Put({"todos", "t1", "--revision", t1b.revision(), "--set", "title=from b"}, other_->address());
+  ASSERT_OK_AND_ASSIGN(auto t1a, a.GetRecord("todos", "t1"));
+  Put({"todos", "t1", "--revision", t1a.revision(), "--set", "title=from a"});
+  ASSERT_EQ(Run({"export", "todos", "--output", file, "--progress", "none"}).exit, 0);
+  ASSERT_EQ(RunAt(other_->address(), {"import", "todos", "--input", file}).exit, 0);
+  r = RunAt(other_->address(), {"records", "conflicts", "todos", "t1"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr("winner"), HasSubstr("conflict"), HasSubstr("from a"),
+                           HasSubstr("from b")));
+  r = RunAt(other_->address(), {"records", "get", "todos", "t1", "--conflicts"});
+  EXPECT_THAT(r.out, HasSubstr("conflict:"));
+  a.Close();
+  b.Close();
+}
+
+TEST_F(CliTest, ImportIntoEmptyNodeFromStdinAndWinnersOnly) {
+  CreateTodos();
+  v1::Record t1 = Put({"todos", "t1", "--set", "title=a"});
+  Put({"todos", "t1", "--revision", t1.revision(), "--set", "title=b"});
+  CliResult r = Run({"export", "todos", "--winners-only", "--progress", "none"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  const std::string winners = r.out;
+  // Into another table of the same node: the records, new revisions.
+  r = Run({"import", "copy"}, winners);
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.err,
+              AllOf(HasSubstr("import copy: done, 1 records"), HasSubstr("1 got a new revision")));
+  r = Run({"records", "get", "copy", "t1", "--json"});
+  EXPECT_THAT(r.out, HasSubstr(R"("title":{"string":"b"})"));
+  r = Run({"import", "copy"}, winners);
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_THAT(r.err, AllOf(HasSubstr("line 2"), HasSubstr("ALREADY_EXISTS")));
+  r = Run({"import", "copy", "--skip-existing"}, winners);
+  EXPECT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("1 existing skipped"));
+
+  // A full export cannot be renamed (the table is part of revision ids).
+  r = Run({"export", "todos", "--progress", "none"});
+  ASSERT_EQ(r.exit, 0);
+  CliResult bad = Run({"import", "other"}, r.out);
+  EXPECT_EQ(bad.exit, 4);
+  EXPECT_THAT(bad.err, HasSubstr("cannot be imported into table other"));
+  bad = Run({"import", "todos"}, "{\"record\": 12}\n");
+  EXPECT_EQ(bad.exit, 4);
+  EXPECT_THAT(bad.err, HasSubstr("line 1"));
+  // A forged history line is refused by the server: nothing is written.
+  std::vector<std::string> lines = absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+  ASSERT_THAT(lines, SizeIs(3));  // the table, t1's two revisions
+  const size_t at = lines[1].find(R"({"string":"a"})");
+  ASSERT_NE(at, std::string::npos) << lines[1];
+  lines[1].replace(at, 14, R"({"string":"z"})");
+  TempDir other_data;
+  DaemonOptions options;
+  options.data_dir = other_data.path();
+  ASSERT_OK_AND_ASSIGN(other_, DaemonProcess::Start(options));
+  bad = RunAt(other_->address(), {"import", "todos"}, absl::StrJoin(lines, "\n") + "\n");
+  EXPECT_EQ(bad.exit, 2);
+  EXPECT_THAT(bad.err, AllOf(HasSubstr("lines 2-3"), HasSubstr("INVALID_ARGUMENT"),
+                             HasSubstr("does not match its content")));
+  bad = RunAt(other_->address(), {"records", "get", "todos", "t1"});
+  EXPECT_EQ(bad.exit, 2);
+  bad = Run({"import", "todos", "--input", io_.File("missing.jsonl")});
+  EXPECT_EQ(bad.exit, 4);
+  EXPECT_THAT(bad.err, HasSubstr("cannot open --input"));
+}
+
+// The ImportRevisions RPC that `import` uses, called directly: revisions are
+// checked by the engine and a bad batch changes nothing.
+TEST_F(CliTest, ImportRevisionsRpcChecksEveryRevision) {
+  CreateTodos();
+  v1::Record t1 = Put({"todos", "t1", "--set", "title=a"});
+  Put({"todos", "t1", "--revision", t1.revision(), "--set", "title=b"});
+  DbClient a(daemon_->NewChannel());
+  ASSERT_OK_AND_ASSIGN(auto history, a.GetRecordHistory("todos", "t1"));
+  ASSERT_THAT(history.entries(), SizeIs(2));
+  const v1::HistoryEntry second = history.entries(0), first = history.entries(1);
+  a.Close();
+
+  TempDir other_data;
+  DaemonOptions options;
+  options.data_dir = other_data.path();
+  ASSERT_OK_AND_ASSIGN(other_, DaemonProcess::Start(options));
+  CreateTodos(other_->address());
+  DbClient b(other_->NewChannel());
+  auto import = [&](const std::vector<v1::HistoryEntry>& entries) -> absl::StatusOr<int64_t> {
+    v1::ImportRevisionsRequest request;
+    for (const auto& e : entries) *request.add_revisions() = e;
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    v1::ImportRevisionsResponse response;
+    grpc::Status status = b.stub()->ImportRevisions(&ctx, request, &response);
+    if (!status.ok()) return ToAbslStatus(status);
+    return response.imported();
+  };
+  v1::HistoryEntry tampered = first;
+  (*tampered.mutable_record()->mutable_attributes())["title"].set_string("forged");
+  EXPECT_THAT(import({tampered}), StatusIs(absl::StatusCode::kInvalidArgument,
+                                           HasSubstr("does not match its content")));
+  v1::HistoryEntry malformed = first;
+  malformed.mutable_record()->set_revision("bogus");
+  EXPECT_THAT(import({malformed}), StatusIs(absl::StatusCode::kInvalidArgument));
+  v1::HistoryEntry elsewhere = first;
+  elsewhere.mutable_record()->set_table("nope");
+  EXPECT_THAT(import({elsewhere}), StatusIs(absl::StatusCode::kNotFound, HasSubstr("nope")));
+  // The child without its parent, even next to a good revision: nothing.
+  EXPECT_THAT(import({second}), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(b.GetRecord("todos", "t1"), StatusIs(absl::StatusCode::kNotFound));
+  // Any order, then again: idempotent.
+  ASSERT_OK_AND_ASSIGN(int64_t imported, import({second, first}));
+  EXPECT_EQ(imported, 2);
+  ASSERT_OK_AND_ASSIGN(imported, import({first, second}));
+  EXPECT_EQ(imported, 0);
+  ASSERT_OK_AND_ASSIGN(v1::Record winner, b.GetRecord("todos", "t1"));
+  EXPECT_EQ(winner.revision(), second.record().revision());
+  b.Close();
+}
+
+}  // namespace
+}  // namespace recondb::testing

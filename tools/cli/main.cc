@@ -1,0 +1,165 @@
+// recondb: the admin CLI of recondbd. Finds the command named by the first
+// words of the command line, parses its options and runs it. docs/cli.md is
+// the user's guide.
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/time/time.h"
+#include "tools/cli/cli.h"
+
+namespace recondb::cli {
+namespace {
+
+constexpr char kDefaultAddr[] = "127.0.0.1:7470";
+
+const std::vector<OptionSpec>& GlobalOptions() {
+  static const std::vector<OptionSpec> kOptions = {
+      {"addr", "HOST:PORT", "the daemon (default $RECONDB_ADDR, else 127.0.0.1:7470)"},
+      {"timeout", "DURATION", "deadline of each call, e.g. 10s, 500ms, 2m (default 10s)"},
+      {"json", "", "print proto3 JSON, one object per line"},
+      {"help", "", "show help"}};
+  return kOptions;
+}
+
+std::vector<Command> AllCommands() {
+  std::vector<Command> all;
+  for (auto group : {TableCommands(), RecordCommands(), FeedCommands(), TransferCommands()}) {
+    for (Command& c : group) all.push_back(std::move(c));
+  }
+  return all;
+}
+
+void PrintOptions(std::ostream& out, const std::vector<OptionSpec>& options) {
+  for (const OptionSpec& o : options) {
+    std::string flag = "  --" + o.name + (o.value_name.empty() ? "" : " " + o.value_name);
+    if (flag.size() < 26) flag.resize(26, ' ');
+    out << flag << " " << o.help << "\n";
+  }
+}
+
+void PrintMainHelp(std::ostream& out, const std::vector<Command>& commands) {
+  out << "recondb: the admin CLI of recondbd (docs/cli.md)\n\n"
+         "Usage: recondb COMMAND [ARGS] [OPTIONS]\n\nCommands:\n";
+  for (const Command& c : commands) {
+    std::string head = "  " + c.path + (c.args.empty() ? "" : " " + c.args);
+    if (head.size() < 30) head.resize(30, ' ');
+    out << head << " " << c.summary << "\n";
+  }
+  out << "\nOptions of every command:\n";
+  PrintOptions(out, GlobalOptions());
+  out << "\nExit codes: 0 ok; 1 usage error; 2 the server refused (its gRPC code and message\n"
+         "are printed); 3 daemon unreachable or no answer in time (UNAVAILABLE,\n"
+         "DEADLINE_EXCEEDED); 4 a local input or output error (file, JSON line).\n\n"
+         "Not yet: peers, sync and status (the Admin service comes with replication).\n"
+         "Run 'recondb COMMAND --help' for a command's options.\n";
+}
+
+void PrintCommandHelp(std::ostream& out, const Command& c) {
+  out << "Usage: recondb " << c.path << (c.args.empty() ? "" : " " + c.args) << " [OPTIONS]\n\n"
+      << c.summary << "\n";
+  if (!c.details.empty()) out << "\n" << c.details << "\n";
+  if (!c.options.empty()) {
+    out << "\nOptions:\n";
+    PrintOptions(out, c.options);
+  }
+  out << "\nOptions of every command:\n";
+  PrintOptions(out, GlobalOptions());
+}
+
+// The command whose path is the longest prefix of `words`, or null.
+const Command* FindCommand(const std::vector<Command>& commands,
+                           const std::vector<std::string>& words, size_t* used) {
+  const Command* best = nullptr;
+  for (const Command& c : commands) {
+    std::vector<std::string> path;
+    for (size_t start = 0, end; start <= c.path.size(); start = end + 1) {
+      end = c.path.find(' ', start);
+      if (end == std::string::npos) end = c.path.size();
+      path.push_back(c.path.substr(start, end - start));
+    }
+    if (path.size() > words.size()) continue;
+    if (!std::equal(path.begin(), path.end(), words.begin())) continue;
+    if (best == nullptr || path.size() > *used) best = &c, *used = path.size();
+  }
+  return best;
+}
+
+// Fills ctx's global settings from its parsed args and the environment.
+int Configure(Context& ctx) {
+  const char* env = std::getenv("RECONDB_ADDR");
+  ctx.addr = ctx.args.Get("addr", env != nullptr && *env != '\0' ? env : kDefaultAddr);
+  ctx.json = ctx.args.Has("json");
+  if (ctx.args.Has("timeout")) {
+    const std::string text = ctx.args.Get("timeout");
+    double seconds;
+    if (absl::SimpleAtod(text, &seconds)) {
+      ctx.timeout = absl::Seconds(seconds);
+    } else if (!absl::ParseDuration(text, &ctx.timeout)) {
+      return UsageError(ctx, "bad --timeout \"" + text + "\" (e.g. 10s, 500ms)");
+    }
+    if (ctx.timeout <= absl::ZeroDuration()) return UsageError(ctx, "--timeout must be positive");
+  }
+  return kExitOk;
+}
+
+int Main(int argc, char** argv) {
+  const std::vector<std::string> tokens(argv + 1, argv + argc);
+  const std::vector<Command> commands = AllCommands();
+  Context ctx;
+  ctx.out = &std::cout;
+  ctx.err = &std::cerr;
+  size_t used = 0;
+  const Command* command = FindCommand(commands, tokens, &used);
+  if (command == nullptr) {
+    if (tokens.empty() || tokens[0] == "--help" || tokens[0] == "-h" || tokens[0] == "help") {
+      PrintMainHelp(std::cout, commands);
+      return tokens.empty() ? kExitUsage : kExitOk;
+    }
+    if (tokens[0] == "peers" || tokens[0] == "sync" || tokens[0] == "status") {
+      return UsageError(ctx, "'" + tokens[0] + "' is not available yet: the Admin service " +
+                                 "comes with replication");
+    }
+    std::string group;  // "records" alone: name its subcommands
+    for (const Command& c : commands) {
+      if (c.path.rfind(tokens[0] + " ", 0) == 0) {
+        group += (group.empty() ? "" : "|") + c.path.substr(tokens[0].size() + 1);
+      }
+    }
+    if (!group.empty() && (tokens.size() == 1 || tokens[1][0] == '-')) {
+      return UsageError(ctx, "missing subcommand: recondb " + tokens[0] + " " + group);
+    }
+    std::string words;
+    for (size_t i = 0; i < tokens.size() && i < 2 && tokens[i][0] != '-'; ++i) {
+      words += (i ? " " : "") + tokens[i];
+    }
+    return UsageError(ctx, "unknown command \"" + words + "\"");
+  }
+  ctx.command = command->path;
+  std::vector<OptionSpec> specs = command->options;
+  specs.insert(specs.end(), GlobalOptions().begin(), GlobalOptions().end());
+  auto args = ParseArgs({tokens.begin() + used, tokens.end()}, specs);
+  if (!args.ok()) return UsageError(ctx, std::string(args.status().message()));
+  ctx.args = *std::move(args);
+  if (ctx.args.Has("help")) {
+    PrintCommandHelp(std::cout, *command);
+    return kExitOk;
+  }
+  const int n = static_cast<int>(ctx.args.positional().size());
+  if (n < command->min_positional ||
+      (command->max_positional >= 0 && n > command->max_positional)) {
+    return UsageError(ctx,
+                      "expected arguments: " + (command->args.empty() ? "none" : command->args));
+  }
+  if (int exit = Configure(ctx); exit != kExitOk) return exit;
+  const int exit = command->run(ctx);
+  std::cout.flush();
+  return exit;
+}
+
+}  // namespace
+}  // namespace recondb::cli
+
+int main(int argc, char** argv) { return recondb::cli::Main(argc, argv); }

@@ -1,0 +1,297 @@
+// `recondb records put|get|list|delete|history|conflicts`.
+#include <ostream>
+
+#include "absl/strings/numbers.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/client_context.h"
+#include "tools/cli/cli.h"
+#include "tools/cli/input.h"
+#include "tools/cli/output.h"
+#include "tools/cli/values.h"
+
+namespace recondb::cli {
+namespace {
+
+const std::string& Arg(Context& ctx, size_t i) { return ctx.args.positional()[i]; }
+
+// Prints one record, looking up its table for the column order in text mode.
+void PrintOne(Context& ctx, const v1::Record& record, const v1::Table* table) {
+  if (ctx.json) return PrintJson(*ctx.out, record);
+  PrintRecordText(*ctx.out, record, table);
+}
+
+// Fills `request` from --set/--null (typed by `table`) or --json-input.
+// Returns an exit code; kExitOk when the request is ready.
+int BuildPut(Context& ctx, const v1::Table& table, v1::PutRecordRequest* request) {
+  v1::Record* record = request->mutable_record();
+  const auto sets = ctx.args.GetAll("set");
+  const auto nulls = ctx.args.GetAll("null");
+  if (ctx.args.Has("json-input")) {
+    if (!sets.empty() || !nulls.empty()) {
+      return UsageError(ctx, "give either --set/--null or --json-input, not both");
+    }
+    auto text = ReadJsonInput(ctx, ctx.args.Get("json-input"));
+    if (!text.ok()) return InputError(ctx, std::string(text.status().message()));
+    auto parsed = google::protobuf::util::JsonStringToMessage(*text, record);
+    if (!parsed.ok()) {
+      return InputError(ctx, "--json-input is not a Record in JSON: " + parsed.ToString());
+    }
+  }
+  for (const std::string& set : sets) {
+    const size_t eq = set.find('=');
+    if (eq == std::string::npos) return UsageError(ctx, "bad --set \"" + set + "\": COL=VALUE");
+    const std::string name = set.substr(0, eq);
+    const v1::Column* column = FindColumn(table, name);
+    if (column == nullptr) {
+      return UsageError(ctx, "table " + table.name() + " has no column \"" + name + "\"");
+    }
+    auto value = ParseValue(column->type(), set.substr(eq + 1), name);
+    if (!value.ok()) return UsageError(ctx, std::string(value.status().message()));
+    (*record->mutable_attributes())[name] = *value;
+  }
+  for (const std::string& name : nulls) {
+    if (FindColumn(table, name) == nullptr) {
+      return UsageError(ctx, "table " + table.name() + " has no column \"" + name + "\"");
+    }
+    (*record->mutable_attributes())[name].set_null(google::protobuf::NULL_VALUE);
+  }
+  record->set_table(table.name());
+  if (ctx.args.positional().size() > 1) record->set_id(Arg(ctx, 1));
+  if (ctx.args.Has("revision")) record->set_revision(ctx.args.Get("revision"));
+  // An update from flags changes only the columns it names, unless --replace.
+  if (!record->revision().empty() && !ctx.args.Has("json-input") && !ctx.args.Has("replace")) {
+    for (const auto& [name, value] : record->attributes()) {
+      request->mutable_update_mask()->add_paths(name);
+    }
+  }
+  return kExitOk;
+}
+
+int PutRecord(Context& ctx) {
+  FetchedTable fetched = FetchTable(ctx, Arg(ctx, 0));
+  if (fetched.exit != kExitOk) return fetched.exit;
+  v1::PutRecordRequest request;
+  if (int exit = BuildPut(ctx, fetched.table, &request); exit != kExitOk) return exit;
+  grpc::ClientContext rpc;
+  rpc.set_deadline(Deadline(ctx));
+  v1::Record written;
+  grpc::Status status = ctx.Db().PutRecord(&rpc, request, &written);
+  if (!status.ok()) return RpcError(ctx, status, "PutRecord " + Arg(ctx, 0));
+  PrintOne(ctx, written, &fetched.table);
+  return kExitOk;
+}
+
+int GetRecord(Context& ctx) {
+  v1::GetRecordRequest request;
+  request.set_table(Arg(ctx, 0));
+  request.set_id(Arg(ctx, 1));
+  request.set_revision(ctx.args.Get("revision"));
+  request.set_include_conflicts(ctx.args.Has("conflicts"));
+  grpc::ClientContext rpc;
+  rpc.set_deadline(Deadline(ctx));
+  v1::Record record;
+  grpc::Status status = ctx.Db().GetRecord(&rpc, request, &record);
+  if (!status.ok()) return RpcError(ctx, status, "GetRecord " + Arg(ctx, 0) + "/" + Arg(ctx, 1));
+  PrintOne(ctx, record, nullptr);
+  return kExitOk;
+}
+
+int DeleteRecord(Context& ctx) {
+  v1::DeleteRecordRequest request;
+  request.set_table(Arg(ctx, 0));
+  request.set_id(Arg(ctx, 1));
+  request.set_revision(ctx.args.Get("revision"));
+  grpc::ClientContext rpc;
+  rpc.set_deadline(Deadline(ctx));
+  v1::Record tombstone;
+  grpc::Status status = ctx.Db().DeleteRecord(&rpc, request, &tombstone);
+  if (!status.ok()) {
+    return RpcError(ctx, status, "DeleteRecord " + Arg(ctx, 0) + "/" + Arg(ctx, 1));
+  }
+  PrintOne(ctx, tombstone, nullptr);
+  return kExitOk;
+}
+
+int ListRecords(Context& ctx) {
+  FetchedTable fetched = FetchTable(ctx, Arg(ctx, 0));
+  if (fetched.exit != kExitOk) return fetched.exit;
+  v1::ListRecordsRequest request;
+  request.set_table(Arg(ctx, 0));
+  for (const std::string& where : ctx.args.GetAll("where")) {
+    auto cond = ParseCondition(fetched.table, where);
+    if (!cond.ok()) return UsageError(ctx, std::string(cond.status().message()));
+    *request.add_filter() = *cond;
+  }
+  request.set_order_by(ctx.args.Get("order-by"));
+  request.set_descending(ctx.args.Has("desc"));
+  int64_t limit = -1;
+  if (ctx.args.Has("limit") && (!absl::SimpleAtoi(ctx.args.Get("limit"), &limit) || limit < 0)) {
+    return UsageError(ctx, "--limit must be a number >= 0");
+  }
+  std::vector<v1::Record> records;  // text mode only: aligned columns need them all
+  int64_t count = 0;
+  do {
+    if (limit >= 0 && count >= limit) break;
+    request.set_page_size(limit >= 0 && limit - count < 1000 ? static_cast<int>(limit - count)
+                                                             : 1000);
+    grpc::ClientContext rpc;
+    rpc.set_deadline(Deadline(ctx));
+    v1::ListRecordsResponse response;
+    grpc::Status status = ctx.Db().ListRecords(&rpc, request, &response);
+    if (!status.ok()) return RpcError(ctx, status, "ListRecords " + Arg(ctx, 0));
+    count += response.records_size();
+    for (v1::Record& r : *response.mutable_records()) {
+      if (ctx.json) {
+        PrintJson(*ctx.out, r);
+      } else {
+        records.push_back(std::move(r));
+      }
+    }
+    request.set_page_token(response.next_page_token());
+  } while (!request.page_token().empty());
+  if (!ctx.json) PrintRecordsText(*ctx.out, records, fetched.table);
+  return kExitOk;
+}
+
+int History(Context& ctx) {
+  v1::GetRecordHistoryRequest request;
+  request.set_table(Arg(ctx, 0));
+  request.set_id(Arg(ctx, 1));
+  grpc::ClientContext rpc;
+  rpc.set_deadline(Deadline(ctx));
+  v1::GetRecordHistoryResponse response;
+  grpc::Status status = ctx.Db().GetRecordHistory(&rpc, request, &response);
+  if (!status.ok()) {
+    return RpcError(ctx, status, "GetRecordHistory " + Arg(ctx, 0) + "/" + Arg(ctx, 1));
+  }
+  if (ctx.json) {
+    for (const v1::HistoryEntry& e : response.entries()) PrintJson(*ctx.out, e);
+    return kExitOk;
+  }
+  TextTable out({"REVISION", "PARENT", "LEAF", "DELETED", "ATTRIBUTES"});
+  for (const v1::HistoryEntry& e : response.entries()) {
+    std::string attributes;
+    for (const std::string& name : AttributeOrder(e.record(), nullptr)) {
+      if (!attributes.empty()) attributes += " ";
+      attributes += name + "=" + FormatValue(e.record().attributes().at(name));
+    }
+    out.AddRow({e.record().revision(), e.parent_revision(), e.leaf() ? "yes" : "no",
+                e.record().deleted() ? "yes" : "no", attributes});
+  }
+  out.Print(*ctx.out);
+  return kExitOk;
+}
+
+// The winner and each conflicting live leaf, fetched by revision.
+int Conflicts(Context& ctx) {
+  v1::GetRecordRequest request;
+  request.set_table(Arg(ctx, 0));
+  request.set_id(Arg(ctx, 1));
+  request.set_include_conflicts(true);
+  std::vector<v1::Record> leaves;
+  for (int i = 0; i == 0 || i <= leaves[0].conflicts_size(); ++i) {
+    if (i > 0) request.set_revision(leaves[0].conflicts(i - 1));
+    grpc::ClientContext rpc;
+    rpc.set_deadline(Deadline(ctx));
+    v1::Record record;
+    grpc::Status status = ctx.Db().GetRecord(&rpc, request, &record);
+    if (!status.ok()) return RpcError(ctx, status, "GetRecord " + Arg(ctx, 0) + "/" + Arg(ctx, 1));
+    leaves.push_back(std::move(record));
+  }
+  if (ctx.json) {
+    for (const v1::Record& r : leaves) PrintJson(*ctx.out, r);
+    return kExitOk;
+  }
+  if (leaves[0].conflicts_size() == 0) {
+    *ctx.out << "no conflicts: " << leaves[0].revision() << " is the only live leaf\n";
+    return kExitOk;
+  }
+  TextTable out({"REVISION", "ROLE", "ATTRIBUTES"});
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    std::string attributes;
+    for (const std::string& name : AttributeOrder(leaves[i], nullptr)) {
+      if (!attributes.empty()) attributes += " ";
+      attributes += name + "=" + FormatValue(leaves[i].attributes().at(name));
+    }
+    out.AddRow({leaves[i].revision(), i == 0 ? "winner" : "conflict", attributes});
+  }
+  out.Print(*ctx.out);
+  return kExitOk;
+}
+
+}  // namespace
+
+std::vector<Command> RecordCommands() {
+  return {
+      {"records put",
+       "TABLE [ID]",
+       "create or update a record",
+       "Without --revision, creates the record (ID empty: the server assigns a UUIDv7).\n"
+       "With --revision (a live leaf, e.g. the current revision), updates it: --set and\n"
+       "--null change only the columns they name, unless --replace (then columns left out\n"
+       "get their default or null). Values are typed by the table's schema: int, float,\n"
+       "bool (true/false), timestamp (RFC 3339), bytes (base64). --json-input takes a whole\n"
+       "Record in proto3 JSON (TABLE, ID and --revision override its fields).\n"
+       "Examples:\n"
+       "  recondb records put todos --set title='Buy water filters' --set completed=false\n"
+       "  recondb records put todos ID --revision 1-... --set completed=true",
+       {{"set", "COL=VALUE", "a column value (repeatable)"},
+        {"null", "COL", "set a column to null (repeatable)"},
+        {"revision", "REV", "the live leaf to update"},
+        {"replace", "", "with --revision: send the whole record (no update mask)"},
+        {"json-input", "JSON|-", "the Record as proto3 JSON, or - for stdin"}},
+       1,
+       2,
+       PutRecord},
+      {"records get",
+       "TABLE ID",
+       "show a record",
+       "Without --revision, the winner (NOT_FOUND if deleted); with it, that revision\n"
+       "(tombstones included).",
+       {{"revision", "REV", "a revision of the record"},
+        {"conflicts", "", "also list the other live leaves"}},
+       2,
+       2,
+       GetRecord},
+      {"records list",
+       "TABLE",
+       "list live records (winners)",
+       "Conditions are ANDed: --where 'COL OP VALUE' with OP = != < <= > >=, or\n"
+       "--where 'COL is null' / 'COL is not null'; COL is a column or id.\n"
+       "Example: recondb records list todos --where 'completed = true' --order-by deadline_at",
+       {{"where", "COND", "a condition (repeatable)"},
+        {"order-by", "COL", "order by this column (default id)"},
+        {"desc", "", "descending order"},
+        {"limit", "N", "at most N records (default: all, fetched page by page)"}},
+       1,
+       1,
+       ListRecords},
+      {"records delete",
+       "TABLE ID",
+       "delete a record (writes a tombstone)",
+       "Without --revision, deletes the winner; with it, that live leaf (how a conflict is\n"
+       "dismissed).",
+       {{"revision", "REV", "the live leaf to delete"}},
+       2,
+       2,
+       DeleteRecord},
+      {"records history",
+       "TABLE ID",
+       "every revision of a record, newest first",
+       "",
+       {},
+       2,
+       2,
+       History},
+      {"records conflicts",
+       "TABLE ID",
+       "the winner and the conflicting live leaves of a record",
+       "",
+       {},
+       2,
+       2,
+       Conflicts},
+  };
+}
+
+}  // namespace recondb::cli
