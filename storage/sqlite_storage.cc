@@ -111,105 +111,73 @@ class TransactionGuard {
 
 class SqliteStorage;
 
-class SqliteReadTransaction final : public ReadTransaction {
+// The ReadTransaction operations, shared by both transaction classes: each
+// runs on the transaction's session through its guard. `Base` is
+// ReadTransaction or WriteTransaction.
+template <typename Base>
+class SqliteReads : public Base {
  public:
-  SqliteReadTransaction(SqliteStorage* storage, std::unique_ptr<Session> session)
-      : storage_(storage),
-        session_(std::move(session)),
-        reader_(session_.get()),
-        guard_(session_->connection.get()) {}
-  ~SqliteReadTransaction() override;
-
-  absl::StatusOr<std::vector<v1::Table>> ListTables() override {
+  absl::StatusOr<std::vector<v1::Table>> ListTables() final {
     return guard_.Run([&] { return reader_.ListTables(); });
   }
-  absl::StatusOr<v1::Table> GetTable(std::string_view name) override {
+  absl::StatusOr<v1::Table> GetTable(std::string_view name) final {
     return guard_.Run([&] { return reader_.GetTable(name); });
   }
   absl::StatusOr<StoredRevision> GetRevision(const v1::Table& table, std::string_view id,
-                                             std::string_view revision) override {
+                                             std::string_view revision) final {
     return guard_.Run([&] { return reader_.GetRevision(table, id, revision); });
   }
   absl::StatusOr<std::vector<StoredRevision>> GetLeaves(const v1::Table& table,
-                                                        std::string_view id) override {
+                                                        std::string_view id) final {
     return guard_.Run([&] { return reader_.GetLeaves(table, id); });
   }
   absl::StatusOr<std::vector<StoredRevision>> GetHistory(const v1::Table& table,
-                                                         std::string_view id) override {
+                                                         std::string_view id) final {
     return guard_.Run([&] { return reader_.GetHistory(table, id); });
   }
-  absl::StatusOr<v1::Record> GetViewRow(const v1::Table& table, std::string_view id) override {
+  absl::StatusOr<v1::Record> GetViewRow(const v1::Table& table, std::string_view id) final {
     return guard_.Run([&] { return reader_.GetViewRow(table, id); });
   }
   absl::StatusOr<std::vector<v1::Record>> QueryView(const v1::Table& table,
-                                                    const ViewQuery& query) override {
+                                                    const ViewQuery& query) final {
     return guard_.Run([&] { return reader_.QueryView(table, query); });
   }
   absl::StatusOr<std::vector<v1::Change>> ScanChanges(int64_t since,
                                                       const std::vector<std::string>& tables,
-                                                      int limit) override {
+                                                      int limit) final {
     return guard_.Run([&] { return reader_.ScanChanges(since, tables, limit); });
   }
-  absl::StatusOr<int64_t> LastSeq() override {
+  absl::StatusOr<int64_t> LastSeq() final {
     return guard_.Run([&] { return reader_.LastSeq(); });
   }
-  absl::StatusOr<std::string> GetMeta(std::string_view key) override {
+  absl::StatusOr<std::string> GetMeta(std::string_view key) final {
     return guard_.Run([&] { return reader_.GetMeta(key); });
   }
 
- private:
-  SqliteStorage* storage_;
-  std::unique_ptr<Session> session_;
+ protected:
+  // `session` (not owned) must outlive this.
+  explicit SqliteReads(Session* session) : reader_(session), guard_(session->connection.get()) {}
+
   SessionReader reader_;
   TransactionGuard guard_;
 };
 
-class SqliteWriteTransaction final : public WriteTransaction {
+class SqliteReadTransaction final : public SqliteReads<ReadTransaction> {
+ public:
+  SqliteReadTransaction(SqliteStorage* storage, std::unique_ptr<Session> session)
+      : SqliteReads(session.get()), storage_(storage), session_(std::move(session)) {}
+  ~SqliteReadTransaction() override;
+
+ private:
+  SqliteStorage* storage_;
+  std::unique_ptr<Session> session_;
+};
+
+class SqliteWriteTransaction final : public SqliteReads<WriteTransaction> {
  public:
   SqliteWriteTransaction(SqliteStorage* storage, Session* session)
-      : storage_(storage),
-        session_(session),
-        reader_(session),
-        writer_(session),
-        guard_(session->connection.get()) {}
+      : SqliteReads(session), storage_(storage), session_(session), writer_(session) {}
   ~SqliteWriteTransaction() override;
-
-  absl::StatusOr<std::vector<v1::Table>> ListTables() override {
-    return guard_.Run([&] { return reader_.ListTables(); });
-  }
-  absl::StatusOr<v1::Table> GetTable(std::string_view name) override {
-    return guard_.Run([&] { return reader_.GetTable(name); });
-  }
-  absl::StatusOr<StoredRevision> GetRevision(const v1::Table& table, std::string_view id,
-                                             std::string_view revision) override {
-    return guard_.Run([&] { return reader_.GetRevision(table, id, revision); });
-  }
-  absl::StatusOr<std::vector<StoredRevision>> GetLeaves(const v1::Table& table,
-                                                        std::string_view id) override {
-    return guard_.Run([&] { return reader_.GetLeaves(table, id); });
-  }
-  absl::StatusOr<std::vector<StoredRevision>> GetHistory(const v1::Table& table,
-                                                         std::string_view id) override {
-    return guard_.Run([&] { return reader_.GetHistory(table, id); });
-  }
-  absl::StatusOr<v1::Record> GetViewRow(const v1::Table& table, std::string_view id) override {
-    return guard_.Run([&] { return reader_.GetViewRow(table, id); });
-  }
-  absl::StatusOr<std::vector<v1::Record>> QueryView(const v1::Table& table,
-                                                    const ViewQuery& query) override {
-    return guard_.Run([&] { return reader_.QueryView(table, query); });
-  }
-  absl::StatusOr<std::vector<v1::Change>> ScanChanges(int64_t since,
-                                                      const std::vector<std::string>& tables,
-                                                      int limit) override {
-    return guard_.Run([&] { return reader_.ScanChanges(since, tables, limit); });
-  }
-  absl::StatusOr<int64_t> LastSeq() override {
-    return guard_.Run([&] { return reader_.LastSeq(); });
-  }
-  absl::StatusOr<std::string> GetMeta(std::string_view key) override {
-    return guard_.Run([&] { return reader_.GetMeta(key); });
-  }
 
   absl::Status CreateTable(const v1::Table& table) override {
     return guard_.Run([&] { return writer_.CreateTable(table); });
@@ -234,9 +202,7 @@ class SqliteWriteTransaction final : public WriteTransaction {
  private:
   SqliteStorage* storage_;
   Session* session_;
-  SessionReader reader_;
   SessionWriter writer_;
-  TransactionGuard guard_;
 };
 
 // Thread-safe. The writer session is used by the one open write transaction

@@ -24,12 +24,20 @@
 #include "storage/storage.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/values.h"
 
 namespace recondb::storage {
 namespace {
 
+using ::recondb::testing::BoolValue;
+using ::recondb::testing::BytesValue;
+using ::recondb::testing::FloatValue;
+using ::recondb::testing::IntValue;
+using ::recondb::testing::NullValue;
 using ::recondb::testing::StatusIs;
+using ::recondb::testing::StringValue;
 using ::recondb::testing::TempDir;
+using ::recondb::testing::TimestampValue;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -88,42 +96,7 @@ class PlainDb {
   sqlite3* db_ = nullptr;
 };
 
-v1::Value Str(std::string s) {
-  v1::Value v;
-  v.set_string(std::move(s));
-  return v;
-}
-v1::Value Int(int64_t i) {
-  v1::Value v;
-  v.set_int_(i);
-  return v;
-}
-v1::Value Float(double f) {
-  v1::Value v;
-  v.set_float_(f);
-  return v;
-}
-v1::Value Bool(bool b) {
-  v1::Value v;
-  v.set_bool_(b);
-  return v;
-}
-v1::Value Bytes(std::string b) {
-  v1::Value v;
-  v.set_bytes(std::move(b));
-  return v;
-}
-v1::Value Null() {
-  v1::Value v;
-  v.set_null(google::protobuf::NULL_VALUE);
-  return v;
-}
-v1::Value Deadline() {
-  v1::Value v;
-  v.mutable_timestamp()->set_seconds(kDeadlineSeconds);
-  v.mutable_timestamp()->set_nanos(kDeadlineNanos);
-  return v;
-}
+v1::Value Deadline() { return TimestampValue(kDeadlineSeconds, kDeadlineNanos); }
 
 v1::Column* AddColumn(v1::Table& table, const std::string& name, v1::ColumnType type,
                       bool indexed = false) {
@@ -149,9 +122,12 @@ v1::Table Todos() {
 }
 
 Attributes TodoAttributes() {
-  return {{"title", Str("Buy water filters")}, {"completed", Bool(true)},
-          {"deadline_at", Deadline()},         {"score", Float(2.5)},
-          {"attachment", Bytes("\x01\x02")},   {"count", Int(1234)}};
+  return {{"title", StringValue("Buy water filters")},
+          {"completed", BoolValue(true)},
+          {"deadline_at", Deadline()},
+          {"score", FloatValue(2.5)},
+          {"attachment", BytesValue("\x01\x02")},
+          {"count", IntValue(1234)}};
 }
 
 std::string Rev(int generation, char c) {
@@ -208,8 +184,8 @@ class SqliteStorageTest : public ::testing::Test {
     ASSERT_OK(txn->CreateTable(Todos()));
     ASSERT_OK(txn->InsertRevision(Todos(), Revision("t1", Rev(1, 'a'), "", 1, TodoAttributes())));
     Attributes second = TodoAttributes();
-    second["completed"] = Bool(false);
-    second["title"] = Null();
+    second["completed"] = BoolValue(false);
+    second["title"] = NullValue();
     ASSERT_OK(txn->InsertRevision(Todos(), Revision("t1", Rev(2, 'b'), Rev(1, 'a'), 2, second)));
     ASSERT_OK(txn->UpsertViewRow(Todos(), ViewRow("todos", "t1", Rev(2, 'b'), second)));
     ASSERT_OK(txn->AppendChange(RecordChange("todos", "t1", Rev(2, 'b'))).status());
@@ -332,9 +308,10 @@ TEST_F(SqliteStorageTest, SqlKeywordsAreValidTableAndColumnNames) {
     for (const v1::Table& table : tables) {
       ASSERT_OK(txn->CreateTable(table));
       for (int i = 0; i < 3; ++i) {
-        const Attributes attrs = {{"from", Str(absl::StrCat("'); DROP TABLE \"_meta\"; --", i))},
-                                  {"where", Int(i)},
-                                  {"index", Bool(i % 2 == 0)}};
+        const Attributes attrs = {
+            {"from", StringValue(absl::StrCat("'); DROP TABLE \"_meta\"; --", i))},
+            {"where", IntValue(i)},
+            {"index", BoolValue(i % 2 == 0)}};
         const std::string id = absl::StrCat("r", i);
         ASSERT_OK(txn->InsertRevision(table, Revision(id, Rev(1, 'a'), "", 1, attrs)));
         ASSERT_OK(txn->UpsertViewRow(table, ViewRow(table.name(), id, Rev(1, 'a'), attrs)));
@@ -347,7 +324,8 @@ TEST_F(SqliteStorageTest, SqlKeywordsAreValidTableAndColumnNames) {
   for (const v1::Table& table : tables) {
     SCOPED_TRACE(table.name());
     ViewQuery query;
-    query.conditions = {{"index", v1::OPERATOR_EQ, Bool(true)}, {"where", v1::OPERATOR_GE, Int(0)}};
+    query.conditions = {{"index", v1::OPERATOR_EQ, BoolValue(true)},
+                        {"where", v1::OPERATOR_GE, IntValue(0)}};
     query.order_by = "from";
     query.descending = true;
     ASSERT_OK_AND_ASSIGN(std::vector<v1::Record> rows, txn->QueryView(table, query));
@@ -570,7 +548,7 @@ TEST_F(SqliteStorageTest, DiskFullIsUnavailableAndKeepsNothing) {
     ASSERT_OK_AND_ASSIGN(auto txn, storage->BeginWrite());
     ASSERT_OK(txn->SetMeta("small", "fits in a page"));
     Attributes big = TodoAttributes();
-    big["attachment"] = Bytes(std::string(1 << 20, 'x'));
+    big["attachment"] = BytesValue(std::string(1 << 20, 'x'));
     EXPECT_THAT(txn->InsertRevision(Todos(), Revision("big", Rev(1, 'a'), "", 1, big)),
                 StatusIs(absl::StatusCode::kUnavailable));
     // Destroyed without Commit, as the engine does after an error.

@@ -31,55 +31,26 @@
 #include "storage/storage.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/values.h"
 
 namespace recondb::storage {
 namespace {
 
+using ::recondb::testing::BoolValue;
+using ::recondb::testing::BytesValue;
+using ::recondb::testing::FloatValue;
+using ::recondb::testing::IntValue;
+using ::recondb::testing::NullValue;
 using ::recondb::testing::StatusIs;
+using ::recondb::testing::StringValue;
 using ::recondb::testing::TempDir;
+using ::recondb::testing::TimestampValue;
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
 
 // ---- Values and their exact descriptions ----
-
-v1::Value Null() {
-  v1::Value v;
-  v.set_null(google::protobuf::NULL_VALUE);
-  return v;
-}
-v1::Value Str(std::string s) {
-  v1::Value v;
-  v.set_string(std::move(s));
-  return v;
-}
-v1::Value Int(int64_t i) {
-  v1::Value v;
-  v.set_int_(i);
-  return v;
-}
-v1::Value Float(double f) {
-  v1::Value v;
-  v.set_float_(f);
-  return v;
-}
-v1::Value Bool(bool b) {
-  v1::Value v;
-  v.set_bool_(b);
-  return v;
-}
-v1::Value Bytes(std::string b) {
-  v1::Value v;
-  v.set_bytes(std::move(b));
-  return v;
-}
-v1::Value Ts(int64_t seconds, int32_t nanos) {
-  v1::Value v;
-  v.mutable_timestamp()->set_seconds(seconds);
-  v.mutable_timestamp()->set_nanos(nanos);
-  return v;
-}
 
 constexpr int64_t kYear1 = -62135596800;     // 0001-01-01T00:00:00Z.
 constexpr int64_t kYear9999 = 253402300799;  // 9999-12-31T23:59:59Z.
@@ -186,7 +157,7 @@ v1::Table ThingsTable(const std::string& name = kThings) {
 // Every column null except those given.
 Attributes Attrs(std::map<std::string, v1::Value> given = {}) {
   Attributes out;
-  for (const char* name : {"s", "i", "f", "b", "t", "y"}) out[name] = Null();
+  for (const char* name : {"s", "i", "f", "b", "t", "y"}) out[name] = NullValue();
   for (auto& [name, value] : given) out[name] = std::move(value);
   return out;
 }
@@ -330,7 +301,7 @@ TEST_P(StorageConformanceTest, CreateTableKeepsTheWholeDefinition) {
   title->set_type(v1::COLUMN_TYPE_STRING);
   title->set_max_length(80);
   title->set_indexed(true);
-  *title->mutable_default_value() = Str("untitled");
+  *title->mutable_default_value() = StringValue("untitled");
   table.mutable_create_time()->set_seconds(1767225600);
   table.mutable_create_time()->set_nanos(123456000);
   table.set_created_by("0b7e4c1e-5f3a-4d2b-9a61-2f0f6a9c3d11");
@@ -377,9 +348,10 @@ TEST_P(StorageConformanceTest, GetTableOfAMissingTableIsNotFound) {
 
 TEST_P(StorageConformanceTest, InsertRevisionGrowsTheTreeAndTracksLeaves) {
   CreateThings();
-  const StoredRevision r1 = Live("rec", Rev(1, 'a'), "", 1, Attrs({{"s", Str("one")}}));
-  const StoredRevision r2 = Live("rec", Rev(2, 'b'), r1.revision, 2, Attrs({{"i", Int(2)}}));
-  const StoredRevision r2c = Live("rec", Rev(2, 'c'), r1.revision, 2, Attrs({{"b", Bool(true)}}));
+  const StoredRevision r1 = Live("rec", Rev(1, 'a'), "", 1, Attrs({{"s", StringValue("one")}}));
+  const StoredRevision r2 = Live("rec", Rev(2, 'b'), r1.revision, 2, Attrs({{"i", IntValue(2)}}));
+  const StoredRevision r2c =
+      Live("rec", Rev(2, 'c'), r1.revision, 2, Attrs({{"b", BoolValue(true)}}));
   const StoredRevision r3 = Tombstone("rec", Rev(3, 'd'), r2c.revision, 3);
 
   Commit([&](WriteTransaction& txn) {
@@ -428,8 +400,9 @@ TEST_P(StorageConformanceTest, InsertRevisionIgnoresTheLeafFlagItIsGiven) {
 
 TEST_P(StorageConformanceTest, DuplicateRevisionIsAlreadyExistsAndChangesNothing) {
   CreateThings();
-  const StoredRevision r1 = Live("rec", Rev(1, 'a'), "", 1, Attrs({{"s", Str("first")}}));
-  const StoredRevision r2 = Live("rec", Rev(2, 'b'), r1.revision, 2, Attrs({{"s", Str("two")}}));
+  const StoredRevision r1 = Live("rec", Rev(1, 'a'), "", 1, Attrs({{"s", StringValue("first")}}));
+  const StoredRevision r2 =
+      Live("rec", Rev(2, 'b'), r1.revision, 2, Attrs({{"s", StringValue("two")}}));
   const StoredRevision other = Live("rec", Rev(1, 'e'), "", 1);
   Commit([&](WriteTransaction& txn) {
     ASSERT_OK(txn.InsertRevision(things_, r1));
@@ -440,7 +413,8 @@ TEST_P(StorageConformanceTest, DuplicateRevisionIsAlreadyExistsAndChangesNothing
   Commit([&](WriteTransaction& txn) {
     // Same (id, revision) with other content and another parent: refused,
     // and neither the stored revision nor `other`'s leaf flag changes.
-    StoredRevision impostor = Live("rec", Rev(1, 'a'), other.revision, 7, Attrs({{"i", Int(1)}}));
+    StoredRevision impostor =
+        Live("rec", Rev(1, 'a'), other.revision, 7, Attrs({{"i", IntValue(1)}}));
     EXPECT_THAT(txn.InsertRevision(things_, impostor), StatusIs(absl::StatusCode::kAlreadyExists));
     EXPECT_THAT(txn.InsertRevision(things_, Tombstone("rec", Rev(1, 'a'), "", 1)),
                 StatusIs(absl::StatusCode::kAlreadyExists));
@@ -474,17 +448,21 @@ TEST_P(StorageConformanceTest, RevisionsBelongToOneRecordOfOneTable) {
     ASSERT_OK(txn.CreateTable(others));
     // The same revision id in two records and the same record id in two
     // tables are all distinct revisions.
-    ASSERT_OK(txn.InsertRevision(things_, Live("a", Rev(1, 'a'), "", 1, Attrs({{"i", Int(1)}}))));
-    ASSERT_OK(txn.InsertRevision(things_, Live("b", Rev(1, 'a'), "", 1, Attrs({{"i", Int(2)}}))));
-    ASSERT_OK(txn.InsertRevision(others, Live("a", Rev(1, 'a'), "", 1, Attrs({{"i", Int(3)}}))));
+    ASSERT_OK(
+        txn.InsertRevision(things_, Live("a", Rev(1, 'a'), "", 1, Attrs({{"i", IntValue(1)}}))));
+    ASSERT_OK(
+        txn.InsertRevision(things_, Live("b", Rev(1, 'a'), "", 1, Attrs({{"i", IntValue(2)}}))));
+    ASSERT_OK(
+        txn.InsertRevision(others, Live("a", Rev(1, 'a'), "", 1, Attrs({{"i", IntValue(3)}}))));
     // A child in record b does not make a's revision a non-leaf.
     ASSERT_OK(txn.InsertRevision(things_, Live("b", Rev(2, 'b'), Rev(1, 'a'), 2)));
   });
   auto txn = Read();
   ASSERT_OK_AND_ASSIGN(StoredRevision a, txn->GetRevision(things_, "a", Rev(1, 'a')));
-  EXPECT_EQ(Describe(a), Describe(Live("a", Rev(1, 'a'), "", 1, Attrs({{"i", Int(1)}}))));
+  EXPECT_EQ(Describe(a), Describe(Live("a", Rev(1, 'a'), "", 1, Attrs({{"i", IntValue(1)}}))));
   ASSERT_OK_AND_ASSIGN(StoredRevision other_a, txn->GetRevision(others, "a", Rev(1, 'a')));
-  EXPECT_EQ(Describe(other_a), Describe(Live("a", Rev(1, 'a'), "", 1, Attrs({{"i", Int(3)}}))));
+  EXPECT_EQ(Describe(other_a),
+            Describe(Live("a", Rev(1, 'a'), "", 1, Attrs({{"i", IntValue(3)}}))));
   EXPECT_THAT(txn->GetHistory(things_, "a"), IsOkAndHolds(::testing::SizeIs(1)));
   EXPECT_THAT(txn->GetHistory(things_, "b"), IsOkAndHolds(::testing::SizeIs(2)));
   EXPECT_THAT(txn->GetHistory(others, "b"), IsOkAndHolds(IsEmpty()));
@@ -507,8 +485,8 @@ TEST_P(StorageConformanceTest, MissingRevisionIsNotFoundAndMissingRecordHasNoHis
 
 TEST_P(StorageConformanceTest, ViewRowsAreUpsertedReplacedAndDeleted) {
   CreateThings();
-  const v1::Record first = ViewRecord("rec", Rev(1, 'a'), Attrs({{"s", Str("one")}}));
-  const v1::Record second = ViewRecord("rec", Rev(2, 'b'), Attrs({{"i", Int(2)}}));
+  const v1::Record first = ViewRecord("rec", Rev(1, 'a'), Attrs({{"s", StringValue("one")}}));
+  const v1::Record second = ViewRecord("rec", Rev(2, 'b'), Attrs({{"i", IntValue(2)}}));
   {
     auto txn = Read();
     EXPECT_THAT(txn->GetViewRow(things_, "rec"), StatusIs(absl::StatusCode::kNotFound));
@@ -546,38 +524,38 @@ std::vector<std::pair<std::string, v1::Value>> EdgeValues() {
   std::string all_bytes;
   for (int i = 0; i < 256; ++i) all_bytes.push_back(static_cast<char>(i));
   return {
-      {"s", Str("")},
-      {"s", Str("plain ascii")},
-      {"s", Str("h\xC3\xA9llo \xE2\x80\x94 \xE4\xB8\x96\xE7\x95\x8C \xF0\x9F\x8C\x8D")},
-      {"s", Str(std::string("nul\0inside", 10))},
-      {"s", Str(std::string(5000, 'x'))},
-      {"i", Int(0)},
-      {"i", Int(-1)},
-      {"i", Int(std::numeric_limits<int64_t>::min())},
-      {"i", Int(std::numeric_limits<int64_t>::max())},
-      {"i", Int(9007199254740993)},  // 2^53 + 1: not representable as a double.
-      {"f", Float(0.0)},
-      {"f", Float(-0.0)},
-      {"f", Float(0.1)},
-      {"f", Float(-1.0 / 3.0)},
-      {"f", Float(std::numeric_limits<double>::denorm_min())},
-      {"f", Float(std::numeric_limits<double>::min())},
-      {"f", Float(std::numeric_limits<double>::max())},
-      {"f", Float(std::numeric_limits<double>::lowest())},
-      {"f", Float(1e300)},
-      {"f", Float(123456789.0)},  // Integral: must stay a float.
-      {"b", Bool(false)},
-      {"b", Bool(true)},
-      {"t", Ts(0, 0)},
-      {"t", Ts(kYear1, 0)},
-      {"t", Ts(kYear9999, 999999000)},
-      {"t", Ts(1767225600, 1000)},      // 2026-01-01T00:00:00.000001Z.
-      {"t", Ts(-1, 999999000)},         // 1969-12-31T23:59:59.999999Z.
-      {"t", Ts(951782400, 500000000)},  // 2000-02-29T00:00:00.5Z.
-      {"y", Bytes("")},
-      {"y", Bytes(std::string("\0", 1))},
-      {"y", Bytes(std::string("\0\x01\xff\0", 4))},
-      {"y", Bytes(all_bytes)},
+      {"s", StringValue("")},
+      {"s", StringValue("plain ascii")},
+      {"s", StringValue("h\xC3\xA9llo \xE2\x80\x94 \xE4\xB8\x96\xE7\x95\x8C \xF0\x9F\x8C\x8D")},
+      {"s", StringValue(std::string("nul\0inside", 10))},
+      {"s", StringValue(std::string(5000, 'x'))},
+      {"i", IntValue(0)},
+      {"i", IntValue(-1)},
+      {"i", IntValue(std::numeric_limits<int64_t>::min())},
+      {"i", IntValue(std::numeric_limits<int64_t>::max())},
+      {"i", IntValue(9007199254740993)},  // 2^53 + 1: not representable as a double.
+      {"f", FloatValue(0.0)},
+      {"f", FloatValue(-0.0)},
+      {"f", FloatValue(0.1)},
+      {"f", FloatValue(-1.0 / 3.0)},
+      {"f", FloatValue(std::numeric_limits<double>::denorm_min())},
+      {"f", FloatValue(std::numeric_limits<double>::min())},
+      {"f", FloatValue(std::numeric_limits<double>::max())},
+      {"f", FloatValue(std::numeric_limits<double>::lowest())},
+      {"f", FloatValue(1e300)},
+      {"f", FloatValue(123456789.0)},  // Integral: must stay a float.
+      {"b", BoolValue(false)},
+      {"b", BoolValue(true)},
+      {"t", TimestampValue(0, 0)},
+      {"t", TimestampValue(kYear1, 0)},
+      {"t", TimestampValue(kYear9999, 999999000)},
+      {"t", TimestampValue(1767225600, 1000)},      // 2026-01-01T00:00:00.000001Z.
+      {"t", TimestampValue(-1, 999999000)},         // 1969-12-31T23:59:59.999999Z.
+      {"t", TimestampValue(951782400, 500000000)},  // 2000-02-29T00:00:00.5Z.
+      {"y", BytesValue("")},
+      {"y", BytesValue(std::string("\0", 1))},
+      {"y", BytesValue(std::string("\0\x01\xff\0", 4))},
+      {"y", BytesValue(all_bytes)},
   };
 }
 
@@ -606,9 +584,9 @@ TEST_P(StorageConformanceTest, EveryValueRoundTripsExactly) {
     // The one exception of the contract: -0.0 may read back as 0.0.
     const bool negative_zero =
         value.has_float_() && value.float_() == 0.0 && std::signbit(value.float_());
-    const auto expected =
-        ::testing::AnyOf(Describe(Attrs({{values[i].first, value}})),
-                         Describe(Attrs({{values[i].first, negative_zero ? Float(0.0) : value}})));
+    const auto expected = ::testing::AnyOf(
+        Describe(Attrs({{values[i].first, value}})),
+        Describe(Attrs({{values[i].first, negative_zero ? FloatValue(0.0) : value}})));
     ASSERT_OK_AND_ASSIGN(StoredRevision rev, txn->GetRevision(things_, id_of(i), Rev(1, 'a')));
     EXPECT_THAT(Describe(rev.attributes), expected);
     ASSERT_OK_AND_ASSIGN(v1::Record row, txn->GetViewRow(things_, id_of(i)));
@@ -643,24 +621,34 @@ struct ColumnSpec {
 std::vector<ColumnSpec> QueryColumns() {
   return {
       // Bytewise: "" < "Z" < "Za" < "a" < "é" (0xC3 0xA9).
-      {"s", {Str(""), Str("Z"), Str("a"), Str("\xC3\xA9")}, {0, 1, 2, 3}, Str("Za")},
+      {"s",
+       {StringValue(""), StringValue("Z"), StringValue("a"), StringValue("\xC3\xA9")},
+       {0, 1, 2, 3},
+       StringValue("Za")},
       // Numeric, not textual: 9 < 10.
       {"i",
-       {Int(std::numeric_limits<int64_t>::min()), Int(-7), Int(9), Int(10)},
+       {IntValue(std::numeric_limits<int64_t>::min()), IntValue(-7), IntValue(9), IntValue(10)},
        {0, 1, 2, 3},
-       Int(0)},
-      {"f", {Float(-1e300), Float(-0.5), Float(2.0), Float(10.0)}, {0, 1, 2, 3}, Float(-0.0)},
-      {"b", {Bool(false), Bool(false), Bool(true), Bool(true)}, {0, 0, 1, 1}, std::nullopt},
+       IntValue(0)},
+      {"f",
+       {FloatValue(-1e300), FloatValue(-0.5), FloatValue(2.0), FloatValue(10.0)},
+       {0, 1, 2, 3},
+       FloatValue(-0.0)},
+      {"b",
+       {BoolValue(false), BoolValue(false), BoolValue(true), BoolValue(true)},
+       {0, 0, 1, 1},
+       std::nullopt},
       // Chronological, microseconds count, years before 1970 too.
       {"t",
-       {Ts(kYear1, 0), Ts(-1, 999999000), Ts(1777636800, 1000), Ts(1777636800, 100000000)},
+       {TimestampValue(kYear1, 0), TimestampValue(-1, 999999000), TimestampValue(1777636800, 1000),
+        TimestampValue(1777636800, 100000000)},
        {0, 1, 2, 3},
-       Ts(0, 0)},
+       TimestampValue(0, 0)},
       // Bytewise unsigned: "" < 00 < 00 00 < 7f < 80.
       {"y",
-       {Bytes(""), Bytes(std::string("\0", 1)), Bytes("\x7f"), Bytes("\x80")},
+       {BytesValue(""), BytesValue(std::string("\0", 1)), BytesValue("\x7f"), BytesValue("\x80")},
        {0, 1, 2, 3},
-       Bytes(std::string("\0\0", 2))},
+       BytesValue(std::string("\0\0", 2))},
   };
 }
 
@@ -721,7 +709,7 @@ class QueryTest : public StorageConformanceTest {
       for (const QueryRow& row : kQueryRows) {
         std::map<std::string, v1::Value> values;
         for (const ColumnSpec& c : QueryColumns()) {
-          values[c.name] = row.rank ? c.values[*row.rank] : Null();
+          values[c.name] = row.rank ? c.values[*row.rank] : NullValue();
         }
         ASSERT_OK(txn.UpsertViewRow(things_, ViewRecord(row.id, Rev(1, 'a'), Attrs(values))));
       }
@@ -799,7 +787,7 @@ TEST_P(QueryTest, ComparisonWithNullIsNeverTrue) {
     for (v1::Operator op : kComparisons) {
       SCOPED_TRACE(absl::StrCat(column.name, " ", v1::Operator_Name(op), " null"));
       ViewQuery query;
-      query.conditions = {{column.name, op, Null()}};
+      query.conditions = {{column.name, op, NullValue()}};
       EXPECT_THAT(QueryIds(query), IsEmpty());
     }
   }
@@ -808,7 +796,7 @@ TEST_P(QueryTest, ComparisonWithNullIsNeverTrue) {
 TEST_P(QueryTest, ConditionsOnIdCompareBytewise) {
   auto ids = [&](v1::Operator op, const std::string& pivot) {
     ViewQuery query;
-    query.conditions = {{"id", op, Str(pivot)}};
+    query.conditions = {{"id", op, StringValue(pivot)}};
     return QueryIds(query);
   };
   EXPECT_THAT(ids(v1::OPERATOR_EQ, "c"), ElementsAre("c"));
@@ -824,13 +812,13 @@ TEST_P(QueryTest, ConditionsOnIdCompareBytewise) {
 
 TEST_P(QueryTest, ConditionsAreAnded) {
   ViewQuery query;
-  query.conditions = {{"i", v1::OPERATOR_GE, Int(-7)},
-                      {"i", v1::OPERATOR_LT, Int(10)},
-                      {"b", v1::OPERATOR_EQ, Bool(true)}};
+  query.conditions = {{"i", v1::OPERATOR_GE, IntValue(-7)},
+                      {"i", v1::OPERATOR_LT, IntValue(10)},
+                      {"b", v1::OPERATOR_EQ, BoolValue(true)}};
   EXPECT_THAT(QueryIds(query), ElementsAre("d", "f"));
-  query.conditions = {{"i", v1::OPERATOR_GT, Int(9)}, {"i", v1::OPERATOR_LT, Int(10)}};
+  query.conditions = {{"i", v1::OPERATOR_GT, IntValue(9)}, {"i", v1::OPERATOR_LT, IntValue(10)}};
   EXPECT_THAT(QueryIds(query), IsEmpty());
-  query.conditions = {{"s", v1::OPERATOR_IS_NULL, {}}, {"id", v1::OPERATOR_GT, Str("0")}};
+  query.conditions = {{"s", v1::OPERATOR_IS_NULL, {}}, {"id", v1::OPERATOR_GT, StringValue("0")}};
   EXPECT_THAT(QueryIds(query), ElementsAre("e"));
 }
 
@@ -856,8 +844,8 @@ TEST_P(QueryTest, CursorsReturnEveryRowExactlyOnce) {
   std::vector<std::pair<std::string, std::vector<ViewCondition>>> filters = {
       {"none", {}},
       {"i is not null", {{"i", v1::OPERATOR_IS_NOT_NULL, {}}}},
-      {"s >= Z", {{"s", v1::OPERATOR_GE, Str("Z")}}},
-      {"b = false", {{"b", v1::OPERATOR_EQ, Bool(false)}}},
+      {"s >= Z", {{"s", v1::OPERATOR_GE, StringValue("Z")}}},
+      {"b = false", {{"b", v1::OPERATOR_EQ, BoolValue(false)}}},
   };
   for (const std::string column : {"id", "s", "i", "f", "b", "t", "y"}) {
     for (bool descending : {false, true}) {
@@ -881,16 +869,16 @@ TEST_P(QueryTest, CursorsReturnEveryRowExactlyOnce) {
 TEST_P(QueryTest, CursorNeedNotNameAnExistingRow) {
   ViewQuery query;
   query.order_by = "i";
-  query.after = ViewCursor{Int(0), "zz"};  // Between -7 (a) and 9 (d, f).
+  query.after = ViewCursor{IntValue(0), "zz"};  // Between -7 (a) and 9 (d, f).
   EXPECT_THAT(QueryIds(query), ElementsAre("d", "f", "b", "0", "e"));
-  query.after = ViewCursor{Int(9), "e"};  // Between d and f.
+  query.after = ViewCursor{IntValue(9), "e"};  // Between d and f.
   EXPECT_THAT(QueryIds(query), ElementsAre("f", "b", "0", "e"));
-  query.after = ViewCursor{Null(), "00"};  // Among the nulls.
+  query.after = ViewCursor{NullValue(), "00"};  // Among the nulls.
   EXPECT_THAT(QueryIds(query), ElementsAre("e"));
   query.descending = true;
-  query.after = ViewCursor{Null(), "00"};
+  query.after = ViewCursor{NullValue(), "00"};
   EXPECT_THAT(QueryIds(query), ElementsAre("0", "b", "f", "d", "a", "c"));
-  query.after = ViewCursor{Int(9), "e"};
+  query.after = ViewCursor{IntValue(9), "e"};
   EXPECT_THAT(QueryIds(query), ElementsAre("d", "a", "c"));
   query.order_by = "id";
   query.after = ViewCursor{v1::Value(), "cc"};
@@ -919,8 +907,8 @@ TEST_P(StorageConformanceTest, QueryHonoursTheDefaultLimitAndEmptyTables) {
   }
   Commit([&](WriteTransaction& txn) {
     for (int i = 0; i < 150; ++i) {
-      ASSERT_OK(txn.UpsertViewRow(
-          things_, ViewRecord(absl::StrCat("r", 1000 + i), Rev(1, 'a'), Attrs({{"i", Int(i)}}))));
+      ASSERT_OK(txn.UpsertViewRow(things_, ViewRecord(absl::StrCat("r", 1000 + i), Rev(1, 'a'),
+                                                      Attrs({{"i", IntValue(i)}}))));
     }
   });
   auto txn = Read();
@@ -1135,9 +1123,9 @@ TEST_P(StorageConformanceTest, DestroyingAWriterWithoutCommitRestoresEverything)
     ASSERT_OK(txn.CreateTable(things_));
     ASSERT_OK(txn.InsertRevision(things_, Live("r1", Rev(1, 'a'), "", 1)));
     ASSERT_OK(txn.InsertRevision(
-        things_, Live("r1", Rev(2, 'b'), Rev(1, 'a'), 2, Attrs({{"s", Str("kept")}}))));
-    ASSERT_OK(
-        txn.UpsertViewRow(things_, ViewRecord("r1", Rev(2, 'b'), Attrs({{"s", Str("kept")}}))));
+        things_, Live("r1", Rev(2, 'b'), Rev(1, 'a'), 2, Attrs({{"s", StringValue("kept")}}))));
+    ASSERT_OK(txn.UpsertViewRow(
+        things_, ViewRecord("r1", Rev(2, 'b'), Attrs({{"s", StringValue("kept")}}))));
     ASSERT_OK(txn.InsertRevision(things_, Live("r2", Rev(1, 'x'), "", 1)));
     ASSERT_OK(txn.UpsertViewRow(things_, ViewRecord("r2", Rev(1, 'x'), Attrs())));
     ASSERT_OK(txn.AppendChange(TableChange(kThings)).status());

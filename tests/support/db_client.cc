@@ -4,7 +4,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/time_util.h"
 
 namespace recondb::testing {
 
@@ -16,47 +15,6 @@ absl::Status ToAbslStatus(const grpc::Status& status) {
 void SetDeadline(grpc::ClientContext* ctx, absl::Duration timeout) {
   ctx->set_deadline(std::chrono::system_clock::now() +
                     std::chrono::microseconds(absl::ToInt64Microseconds(timeout)));
-}
-
-v1::Value StringValue(std::string_view s) {
-  v1::Value v;
-  v.set_string(std::string(s));
-  return v;
-}
-v1::Value IntValue(int64_t i) {
-  v1::Value v;
-  v.set_int_(i);
-  return v;
-}
-v1::Value FloatValue(double d) {
-  v1::Value v;
-  v.set_float_(d);
-  return v;
-}
-v1::Value BoolValue(bool b) {
-  v1::Value v;
-  v.set_bool_(b);
-  return v;
-}
-v1::Value NullValue() {
-  v1::Value v;
-  v.set_null(google::protobuf::NULL_VALUE);
-  return v;
-}
-v1::Value BytesValue(std::string_view b) {
-  v1::Value v;
-  v.set_bytes(std::string(b));
-  return v;
-}
-v1::Value TimestampValue(absl::Time t) {
-  v1::Value v;
-  *v.mutable_timestamp() =
-      google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
-  return v;
-}
-absl::Time ToTime(const v1::Value& v) {
-  if (!v.has_timestamp()) return absl::InfinitePast();
-  return absl::FromUnixSeconds(v.timestamp().seconds()) + absl::Nanoseconds(v.timestamp().nanos());
 }
 
 v1::Record MakeRecord(std::string_view table, std::string_view id, std::string_view revision,
@@ -254,8 +212,8 @@ absl::StatusOr<v1::GetRecordHistoryResponse> DbClient::GetRecordHistory(std::str
   return resp;
 }
 
-absl::StatusOr<std::vector<v1::Change>> DbClient::GetChanges(int64_t since,
-                                                             const std::vector<std::string>& tables) {
+absl::StatusOr<std::vector<v1::Change>> DbClient::GetChanges(
+    int64_t since, const std::vector<std::string>& tables) {
   grpc::ClientContext ctx;
   SetDeadline(&ctx, timeout_);
   v1::GetChangesRequest req;

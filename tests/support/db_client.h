@@ -5,7 +5,8 @@
 //   DbClient db(daemon->NewChannel());
 //   EXPECT_THAT(db.GetTable("nope"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("nope")));
 //
-// Plus builders of Values and of the todo table of DESIGN.md's worked example.
+// Plus builders of records and of the todo table of DESIGN.md's worked
+// example; the Value builders of tests/support/values.h come with it.
 #ifndef RECONDB_TESTS_SUPPORT_DB_CLIENT_H_
 #define RECONDB_TESTS_SUPPORT_DB_CLIENT_H_
 
@@ -25,6 +26,7 @@
 #include "grpcpp/support/status.h"
 #include "recondb/v1/database.grpc.pb.h"
 #include "recondb/v1/types.pb.h"
+#include "tests/support/values.h"
 
 namespace recondb::testing {
 
@@ -33,17 +35,6 @@ absl::Status ToAbslStatus(const grpc::Status& status);
 
 // Sets a deadline `timeout` from now on `ctx`.
 void SetDeadline(grpc::ClientContext* ctx, absl::Duration timeout = absl::Seconds(10));
-
-// ---- Values ----
-v1::Value StringValue(std::string_view s);
-v1::Value IntValue(int64_t i);
-v1::Value FloatValue(double d);
-v1::Value BoolValue(bool b);
-v1::Value NullValue();
-v1::Value BytesValue(std::string_view b);
-v1::Value TimestampValue(absl::Time t);
-// The time of a timestamp Value (absl::InfinitePast() if not a timestamp).
-absl::Time ToTime(const v1::Value& v);
 
 using Attributes = std::map<std::string, v1::Value>;
 
