@@ -9,7 +9,6 @@
 #include "absl/strings/string_view.h"
 #include "common/status_macros.h"
 #include "storage/internal/sqlite_status.h"
-#include "storage/internal/sqlite_wal_vfs.h"
 
 namespace recondb::storage::internal {
 namespace {
@@ -123,11 +122,8 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const ConnectionOpt
   // connection is not needed.
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
   if (options.writer) flags |= SQLITE_OPEN_CREATE;
-  // A writer that syncs every commit writes each commit's WAL frames in one
-  // system call (sqlite_wal_vfs.h); only it may, and only it writes frames.
-  const char* vfs = options.writer && options.full_sync ? WalWriteGatheringVfsName() : nullptr;
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(options.path.c_str(), &db, flags, vfs);
+  const int rc = sqlite3_open_v2(options.path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
     absl::Status status = SqliteError(rc, db, absl::StrCat("cannot open ", options.path));
     sqlite3_close(db);  // Allocated even on failure (NULL-safe).

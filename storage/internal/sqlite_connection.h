@@ -23,8 +23,7 @@ struct ConnectionOptions {
   // The writer creates the file and switches it to WAL; a reader connection
   // is read-only (PRAGMA query_only) and expects the file to exist.
   bool writer = false;
-  // synchronous=FULL when true, NORMAL otherwise. A writer with FULL opens
-  // the file through the VFS of sqlite_wal_vfs.h.
+  // synchronous=FULL when true, NORMAL otherwise.
   bool full_sync = true;
   // How long to wait for a lock held by another connection or process.
   int busy_timeout_ms = 5000;
