@@ -21,13 +21,13 @@ import argparse
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 
-LISTENING = re.compile(r"listening on (\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.\-]+):([0-9]+)")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "support"))
+from recondbd_process import RecondbdProcess  # noqa: E402
+
 NPM_TIMEOUT_S = 300
 EXAMPLE_TIMEOUT_S = 60
 ID = r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
@@ -60,47 +60,6 @@ def npm_ci(spec, env):
     if r.returncode != 0:
         fail("npm ci failed with exit code %d (is the npm registry reachable?)" % r.returncode)
     env["NODE_PATH"] = os.path.join(dest, "node_modules")
-
-
-class Daemon:
-    def __init__(self, binary, tmp):
-        data_dir = os.path.join(tmp, "data")
-        os.mkdir(data_dir)
-        self.log_path = os.path.join(tmp, "recondbd.log")
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            [binary, "--listen=127.0.0.1:0", "--data_dir=" + data_dir, "--storage=sqlite"],
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
-        self.address = self._wait_listening(20.0)
-
-    def log(self):
-        with open(self.log_path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def _wait_listening(self, timeout_s):
-        deadline = time.monotonic() + timeout_s
-        while True:
-            m = LISTENING.search(self.log())
-            if m:
-                return "%s:%s" % (m.group(1), m.group(2))
-            if self.proc.poll() is not None:
-                fail("recondbd exited with %d before listening:\n%s" % (self.proc.returncode, self.log()))
-            if time.monotonic() > deadline:
-                self.stop()
-                fail("recondbd did not listen within %ss:\n%s" % (timeout_s, self.log()))
-            time.sleep(0.02)
-
-    def stop(self):
-        """SIGTERM by PID, bounded wait, SIGKILL fallback; returns the exit code."""
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self._log.close()
-        return self.proc.returncode
 
 
 def run_example(cmd, addr, env, extra=()):
@@ -162,32 +121,36 @@ def main():
     if args.npm_ci:
         npm_ci(args.npm_ci, env)
 
-    with tempfile.TemporaryDirectory(prefix="recondb-example-") as tmp:
-        daemon = Daemon(args.recondbd, tmp)
-        addr = daemon.address
-        try:
-            code, out, _ = run_example(cmd, addr, env)
-            if code != 0:
-                fail("the example exited with %d" % code)
-            expect_lines(out, first_run_patterns(addr))
+    try:
+        daemon = RecondbdProcess(args.recondbd)
+    except RuntimeError as e:
+        fail(str(e))
+    addr = daemon.address
+    try:
+        code, out, _ = run_example(cmd, addr, env)
+        if code != 0:
+            fail("the example exited with %d" % code)
+        expect_lines(out, first_run_patterns(addr))
 
-            # Again on the same node: the table is there already, which is fine.
-            code, out, _ = run_example(cmd, addr, env)
-            if code != 0:
-                fail("the second run exited with %d" % code)
-            expect_lines(out, [r"^table todos: already exists$", r"^completed todos: 2$",
-                               r"^due within 7 days, soonest first: 4$"])
-        finally:
-            status = daemon.stop()
-        if status != 0:
-            fail("recondbd exited with %d on SIGTERM:\n%s" % (status, daemon.log()))
+        # Again on the same node: the table is there already, which is fine.
+        code, out, _ = run_example(cmd, addr, env)
+        if code != 0:
+            fail("the second run exited with %d" % code)
+        expect_lines(out, [r"^table todos: already exists$", r"^completed todos: 2$",
+                           r"^due within 7 days, soonest first: 4$"])
+    finally:
+        status = daemon.stop()
+        log = daemon.log()
+        daemon.cleanup()
+    if status != 0:
+        fail("recondbd exited with %d on SIGTERM:\n%s" % (status, log))
 
-        # The daemon is gone: a clear gRPC status and a non-zero exit code.
-        code, out, err = run_example(cmd, addr, env, ["--timeout", "5"])
-        if code == 0:
-            fail("the example exited with 0 against a stopped daemon")
-        if not re.search(r"^error: UNAVAILABLE: ", err, re.MULTILINE):
-            fail("no 'error: UNAVAILABLE: ...' line on stderr")
+    # The daemon is gone: a clear gRPC status and a non-zero exit code.
+    code, out, err = run_example(cmd, addr, env, ["--timeout", "5"])
+    if code == 0:
+        fail("the example exited with 0 against a stopped daemon")
+    if not re.search(r"^error: UNAVAILABLE: ", err, re.MULTILINE):
+        fail("no 'error: UNAVAILABLE: ...' line on stderr")
 
     print("PASS", flush=True)
 

@@ -15,10 +15,7 @@ import datetime
 import json
 import os
 import re
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
@@ -28,6 +25,9 @@ from google.protobuf import json_format
 from google.protobuf import struct_pb2
 from google.protobuf import timestamp_pb2
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from recondbd_process import RecondbdProcess  # noqa: E402
+
 from recondb.v1 import database_pb2
 from recondb.v1 import database_pb2_grpc
 from recondb.v1 import types_pb2
@@ -36,57 +36,6 @@ RECONDBD = os.environ.get("RECONDBD_BINARY", "recondbd")
 TIMEOUT_S = 10
 UUID_V7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 REVISION = re.compile(r"^[1-9][0-9]*-[0-9a-f]{32}$")
-LISTENING = re.compile(r"listening on (\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.\-]+):([0-9]+)")
-
-
-class Daemon:
-    """A recondbd child process on 127.0.0.1:0 with its own data directory."""
-
-    def __init__(self, binary):
-        self._tmp = tempfile.TemporaryDirectory(prefix="recondb-py-")
-        self.data_dir = os.path.join(self._tmp.name, "data")
-        os.mkdir(self.data_dir)
-        self.log_path = os.path.join(self._tmp.name, "recondbd.log")
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            [binary, "--listen=127.0.0.1:0", "--data_dir=" + self.data_dir, "--storage=sqlite"],
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-            start_new_session=True)
-        self.address = self._wait_listening(20.0)
-
-    def log(self):
-        with open(self.log_path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def _wait_listening(self, timeout_s):
-        deadline = time.monotonic() + timeout_s
-        while True:
-            m = LISTENING.search(self.log())
-            if m:
-                return "%s:%s" % (m.group(1), m.group(2))
-            if self.proc.poll() is not None:
-                raise RuntimeError("recondbd exited with %d before listening:\n%s"
-                                   % (self.proc.returncode, self.log()))
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("recondbd did not listen within %ss:\n%s" % (timeout_s, self.log()))
-            time.sleep(0.02)
-
-    def stop(self):
-        """SIGTERM by PID, bounded wait, SIGKILL fallback; returns the exit code."""
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self._log.close()
-        return self.proc.returncode
-
-    def cleanup(self):
-        self.stop()
-        self._tmp.cleanup()
 
 
 def S(s):
@@ -157,7 +106,7 @@ class TodoExampleTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.daemon = Daemon(RECONDBD)
+        cls.daemon = RecondbdProcess(RECONDBD)
         cls.channel = grpc.insecure_channel(cls.daemon.address)
         cls.db = database_pb2_grpc.DatabaseStub(cls.channel)
 
