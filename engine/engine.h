@@ -44,6 +44,40 @@ struct ForeignRevision {
   storage::StoredRevision rev;  // `leaf` is ignored.
 };
 
+// A durable replication checkpoint, written in the same transaction as the
+// revisions it covers: "everything the source numbered up to `seq` is here".
+struct Checkpoint {
+  std::string key;  // Opaque to the engine (the reconciler names sources).
+  int64_t seq = 0;
+};
+
+// One record of a page of the change feed, for replication.
+struct ChangedRecord {
+  std::string table;
+  std::string id;
+  std::vector<std::string> leaves;  // Every leaf of the record's tree.
+};
+
+// A page of the change feed, for replication.
+struct ChangePage {
+  // Tables whose definition changed in the page (CHANGE_KIND_TABLE).
+  std::vector<v1::Table> tables;
+  std::vector<ChangedRecord> records;
+  // The page covers the feed up to this seq: the last entry's seq, or the
+  // feed's last seq when the page is the end of the (filtered) feed.
+  int64_t up_to_seq = 0;
+  // True when the page reaches the end of the feed as it was when read.
+  bool end_of_feed = false;
+};
+
+// What a receiver lacks of one record (answer to a ChangedRecord).
+struct RevisionWant {
+  std::string table;
+  std::string id;
+  std::vector<std::string> missing;      // Offered leaves not stored here.
+  std::vector<std::string> known_leaves;  // The receiver's own leaves.
+};
+
 // Called after each commit that appended to the change feed, with the last
 // seq of that commit, on the committing thread. Must not block.
 using ChangeListener = std::function<void(int64_t last_seq)>;
@@ -110,6 +144,43 @@ class Engine {
   // missing parent) refuse the whole batch. Returns how many were new.
   absl::StatusOr<int64_t> ApplyForeignRevisions(
       const std::vector<ForeignRevision>& revisions);
+  // The same, also writing `checkpoint` (when not null) in the transaction.
+  absl::StatusOr<int64_t> ApplyForeignRevisions(const std::vector<ForeignRevision>& revisions,
+                                                const Checkpoint* checkpoint);
+  // The stored checkpoint `key`; 0 if never written.
+  absl::StatusOr<int64_t> GetCheckpoint(std::string_view key);
+
+  // Applies a table definition made elsewhere: creates the table if it is
+  // new here, adds the columns it has beyond ours if it extends ours, does
+  // nothing if ours extends it or equals it. FAILED_PRECONDITION if the two
+  // definitions diverge (a column differs at the same position);
+  // INVALID_ARGUMENT for an invalid definition. Returns true if anything
+  // changed.
+  absl::StatusOr<bool> ApplyForeignTable(const v1::Table& table);
+
+  // Up to `limit` records changed after `since` (and table definitions
+  // changed there), for `tables` (empty: all; tables that do not exist are
+  // ignored), each with its leaves. One consistent snapshot.
+  absl::StatusOr<ChangePage> ReadChangePage(int64_t since, const std::vector<std::string>& tables,
+                                            int limit);
+  // For each offered record, what of it is not stored here; records with
+  // nothing missing are left out. NOT_FOUND for an unknown table;
+  // INVALID_ARGUMENT for a malformed id or revision.
+  absl::StatusOr<std::vector<RevisionWant>> DiffRevisions(
+      const std::vector<ChangedRecord>& offered);
+  // The revisions `wants` ask for, each with its ancestry down to (not
+  // including) what the receiver's known leaves already cover, parents
+  // before children. Wanted revisions carry their body; ancestors are
+  // stubs (storage::StoredRevision::stub). A wanted revision this node does
+  // not have is NOT_FOUND.
+  absl::StatusOr<std::vector<ForeignRevision>> CollectRevisions(
+      const std::vector<RevisionWant>& wants);
+
+  // Node metadata for other modules (the reconciler's peers...). The
+  // engine's own keys ("node_id", "checkpoint/...") are refused
+  // (INVALID_ARGUMENT). NOT_FOUND if never set.
+  absl::StatusOr<std::string> GetNodeMeta(std::string_view key);
+  absl::Status SetNodeMeta(std::string_view key, std::string_view value);
 
  private:
   Engine(EngineOptions options, std::string node_id, int64_t last_seq);

@@ -34,6 +34,10 @@ struct StoredRevision {
   std::string parent;    // Empty for a first revision.
   int64_t generation = 0;
   bool deleted = false;
+  // Known by id only: an ancestor replicated without its content (see
+  // docs/replication-protocol.md). A stub has no attributes, is never a
+  // leaf and is never read as a record's content.
+  bool stub = false;
   // Output of reads: no stored revision has this one as parent. Ignored by
   // InsertRevision.
   bool leaf = true;
