@@ -35,6 +35,9 @@ absl::StatusOr<StartedServer> StartGrpcServer(const ServerOptions& options,
   int selected_port = 0;
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &selected_port);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Replication links send keepalive pings while idle (every 20 s, see
+  // GrpcDialerOptions); accept them instead of answering "too many pings".
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   for (const NamedService& s : services) builder.RegisterService(s.service);
