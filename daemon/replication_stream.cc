@@ -28,25 +28,6 @@ v1::SessionMode SessionModeFromText(std::string_view text) {
   return v1::SESSION_MODE_UNSPECIFIED;
 }
 
-// ---- Server side ----
-
-bool ServerReplicationStream::Read(v1::ReplicateMessage* message) {
-  if (cancelled_.load()) return false;
-  return stream_->Read(message);
-}
-
-bool ServerReplicationStream::Write(const v1::ReplicateMessage& message) {
-  if (cancelled_.load() || writes_done_.load()) return false;
-  return stream_->Write(message);
-}
-
-void ServerReplicationStream::WritesDone() { writes_done_.store(true); }
-
-void ServerReplicationStream::Cancel() {
-  cancelled_.store(true);
-  context_->TryCancel();
-}
-
 // ---- Client side ----
 
 ClientReplicationStream::ClientReplicationStream(const std::shared_ptr<grpc::Channel>& channel,

@@ -1,7 +1,7 @@
-// The gRPC side of reconciler::MessageStream: a Replication.Replicate call
-// seen from the server (the accepting node) and from the client (the
-// dialing node, through GrpcDialer). The reconciler knows nothing of gRPC;
-// these adapters are all it needs.
+// The client side of reconciler::MessageStream over gRPC: a
+// Replication.Replicate call opened by GrpcDialer (the dialing node). The
+// server side is the reactor in daemon/replication_service.cc. The
+// reconciler knows nothing of gRPC; these adapters are all it needs.
 #ifndef RECONDB_DAEMON_REPLICATION_STREAM_H_
 #define RECONDB_DAEMON_REPLICATION_STREAM_H_
 
@@ -16,7 +16,6 @@
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
-#include "grpcpp/server_context.h"
 #include "grpcpp/support/sync_stream.h"
 #include "reconciler/message_stream.h"
 #include "reconciler/peer_manager.h"
@@ -32,30 +31,6 @@ inline constexpr char kSessionModeMetadata[] = "recondb-session-mode";
 // "live" / "one-shot" and back (UNSPECIFIED for anything else).
 std::string SessionModeText(v1::SessionMode mode);
 v1::SessionMode SessionModeFromText(std::string_view text);
-
-// The server side of one Replicate call, used on the call's (sync API)
-// thread and the session's threads. WritesDone is a no-op: the server's side
-// closes when the handler returns its status.
-class ServerReplicationStream final : public reconciler::MessageStream {
- public:
-  // Both not owned; they live as long as the handler runs.
-  ServerReplicationStream(
-      grpc::ServerContext* context,
-      grpc::ServerReaderWriter<v1::ReplicateMessage, v1::ReplicateMessage>* stream)
-      : context_(context), stream_(stream) {}
-
-  bool Read(v1::ReplicateMessage* message) override;
-  bool Write(const v1::ReplicateMessage& message) override;
-  void WritesDone() override;
-  // context->TryCancel(): the client sees CANCELLED.
-  void Cancel() override;
-
- private:
-  grpc::ServerContext* const context_;
-  grpc::ServerReaderWriter<v1::ReplicateMessage, v1::ReplicateMessage>* const stream_;
-  std::atomic<bool> cancelled_{false};
-  std::atomic<bool> writes_done_{false};
-};
 
 // The client side of one Replicate call, owning its ClientContext.
 class ClientReplicationStream final : public reconciler::DialedStream {
