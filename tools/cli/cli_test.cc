@@ -167,10 +167,13 @@ TEST_F(CliTest, HelpListsCommandsAndWhatIsMissing) {
   EXPECT_EQ(r.exit, 0);
   EXPECT_THAT(r.out,
               AllOf(HasSubstr("records put"), HasSubstr("tables create"), HasSubstr("export"),
-                    HasSubstr("Exit codes"), HasSubstr("Admin service comes with replication")));
-  for (const char* command : {"tables list", "tables create", "tables show", "records put",
-                              "records get", "records list", "records delete", "records history",
-                              "records conflicts", "changes", "health", "export", "import"}) {
+                    HasSubstr("Exit codes"), HasSubstr("peers add HOST:PORT"),
+                    HasSubstr("sync HOST:PORT"), HasSubstr("status")));
+  for (const char* command :
+       {"tables list", "tables create", "tables show", "records put", "records get",
+        "records list", "records delete", "records history", "records conflicts", "changes",
+        "health", "export", "import", "status", "peers list", "peers add", "peers remove",
+        "sync"}) {
     std::vector<std::string> args = absl::StrSplit(command, ' ');
     args.push_back("--help");
     r = Run(args);
@@ -192,9 +195,15 @@ TEST_F(CliTest, UsageErrorsExitOne) {
   r = Run({"records", "get", "todos"});
   EXPECT_EQ(r.exit, 1);
   EXPECT_THAT(r.err, HasSubstr("expected arguments: TABLE ID"));
-  r = Run({"peers", "list"});
+  r = Run({"peers"});
   EXPECT_EQ(r.exit, 1);
-  EXPECT_THAT(r.err, HasSubstr("not available yet"));
+  EXPECT_THAT(r.err, HasSubstr("missing subcommand: recondb peers list|add|remove"));
+  r = Run({"peers", "add"});
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_THAT(r.err, HasSubstr("expected arguments: HOST:PORT"));
+  r = Run({"sync"});
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_THAT(r.err, HasSubstr("expected arguments: HOST:PORT"));
   r = Run({"tables", "create", "t", "--column", "x:varchar"});
   EXPECT_EQ(r.exit, 1);
   EXPECT_THAT(r.err, HasSubstr("unknown column type \"varchar\""));
@@ -388,12 +397,104 @@ TEST_F(CliTest, HealthAndDaemonDown) {
                                         {"tables", "list"},
                                         {"records", "get", "todos", "x"},
                                         {"changes"},
-                                        {"export", "todos"}}) {
+                                        {"export", "todos"},
+                                        {"status"},
+                                        {"peers", "list"},
+                                        {"sync", "127.0.0.1:1"}}) {
     r = RunAt(addr, args);
     EXPECT_EQ(r.exit, 3) << absl::StrJoin(args, " ") << "\n" << r.err;
     EXPECT_THAT(r.err,
                 AllOf(HasSubstr("cannot reach recondbd at " + addr), HasSubstr("UNAVAILABLE")));
   }
+}
+
+TEST_F(CliTest, StatusShowsTheNodeAndItsTables) {
+  CreateTodos();
+  Put({"todos", "t1", "--set", "title=a"});
+  Put({"todos", "t2", "--set", "title=b"});
+  ASSERT_EQ(Run({"records", "delete", "todos", "t2"}).exit, 0);
+  CliResult r = Run({"status"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr("node id:   " + daemon_->node_id()), HasSubstr("version:"),
+                           HasSubstr("uptime:"), HasSubstr("storage:   sqlite"),
+                           HasSubstr("TABLE  RECORDS\ntodos  1\n")));
+  r = Run({"status", "--json"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  v1::NodeStatus status;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &status).ok()) << r.out;
+  EXPECT_EQ(status.node_id(), daemon_->node_id());
+  ASSERT_THAT(status.tables(), SizeIs(1));
+  EXPECT_EQ(status.tables(0).records(), 1);
+  EXPECT_GE(status.last_seq(), 3);
+}
+
+TEST_F(CliTest, PeersAddListRemove) {
+  CliResult r = Run({"peers", "list"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("ADDRESS"));
+  EXPECT_THAT(r.out, Not(HasSubstr("127.0.0.1:1")));
+  r = Run({"peers", "add", "127.0.0.1:1", "--tables", "todos,notes"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr("127.0.0.1:1"), HasSubstr("notes,todos")));
+  r = Run({"peers", "list", "--json"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  v1::Peer peer;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &peer).ok()) << r.out;
+  EXPECT_EQ(peer.address(), "127.0.0.1:1");
+  EXPECT_THAT(peer.tables(), SizeIs(2));
+  EXPECT_FALSE(peer.connected());  // Nothing listens on port 1.
+
+  r = Run({"peers", "add", "no-port"});
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_THAT(r.err, AllOf(HasSubstr("INVALID_ARGUMENT"), HasSubstr("address \"no-port\"")));
+  r = Run({"peers", "add", "127.0.0.1:2", "--tables", "Bad"});
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_THAT(r.err, AllOf(HasSubstr("INVALID_ARGUMENT"), HasSubstr("tables")));
+
+  r = Run({"peers", "remove", "127.0.0.1:1"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out, "peer 127.0.0.1:1 removed\n");
+  r = Run({"peers", "remove", "127.0.0.1:1"});
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_THAT(r.err, AllOf(HasSubstr("NOT_FOUND"), HasSubstr("127.0.0.1:1")));
+}
+
+TEST_F(CliTest, SyncCopiesRecordsAndReportsCounts) {
+  CreateTodos();
+  Put({"todos", "t1", "--set", "title=a"});
+  Put({"todos", "t2", "--set", "title=b"});
+  TempDir other_data;
+  DaemonOptions options;
+  options.data_dir = other_data.path();
+  ASSERT_OK_AND_ASSIGN(other_, DaemonProcess::Start(options));
+
+  CliResult r = RunAt(other_->address(), {"sync", daemon_->address()});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr("synced with " + daemon_->address()),
+                           HasSubstr(daemon_->node_id()), HasSubstr("REVISIONS_GRAFTED"),
+                           HasSubstr("received")));
+  r = RunAt(other_->address(), {"records", "get", "todos", "t2"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("title:"));
+
+  Put({"todos", "t3", "--set", "title=c"});
+  r = RunAt(other_->address(), {"sync", daemon_->address(), "--json", "--tables", "todos"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  v1::SyncResponse response;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &response).ok()) << r.out;
+  EXPECT_EQ(response.peer_node_id(), daemon_->node_id());
+  EXPECT_EQ(response.received().revisions_grafted(), 1);
+  EXPECT_EQ(response.sent().revisions_grafted(), 0);
+}
+
+TEST_F(CliTest, SyncWithADaemonThatIsDown) {
+  // The daemon answers, the peer does not: exit 2 with the daemon's reason.
+  CliResult r = Run({"sync", "127.0.0.1:1", "--timeout", "20s"});
+  EXPECT_EQ(r.exit, 2) << r.err;
+  EXPECT_THAT(r.err, AllOf(HasSubstr("UNAVAILABLE"), HasSubstr("sync with 127.0.0.1:1")));
+  r = Run({"sync", "nonsense"});
+  EXPECT_EQ(r.exit, 2) << r.err;
+  EXPECT_THAT(r.err, AllOf(HasSubstr("INVALID_ARGUMENT"), HasSubstr("address")));
 }
 
 // Two daemons, same first revision of t1, different second revisions: the
