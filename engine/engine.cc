@@ -7,6 +7,7 @@
 #include "common/ids.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "engine/internal/meta_keys.h"
 #include "engine/internal/records.h"
 #include "engine/internal/validation.h"
 #include "engine/internal/winner.h"
@@ -15,7 +16,7 @@
 namespace recondb::engine {
 namespace {
 
-constexpr std::string_view kNodeIdKey = "node_id";
+using internal::kNodeIdKey;
 
 std::shared_ptr<spdlog::logger> NullLogger() {
   return std::make_shared<spdlog::logger>("recondb.engine",

@@ -10,6 +10,7 @@
 #include "common/strings.h"
 #include "engine/engine.h"
 #include "engine/internal/attributes.h"
+#include "engine/internal/meta_keys.h"
 #include "engine/internal/records.h"
 #include "engine/internal/validation.h"
 #include "engine/revision.h"
@@ -62,6 +63,11 @@ absl::Status CheckForeignRevision(const v1::Table& table, const StoredRevision& 
 }  // namespace
 
 absl::StatusOr<int64_t> Engine::ApplyForeignRevisions(const std::vector<ForeignRevision>& revisions) {
+  return ApplyForeignRevisions(revisions, nullptr);
+}
+
+absl::StatusOr<int64_t> Engine::ApplyForeignRevisions(const std::vector<ForeignRevision>& revisions,
+                                                      const Checkpoint* checkpoint) {
   // Deduplicate and order so that parents come before children.
   using Key = std::tuple<std::string, std::string, int64_t, std::string>;
   std::map<Key, const ForeignRevision*> ordered;
@@ -99,6 +105,10 @@ absl::StatusOr<int64_t> Engine::ApplyForeignRevisions(const std::vector<ForeignR
     ASSIGN_OR_RETURN(auto table, FindTable(txn.get(), table_name));
     ASSIGN_OR_RETURN(auto leaves, txn->GetLeaves(*table, id));
     ASSIGN_OR_RETURN(last_seq, PublishWinner(*txn, *table, id, std::move(leaves)));
+  }
+  if (checkpoint != nullptr) {
+    RETURN_IF_ERROR(txn->SetMeta(internal::CheckpointMetaKey(checkpoint->key),
+                                 absl::StrCat(checkpoint->seq)));
   }
   RETURN_IF_ERROR(CommitAndNotify(std::move(txn), last_seq));
   return inserted;
