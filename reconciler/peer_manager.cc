@@ -549,8 +549,25 @@ void PeerManager::OnProgress(Link* link, const SessionProgress& progress) {
   }
 }
 
+// Counts a ServeAccepted or Sync call from its start to its end.
+class PeerManager::CallScope {
+ public:
+  explicit CallScope(PeerManager* m) : m_(m) {
+    absl::MutexLock lock(&m_->mu_);
+    ++m_->active_calls_;
+  }
+  ~CallScope() {
+    absl::MutexLock lock(&m_->mu_);
+    --m_->active_calls_;
+  }
+
+ private:
+  PeerManager* const m_;
+};
+
 absl::Status PeerManager::ServeAccepted(MessageStream* stream, const std::string& remote,
                                         v1::SessionMode mode) {
+  CallScope scope(this);
   auto link = std::make_shared<Link>();
   link->address = remote;
   link->one_shot = mode == v1::SESSION_MODE_ONE_SHOT;
@@ -573,6 +590,7 @@ absl::StatusOr<SyncResult> PeerManager::Sync(const std::string& address,
                                              absl::Duration timeout) {
   RETURN_IF_ERROR(ValidatePeerAddress(address));
   RETURN_IF_ERROR(ValidateTableFilter(tables));
+  CallScope scope(this);
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return absl::UnavailableError("shutting down");
@@ -627,7 +645,11 @@ void PeerManager::Shutdown() {
   std::vector<std::thread> threads;
   {
     absl::MutexLock lock(&mu_);
-    if (stopping_) return;
+    if (stopping_) {
+      auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return active_calls_ == 0; };
+      mu_.Await(absl::Condition(&idle));
+      return;
+    }
     stopping_ = true;
     for (auto& [id, link] : running_) links.push_back(link);
     for (auto& [address, peer] : peers_) {
@@ -638,6 +660,9 @@ void PeerManager::Shutdown() {
     StopLink(link, absl::UnavailableError("node shutting down"), /*cancel=*/true);
   }
   for (std::thread& t : threads) t.join();
+  absl::MutexLock lock(&mu_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return active_calls_ == 0; };
+  mu_.Await(absl::Condition(&idle));
 }
 
 }  // namespace recondb::reconciler

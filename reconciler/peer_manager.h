@@ -136,7 +136,7 @@ class PeerManager {
   absl::Status Start(const std::vector<std::string>& initial_peers);
 
   // Stops every session (dialed, accepted, one-shot), stops the dial loops
-  // and waits for them. Accepted sessions return UNAVAILABLE "shutting
+  // and waits for them and for ServeAccepted and Sync calls to return. Accepted sessions return UNAVAILABLE "shutting
   // down" from ServeAccepted soon after. Later calls are refused with
   // UNAVAILABLE. Idempotent.
   void Shutdown();
@@ -171,6 +171,7 @@ class PeerManager {
  private:
   struct Peer;
   struct Link;
+  class CallScope;
 
   void DialLoop(Peer* peer);
   // One dial and session of `peer`'s loop; returns the link's final status
@@ -221,6 +222,8 @@ class PeerManager {
   // handshake.
   std::map<std::string, std::shared_ptr<Link>> live_by_node_ ABSL_GUARDED_BY(mu_);
   int64_t next_link_id_ ABSL_GUARDED_BY(mu_) = 1;
+  // ServeAccepted and Sync calls in progress; Shutdown waits for them.
+  int active_calls_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace recondb::reconciler
