@@ -45,11 +45,16 @@ ClientReplicationStream::~ClientReplicationStream() {
   }
 }
 
-bool ClientReplicationStream::Read(v1::ReplicateMessage* message) { return stream_->Read(message); }
+bool ClientReplicationStream::Read(v1::ReplicateMessage* message) {
+  if (cancelled_.load()) return false;
+  if (stream_->Read(message)) return true;
+  read_over_.store(true);
+  return false;
+}
 
 bool ClientReplicationStream::Write(const v1::ReplicateMessage& message) {
   absl::MutexLock lock(&write_mu_);
-  if (writes_done_) return false;
+  if (writes_done_ || cancelled_.load()) return false;
   return stream_->Write(message);
 }
 
@@ -60,7 +65,13 @@ void ClientReplicationStream::WritesDone() {
   stream_->WritesDone();
 }
 
-void ClientReplicationStream::Cancel() { context_.TryCancel(); }
+void ClientReplicationStream::Cancel() {
+  cancelled_.store(true);
+  // Once the server has ended the call (our reads are over), cancelling
+  // would only replace its status (say ALREADY_EXISTS) by CANCELLED; the
+  // call is over anyway, so a blocked Write returns at once.
+  if (!read_over_.load()) context_.TryCancel();
+}
 
 absl::Status ClientReplicationStream::Finish(const absl::Status& session_status) {
   finished_ = true;

@@ -44,7 +44,8 @@ class ClientReplicationStream final : public reconciler::DialedStream {
   bool Read(v1::ReplicateMessage* message) override;
   bool Write(const v1::ReplicateMessage& message) override;
   void WritesDone() override;
-  // context.TryCancel().
+  // context.TryCancel(), unless the server has already ended the call (a
+  // Read returned false): its status is then kept for Finish.
   void Cancel() override;
   // OK session: half-closes, reads what is left (the peer ends the call
   // once done) and returns OK. UNAVAILABLE (the stream broke): returns the
@@ -63,6 +64,8 @@ class ClientReplicationStream final : public reconciler::DialedStream {
   absl::Mutex write_mu_;
   bool writes_done_ ABSL_GUARDED_BY(write_mu_) = false;
   bool finished_ = false;
+  std::atomic<bool> cancelled_{false};
+  std::atomic<bool> read_over_{false};
 };
 
 struct GrpcDialerOptions {

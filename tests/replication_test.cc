@@ -39,8 +39,8 @@ TEST(ReplicationTest, SyncCopiesAWriteAndReportsCounts) {
   ASSERT_OK_AND_ASSIGN(v1::SyncResponse sync, cluster.Sync(b, cluster.address(a)));
   EXPECT_EQ(sync.peer_node_id(), cluster.node_id(a));
   EXPECT_EQ(sync.received().revisions_grafted(), 2);
-  EXPECT_EQ(sync.received().tables_sent(), 0);  // Tables are counted by their sender.
-  EXPECT_EQ(sync.sent().revisions_grafted(), 0);
+  EXPECT_EQ(sync.received().tables_sent(), 1);
+  EXPECT_EQ(sync.sent().revisions_sent(), 0);
 
   // The table came along, and the record is the same revision.
   ASSERT_OK_AND_ASSIGN(v1::Record copy, db_b.GetRecord("todos", "t1"));
@@ -51,7 +51,7 @@ TEST(ReplicationTest, SyncCopiesAWriteAndReportsCounts) {
   // moves again.
   Todo(db_b, "t3", "from b");
   ASSERT_OK_AND_ASSIGN(sync, cluster.Sync(b, cluster.address(a)));
-  EXPECT_EQ(sync.sent().revisions_grafted(), 1);
+  EXPECT_EQ(sync.sent().revisions_sent(), 1);  // Grafts are counted by the receiver.
   EXPECT_EQ(sync.received().revisions_grafted(), 0);
   ASSERT_OK(db_a.GetRecord("todos", "t3"));
 
@@ -163,7 +163,7 @@ TEST(ReplicationTest, PeersAreListedWithStateAndSurviveRestarts) {
   ASSERT_OK_AND_ASSIGN(std::vector<v1::Peer> peers, cluster.ListPeers(a));
   ASSERT_THAT(peers, SizeIs(2));
   EXPECT_EQ(peers[0].address(), "127.0.0.1:1");
-  EXPECT_THAT(peers[0].tables(), testing::ElementsAre("todos"));
+  EXPECT_THAT(peers[0].tables(), ::testing::ElementsAre("todos"));
   EXPECT_EQ(peers[1].address(), cluster.address(b));
   EXPECT_EQ(peers[1].node_id(), cluster.node_id(b));  // Known before reconnecting.
   ASSERT_OK(cluster.WaitForConnectedPeer(a, cluster.address(b)).status());

@@ -23,6 +23,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "recondb/v1/admin.pb.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/db_client.h"
 #include "tests/support/status_matchers.h"
@@ -484,7 +485,7 @@ TEST_F(CliTest, SyncCopiesRecordsAndReportsCounts) {
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &response).ok()) << r.out;
   EXPECT_EQ(response.peer_node_id(), daemon_->node_id());
   EXPECT_EQ(response.received().revisions_grafted(), 1);
-  EXPECT_EQ(response.sent().revisions_grafted(), 0);
+  EXPECT_EQ(response.sent().revisions_sent(), 0);
 }
 
 TEST_F(CliTest, SyncWithADaemonThatIsDown) {
