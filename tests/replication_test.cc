@@ -211,6 +211,10 @@ TEST(ReplicationTest, NodesPeeringEachOtherKeepOneLink) {
   ASSERT_OK_AND_ASSIGN(std::vector<v1::Peer> pb, cluster.ListPeers(b));
   EXPECT_EQ(pa[0].last_error(), "");
   EXPECT_EQ(pb[0].last_error(), "");
+  // The duplicate was seen and resolved.
+  const std::string logs = cluster.node(a).log() + cluster.node(b).log();
+  EXPECT_THAT(logs, HasSubstr("already exists; the one dialed by " +
+                              std::min(cluster.node_id(a), cluster.node_id(b)) + " is kept"));
   db_a.Close();
   db_b.Close();
 }
