@@ -532,6 +532,10 @@ absl::Status PeerManager::OnHandshake(Link* link, const std::string& peer_node_i
                  " already exists; the one dialed by ", std::min(own, peer_node_id), " is kept")),
              /*cancel=*/loser->dialed_by_us);
   }
+  if (result.ok() && !link->one_shot) {
+    logger_->info("replication link with {} ({}, {}) is up", peer_node_id, link->address,
+                  link->dialed_by_us ? "dialed" : "accepted");
+  }
   if (learnt) {
     if (absl::Status s = PersistCurrent(); !s.ok()) {
       logger_->warn("cannot persist the node id of peer {}: {}", link->address, s.ToString());
@@ -606,8 +610,8 @@ absl::StatusOr<SyncResult> PeerManager::Sync(const std::string& address,
   // Ends the session at the deadline whatever the transport does.
   absl::Mutex done_mu;
   bool done = false;
-  const absl::Status timed_out = absl::DeadlineExceededError(absl::StrCat(
-      "sync with ", address, " did not finish within ", absl::FormatDuration(timeout)));
+  const absl::Status timed_out = absl::DeadlineExceededError(
+      absl::StrCat("did not finish within ", absl::FormatDuration(timeout)));
   std::thread watchdog([&] {
     absl::MutexLock lock(&done_mu);
     if (done_mu.AwaitWithTimeout(absl::Condition(&done), deadline - absl::Now())) return;

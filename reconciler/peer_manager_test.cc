@@ -130,6 +130,11 @@ class FakeDialer : public Dialer {
     auto dialer_end = std::make_unique<PipeEnd>(state, 0);
     absl::MutexLock lock(&mu_);
     ++attempts_;
+    if (address.rfind("blackhole", 0) == 0) {
+      // Connected, but nobody ever answers.
+      blackholes_.push_back(std::make_unique<PipeEnd>(state, 1));
+      return std::unique_ptr<DialedStream>(std::move(dialer_end));
+    }
     auto it = targets_.find(address);
     if (it == targets_.end()) {
       // Like a refused connection: the stream is broken from the start.
@@ -192,6 +197,7 @@ class FakeDialer : public Dialer {
   absl::Mutex mu_;
   std::map<std::string, PeerManager*> targets_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<PipeEnd>> blackholes_ ABSL_GUARDED_BY(mu_);
   int attempts_ ABSL_GUARDED_BY(mu_) = 0;
   int open_ ABSL_GUARDED_BY(mu_) = 0;
 };
@@ -481,6 +487,10 @@ TEST_F(PeerManagerTest, SyncMovesEverythingOnceAndReportsCounts) {
 
   EXPECT_THAT(b->peers->Sync("nowhere:1", {}, absl::Seconds(30)),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("sync with nowhere:1")));
+  // A peer that never answers: the sync gives up at its deadline.
+  EXPECT_THAT(b->peers->Sync("blackhole:1", {}, absl::Milliseconds(50)),
+              StatusIs(absl::StatusCode::kDeadlineExceeded,
+                       HasSubstr("sync with blackhole:1: did not finish within 50ms")));
   EXPECT_THAT(b->peers->Sync("bad", {}, absl::Seconds(30)),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("address")));
 }
