@@ -34,6 +34,12 @@ namespace {
 constexpr size_t kSinkQueueLimit = 8;
 // Outgoing bytes queued before the source waits for the writer.
 constexpr int64_t kOutgoingByteLimit = 8 << 20;
+// Records remembered for echo suppression.
+constexpr size_t kPeerHasLimit = 200000;
+
+std::string RecordKey(std::string_view table, std::string_view id) {
+  return absl::StrCat(Sv(table), std::string(1, '\0'), Sv(id));
+}
 
 std::shared_ptr<spdlog::logger> NullLogger() {
   return std::make_shared<spdlog::logger>("recondb.reconciler",
@@ -154,6 +160,10 @@ class Session::Impl {
   // Sink state.
   std::deque<Pending> pending_ ABSL_GUARDED_BY(mu_);
   bool peer_caught_up_ ABSL_GUARDED_BY(mu_) = false;
+  // Echo suppression: the leaves the peer offered for each record ("table
+  // \0 id"). A record whose leaves here are all among them need not be
+  // offered back. Bounded: cleared when it grows past kPeerHasLimit.
+  absl::flat_hash_map<std::string, std::vector<std::string>> peer_has_ ABSL_GUARDED_BY(mu_);
   SessionProgress progress_ ABSL_GUARDED_BY(mu_);
 
   // Source-thread state.
@@ -453,6 +463,11 @@ absl::Status Session::Impl::HandleSummaries(const v1::Summaries& summaries) {
   for (const auto& want : *wants) *reply.mutable_want()->add_records() = internal::ToWire(want);
   Send(std::move(reply));
   absl::MutexLock lock(&mu_);
+  if (peer_has_.size() + offered.size() > kPeerHasLimit) peer_has_.clear();
+  for (engine::ChangedRecord& record : offered) {
+    std::sort(record.leaves.begin(), record.leaves.end());
+    peer_has_[RecordKey(record.table, record.id)] = std::move(record.leaves);
+  }
   pending_.push_back(Pending{summaries.batch(), summaries.up_to_seq()});
   peer_caught_up_ = false;
   progress_.incoming_caught_up = false;
@@ -586,6 +601,21 @@ absl::Status Session::Impl::SendPage() {
   for (const v1::Table& table : page.tables) {
     *summaries->add_tables() = table;
     tables_sent_.insert(table.name());
+  }
+  {
+    // Leave out what the peer itself offered us (echo).
+    absl::MutexLock lock(&mu_);
+    auto echoed = [this](const engine::ChangedRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      auto it = peer_has_.find(RecordKey(record.table, record.id));
+      if (it == peer_has_.end()) return false;
+      const auto& theirs = it->second;  // Sorted, as pages send them.
+      const bool covered = std::includes(theirs.begin(), theirs.end(), record.leaves.begin(),
+                                         record.leaves.end());
+      peer_has_.erase(it);
+      return covered;
+    };
+    page.records.erase(std::remove_if(page.records.begin(), page.records.end(), echoed),
+                       page.records.end());
   }
   for (const engine::ChangedRecord& record : page.records) {
     if (tables_sent_.insert(record.table).second) {

@@ -59,6 +59,9 @@ TEST(SessionTest, OneShotSyncCopiesTablesAndRecordsBothWays) {
   auto result = Sync(*a.engine, *b.engine);
   ASSERT_THAT(result.dialer, IsOk());
   ASSERT_THAT(result.acceptor, IsOk());
+  EXPECT_EQ(result.acceptor_progress.received.revisions_grafted(), 25);
+  // What B grafted entered its feed, but is not offered back to A (echo).
+  EXPECT_EQ(result.acceptor_progress.sent.records_offered(), 0);
   // B now has the table; write there and sync back.
   Put(*b.engine, Todo("b0", "from b"));
   result = Sync(*b.engine, *a.engine);
