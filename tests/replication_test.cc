@@ -80,6 +80,8 @@ TEST(ReplicationTest, SyncErrorsNameThePeer) {
   // A node syncing with itself is refused by the protocol.
   EXPECT_THAT(cluster.Sync(a, cluster.address(a)),
               StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(cluster.Sync(a, "127.0.0.1:1", absl::Seconds(-1)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("timeout must be positive")));
   EXPECT_THAT(cluster.AddPeer(a, "no-port"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("address")));
   EXPECT_THAT(cluster.AddPeer(a, "127.0.0.1:9", {"Bad"}),

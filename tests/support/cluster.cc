@@ -1,5 +1,6 @@
 #include "tests/support/cluster.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -98,7 +99,7 @@ absl::StatusOr<v1::SyncResponse> Cluster::Sync(int i, const std::string& address
   request.set_address(address);
   request.mutable_timeout()->set_seconds(absl::ToInt64Seconds(timeout));
   grpc::ClientContext ctx;
-  SetDeadline(&ctx, timeout + kCallTimeout);
+  SetDeadline(&ctx, std::max(timeout, absl::ZeroDuration()) + kCallTimeout);
   v1::SyncResponse response;
   grpc::Status s = NewAdminStub(i)->Sync(&ctx, request, &response);
   if (!s.ok()) return ToAbslStatus(s);
