@@ -62,8 +62,8 @@ grpc::Status AdminService::GetStatus(grpc::ServerContext* context,
 grpc::Status AdminService::AddPeer(grpc::ServerContext* context, const v1::AddPeerRequest* request,
                                    v1::Peer* response) {
   absl::StatusOr<v1::Peer> peer = options_.peers->AddPeer(
-      request->address(), std::vector<std::string>(request->tables().begin(),
-                                                   request->tables().end()));
+      request->address(),
+      std::vector<std::string>(request->tables().begin(), request->tables().end()));
   if (!peer.ok()) return Answer("AddPeer", peer.status());
   *response = std::move(peer).value();
   return grpc::Status::OK;
@@ -86,8 +86,8 @@ grpc::Status AdminService::Sync(grpc::ServerContext* context, const v1::SyncRequ
                                 v1::SyncResponse* response) {
   absl::Duration timeout = kDefaultSyncTimeout;
   if (request->has_timeout()) {
-    timeout = absl::Seconds(request->timeout().seconds()) +
-              absl::Nanoseconds(request->timeout().nanos());
+    timeout =
+        absl::Seconds(request->timeout().seconds()) + absl::Nanoseconds(request->timeout().nanos());
     if (timeout <= absl::ZeroDuration()) {
       return Answer("Sync", absl::InvalidArgumentError(absl::StrCat(
                                 "timeout must be positive, got ", absl::FormatDuration(timeout))));

@@ -15,8 +15,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "reconciler/peer_manager.h"
@@ -112,7 +112,8 @@ std::vector<char*> JoinRepeatedPeerFlags(int argc, char** argv, std::vector<std:
     std::string_view name = arg;
     if (i > 0 && absl::StartsWith(Sv(name), "-")) name.remove_prefix(1);
     if (i > 0 && absl::StartsWith(Sv(name), "-")) name.remove_prefix(1);
-    if (i > 0 && name.size() < arg.size() && (name == "peer" || absl::StartsWith(Sv(name), "peer="))) {
+    if (i > 0 && name.size() < arg.size() &&
+        (name == "peer" || absl::StartsWith(Sv(name), "peer="))) {
       if (name == "peer") {
         if (i + 1 >= argc) {  // Leave it to absl to report the missing value.
           out.push_back(argv[i]);
@@ -246,8 +247,8 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv, const EnvLookup& env) 
   RETURN_IF_ERROR(ApplyEnvironment(env));
   std::vector<std::string> storage;
   std::vector<char*> args = JoinRepeatedPeerFlags(argc, argv, &storage);
-  std::vector<char*> positional = absl::ParseCommandLine(static_cast<int>(args.size()) - 1,
-                                                         args.data());
+  std::vector<char*> positional =
+      absl::ParseCommandLine(static_cast<int>(args.size()) - 1, args.data());
   if (positional.size() > 1) {
     return absl::InvalidArgumentError(absl::StrCat("unexpected argument \"", positional[1],
                                                    "\" (recondbd takes flags only; see --help)"));

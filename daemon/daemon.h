@@ -18,9 +18,9 @@
 #include "daemon/replication_service.h"
 #include "daemon/replication_stream.h"
 #include "daemon/worker_pool.h"
-#include "reconciler/peer_manager.h"
 #include "engine/engine.h"
 #include "grpcpp/server.h"
+#include "reconciler/peer_manager.h"
 #include "spdlog/logger.h"
 #include "storage/storage.h"
 

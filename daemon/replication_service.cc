@@ -104,8 +104,7 @@ class ReplicateCall final
     ReplicationService* const service = service_;
     service->logger_->debug("replication stream from {} ({})", remote, SessionModeText(mode));
     const absl::Status status = service->peers_->ServeAccepted(this, remote, mode);
-    if (absl::IsUnavailable(status) || absl::IsAlreadyExists(status) ||
-        absl::IsCancelled(status)) {
+    if (absl::IsUnavailable(status) || absl::IsAlreadyExists(status) || absl::IsCancelled(status)) {
       // A peer going away or a duplicate link is part of normal operation.
       service->logger_->info("replication stream from {} ended: {}", remote, status.ToString());
     } else if (!status.ok()) {

@@ -145,8 +145,8 @@ absl::StatusOr<std::vector<v1::Peer>> PeerManager::LoadPersisted() {
   v1::ListPeersResponse list;
   auto parsed = google::protobuf::util::JsonStringToMessage(*text, &list);
   if (!parsed.ok()) {
-    return absl::DataLossError(absl::StrCat("node metadata ", kPeersMetaKey,
-                                            " does not parse: ", parsed.ToString()));
+    return absl::DataLossError(
+        absl::StrCat("node metadata ", kPeersMetaKey, " does not parse: ", parsed.ToString()));
   }
   return std::vector<v1::Peer>(list.peers().begin(), list.peers().end());
 }
@@ -222,7 +222,7 @@ void PeerManager::StartLoop(Peer* peer) {
 }
 
 absl::StatusOr<v1::Peer> PeerManager::AddPeer(const std::string& address,
-                                             std::vector<std::string> tables) {
+                                              std::vector<std::string> tables) {
   RETURN_IF_ERROR(ValidatePeerAddress(address));
   RETURN_IF_ERROR(ValidateTableFilter(tables));
   tables = Sorted(std::move(tables));
@@ -517,9 +517,9 @@ absl::Status PeerManager::OnHandshake(Link* link, const std::string& peer_node_i
         loser = slot;
         slot = self;
       } else {
-        result = absl::AlreadyExistsError(absl::StrCat(
-            "a replication link between ", own, " and ", peer_node_id,
-            " already exists; the one dialed by ", keeper, " is kept"));
+        result = absl::AlreadyExistsError(
+            absl::StrCat("a replication link between ", own, " and ", peer_node_id,
+                         " already exists; the one dialed by ", keeper, " is kept"));
       }
     }
   }
@@ -617,9 +617,9 @@ absl::StatusOr<SyncResult> PeerManager::Sync(const std::string& address,
     if (done_mu.AwaitWithTimeout(absl::Condition(&done), deadline - absl::Now())) return;
     StopLink(link, timed_out, /*cancel=*/true);
   });
-  absl::Status status = RunLink(link, MakeSessionOptions(true, v1::SESSION_MODE_ONE_SHOT,
-                                                         Sorted(std::move(tables))),
-                                stream.get());
+  absl::Status status =
+      RunLink(link, MakeSessionOptions(true, v1::SESSION_MODE_ONE_SHOT, Sorted(std::move(tables))),
+              stream.get());
   {
     absl::MutexLock lock(&done_mu);
     done = true;

@@ -11,8 +11,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -62,8 +62,8 @@ class Dialer {
   // (a transport passes it on so that the accepting side knows it before
   // the handshake). Errors only for an address the transport cannot use.
   virtual absl::StatusOr<std::unique_ptr<DialedStream>> Dial(const std::string& address,
-                                                            v1::SessionMode mode,
-                                                            absl::Time deadline) = 0;
+                                                             v1::SessionMode mode,
+                                                             absl::Time deadline) = 0;
 };
 
 // How long a dial loop waits after failed attempts.
@@ -136,8 +136,8 @@ class PeerManager {
   absl::Status Start(const std::vector<std::string>& initial_peers);
 
   // Stops every session (dialed, accepted, one-shot), stops the dial loops
-  // and waits for them and for ServeAccepted and Sync calls to return. Accepted sessions return UNAVAILABLE "shutting
-  // down" from ServeAccepted soon after. Later calls are refused with
+  // and waits for them and for ServeAccepted and Sync calls to return. Accepted sessions return
+  // UNAVAILABLE "shutting down" from ServeAccepted soon after. Later calls are refused with
   // UNAVAILABLE. Idempotent.
   void Shutdown();
 

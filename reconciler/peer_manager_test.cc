@@ -6,9 +6,9 @@
 
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
-#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -308,8 +308,8 @@ TEST(BackoffDelayTest, JitterStaysWithinTwentyPercentAndVaries) {
   std::set<int64_t> seen;
   for (int failures = 1; failures <= 12; ++failures) {
     for (int i = 0; i < 50; ++i) {
-      const absl::Duration base = std::min(
-          absl::Milliseconds(500) * (1 << std::min(failures - 1, 10)), absl::Seconds(30));
+      const absl::Duration base =
+          std::min(absl::Milliseconds(500) * (1 << std::min(failures - 1, 10)), absl::Seconds(30));
       const absl::Duration d = BackoffDelay(policy, failures, rng);
       EXPECT_GE(d, base * 0.8) << failures;
       EXPECT_LE(d, base * 1.2) << failures;

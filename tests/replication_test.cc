@@ -78,8 +78,7 @@ TEST(ReplicationTest, SyncErrorsNameThePeer) {
   EXPECT_THAT(cluster.Sync(a, "127.0.0.1"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("address")));
   // A node syncing with itself is refused by the protocol.
-  EXPECT_THAT(cluster.Sync(a, cluster.address(a)),
-              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(cluster.Sync(a, cluster.address(a)), StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_THAT(cluster.Sync(a, "127.0.0.1:1", absl::Seconds(-1)),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("timeout must be positive")));
   EXPECT_THAT(cluster.AddPeer(a, "no-port"),
@@ -102,9 +101,9 @@ TEST(ReplicationTest, LiveLinkCarriesWritesBothWaysAsTheyCommit) {
   const v1::Record t2 = Todo(db_b, "t2", "written on b");
   ASSERT_OK(cluster.WaitForChange(a, "todos", "t2", t2.revision()));
   // An update follows too.
-  absl::StatusOr<v1::Record> t1v2 = db_a.PutRecord(
-      MakeRecord("todos", "t1", t1.revision(), {{"completed", BoolValue(true)}}),
-      std::vector<std::string>{"completed"});
+  absl::StatusOr<v1::Record> t1v2 =
+      db_a.PutRecord(MakeRecord("todos", "t1", t1.revision(), {{"completed", BoolValue(true)}}),
+                     std::vector<std::string>{"completed"});
   ASSERT_OK(t1v2);
   ASSERT_OK(cluster.WaitForChange(b, "todos", "t1", t1v2->revision()));
   db_a.Close();

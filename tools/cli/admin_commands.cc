@@ -151,8 +151,8 @@ int Sync(Context& ctx) {
     // The daemon answered about the peer ("sync with ADDR: ..."): that is a
     // refusal of this call, not an unreachable daemon.
     if (s.error_message().rfind("sync with ", 0) == 0) {
-      *ctx.err << "recondb: Sync " << request.address() << ": " << CodeName(s.error_code())
-               << ": " << s.error_message() << "\n";
+      *ctx.err << "recondb: Sync " << request.address() << ": " << CodeName(s.error_code()) << ": "
+               << s.error_message() << "\n";
       return kExitRefused;
     }
     return RpcError(ctx, s, "Sync " + request.address());
@@ -161,8 +161,7 @@ int Sync(Context& ctx) {
     PrintJson(*ctx.out, response);
     return kExitOk;
   }
-  *ctx.out << "synced with " << request.address() << " (node " << response.peer_node_id()
-           << ")\n";
+  *ctx.out << "synced with " << request.address() << " (node " << response.peer_node_id() << ")\n";
   TextTable out({"DIRECTION", "BATCHES", "RECORDS_OFFERED", "REVISIONS_SENT", "STUBS_SENT",
                  "REVISIONS_GRAFTED", "TABLES_SENT"});
   out.AddRow(CountsRow("sent", response.sent()));
