@@ -53,6 +53,10 @@ ABSL_FLAG(std::vector<std::string>, peer, {},
           "Added at start-up to the peers kept in the database (Admin.AddPeer). "
           "Env: RECONDB_PEERS (comma-separated).");
 
+#ifndef RECONDB_VERSION
+#define RECONDB_VERSION "unknown"
+#endif
+
 namespace recondb::daemon {
 namespace {
 
@@ -236,6 +240,7 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv, const EnvLookup& env) 
       return absl::StrContains(file, "daemon/config.");
     };
     usage.contains_helpshort_flags = usage.contains_help_flags;
+    usage.version_string = [] { return absl::StrCat("recondbd ", RECONDB_VERSION, "\n"); };
     absl::SetFlagsUsageConfig(usage);
     absl::SetProgramUsageMessage(
         "the recondb database daemon (gRPC services recondb.v1.Database, "
