@@ -78,6 +78,7 @@ void PeerManager::StopLink(const std::shared_ptr<Link>& link, const absl::Status
 
 absl::Status PeerManager::OnHandshake(Link* link, const std::string& peer_node_id) {
   std::shared_ptr<Link> loser;
+  absl::Status loser_reason;
   absl::Status result = absl::OkStatus();
   bool learnt = false;
   const std::string& own = options_.engine->node_id();
@@ -94,15 +95,26 @@ absl::Status PeerManager::OnHandshake(Link* link, const std::string& peer_node_i
     if (!link->one_shot && peer_node_id != own) {
       // The duplicate rule (reconciler/DESIGN.md): of two live links with
       // the same node, both nodes keep the one dialed by the node with the
-      // smaller id; with the same dialer, the older one.
+      // smaller id; of two dialed by the same node, the newer one (its
+      // dialer has given up on the older one, which may be a half-open
+      // connection this side has not noticed yet).
       const std::string& keeper = std::min(own, peer_node_id);
       auto dialer_of = [&](const Link& l) { return l.dialed_by_us ? own : peer_node_id; };
       std::shared_ptr<Link>& slot = live_by_node_[peer_node_id];
       std::shared_ptr<Link> self = running_.count(link->id) ? running_[link->id] : nullptr;
       if (slot == nullptr || slot.get() == link) {
         slot = self;
-      } else if (dialer_of(*link) == keeper && dialer_of(*slot) != keeper) {
+      } else if (dialer_of(*link) == dialer_of(*slot)) {
         loser = slot;
+        loser_reason = absl::AlreadyExistsError(
+            absl::StrCat("the replication link between ", own, " and ", peer_node_id,
+                         " was replaced by a newer one dialed by ", dialer_of(*link)));
+        slot = self;
+      } else if (dialer_of(*link) == keeper) {
+        loser = slot;
+        loser_reason = absl::AlreadyExistsError(
+            absl::StrCat("a replication link between ", own, " and ", peer_node_id,
+                         " already exists; the one dialed by ", keeper, " is kept"));
         slot = self;
       } else {
         result = absl::AlreadyExistsError(
@@ -112,13 +124,9 @@ absl::Status PeerManager::OnHandshake(Link* link, const std::string& peer_node_i
     }
   }
   if (loser != nullptr) {
-    logger_->info("duplicate link with {}: keeping the stream dialed by {}", peer_node_id,
-                  std::min(own, peer_node_id));
-    StopLink(loser,
-             absl::AlreadyExistsError(absl::StrCat(
-                 "a replication link between ", own, " and ", peer_node_id,
-                 " already exists; the one dialed by ", std::min(own, peer_node_id), " is kept")),
-             /*cancel=*/loser->dialed_by_us);
+    logger_->info("duplicate link with {}: {}", peer_node_id, std::string(loser_reason.message()));
+    // An accepted loser is not cancelled, so that its dialer gets the status.
+    StopLink(loser, loser_reason, /*cancel=*/loser->dialed_by_us);
   }
   if (result.ok() && !link->one_shot) {
     logger_->info("replication link with {} ({}, {}) is up", peer_node_id, link->address,

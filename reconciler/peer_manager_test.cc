@@ -48,6 +48,9 @@ struct PipeState {
   std::deque<v1::ReplicateMessage> queue[2] ABSL_GUARDED_BY(mu);
   bool closed[2] ABSL_GUARDED_BY(mu) = {false, false};  // Writer half-closed.
   bool broken ABSL_GUARDED_BY(mu) = false;
+  // Only the dialer's end is broken: a half-open connection whose accepting
+  // side has not noticed anything.
+  bool dialer_broken ABSL_GUARDED_BY(mu) = false;
 };
 
 // One end of an in-process pipe: end `side` reads queue[side] and writes
@@ -59,26 +62,29 @@ class PipeEnd : public DialedStream {
   bool Read(v1::ReplicateMessage* message) override {
     absl::MutexLock lock(&state_->mu);
     auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mu) {
-      return state_->broken || !state_->queue[side_].empty() || state_->closed[1 - side_];
+      return Broken() || !state_->queue[side_].empty() || state_->closed[1 - side_];
     };
     state_->mu.Await(absl::Condition(&ready));
-    if (state_->broken || state_->queue[side_].empty()) return false;
+    if (Broken() || state_->queue[side_].empty()) return false;
     *message = std::move(state_->queue[side_].front());
     state_->queue[side_].pop_front();
     return true;
   }
   bool Write(const v1::ReplicateMessage& message) override {
     absl::MutexLock lock(&state_->mu);
-    if (state_->broken || state_->closed[side_]) return false;
+    if (Broken() || state_->closed[side_]) return false;
     state_->queue[1 - side_].push_back(message);
     return true;
   }
   void WritesDone() override {
     absl::MutexLock lock(&state_->mu);
+    if (side_ == 0 && state_->dialer_broken) return;  // Lost on the way.
     state_->closed[side_] = true;
   }
   void Cancel() override {
     absl::MutexLock lock(&state_->mu);
+    // A half-open connection's cancel never reaches the other side.
+    if (side_ == 0 && state_->dialer_broken) return;
     state_->broken = true;
   }
   // The accepting side's status, once its ServeAccepted returned, is what
@@ -87,6 +93,7 @@ class PipeEnd : public DialedStream {
     if (!session_status.ok()) Cancel();
     if (!absl::IsUnavailable(session_status) || server_status_ == nullptr) return session_status;
     absl::MutexLock lock(&state_->mu);
+    if (state_->dialer_broken) return session_status;  // No status comes back.
     auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mu) {
       return server_status_->has_value();
     };
@@ -101,6 +108,10 @@ class PipeEnd : public DialedStream {
   std::shared_ptr<std::optional<absl::Status>> server_status_;
 
  private:
+  bool Broken() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mu) {
+    return state_->broken || (side_ == 0 && state_->dialer_broken);
+  }
+
   std::shared_ptr<PipeState> state_;
   const int side_;
 };
@@ -141,6 +152,7 @@ class FakeDialer : public Dialer {
       dialer_end->Cancel();
       return std::unique_ptr<DialedStream>(std::make_unique<RefusedStream>(std::move(dialer_end)));
     }
+    live_.push_back(state);
     auto status = std::make_shared<std::optional<absl::Status>>();
     dialer_end->server_status_ = status;
     PeerManager* target = it->second;
@@ -158,6 +170,16 @@ class FakeDialer : public Dialer {
       --open_;
     });
     return std::unique_ptr<DialedStream>(std::move(dialer_end));
+  }
+
+  // Breaks the dialer's end of every pipe made so far, leaving the accepting
+  // ends open (half-open connections).
+  void BreakDialerSides() {
+    absl::MutexLock lock(&mu_);
+    for (auto& state : live_) {
+      absl::MutexLock state_lock(&state->mu);
+      state->dialer_broken = true;
+    }
   }
 
   int attempts() {
@@ -198,6 +220,7 @@ class FakeDialer : public Dialer {
   std::map<std::string, PeerManager*> targets_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
   std::vector<std::unique_ptr<PipeEnd>> blackholes_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<PipeState>> live_ ABSL_GUARDED_BY(mu_);
   int attempts_ ABSL_GUARDED_BY(mu_) = 0;
   int open_ ABSL_GUARDED_BY(mu_) = 0;
 };
@@ -467,6 +490,43 @@ TEST_F(PeerManagerTest, TwoNodesDialingEachOtherKeepOneLink) {
   // The refused dialer is not failing: it waits for the kept link to end.
   EXPECT_EQ(a->peers->ListPeers()[0].last_error(), "");
   EXPECT_EQ(b->peers->ListPeers()[0].last_error(), "");
+}
+
+TEST_F(PeerManagerTest, OneNodeUnderTwoAddressesKeepsOneLink) {
+  Node* a = AddNode();
+  Node* b = AddNode();
+  dialer_.Register("alias-of-1:1", b->peers.get());
+  ASSERT_OK(a->engine->CreateTable(NotesTable()).status());
+  ASSERT_OK(a->peers->AddPeer("node-1:1", {}).status());
+  ASSERT_OK(a->peers->AddPeer("alias-of-1:1", {}).status());
+  // Of two links dialed by the same node, the newer one is kept, and the
+  // other address waits for it to end instead of redialing.
+  ASSERT_TRUE(Eventually([&] {
+    auto p = a->peers->ListPeers();
+    return p.size() == 2 && p[0].connected() && p[1].connected() && dialer_.open() == 1;
+  }));
+  ASSERT_OK(PutNote(*a->engine, "x", "1").status());
+  ASSERT_TRUE(Eventually([&] { return HasNote(*b->engine, "x"); }));
+  EXPECT_EQ(dialer_.open(), 1);
+}
+
+// Regression: a half-open link (the dialer gave up on it, the accepting side
+// has not noticed) must not lock the dialer out: the newer link replaces it.
+TEST_F(PeerManagerTest, RedialReplacesAHalfOpenLink) {
+  Node* a = AddNode();
+  Node* b = AddNode();
+  ASSERT_OK(a->engine->CreateTable(NotesTable()).status());
+  ASSERT_OK(a->peers->AddPeer("node-1:1", {}).status());
+  ASSERT_TRUE(Eventually([&] {
+    auto p = a->peers->ListPeers();
+    return p[0].connected() && dialer_.open() == 1;
+  }));
+  dialer_.BreakDialerSides();
+  ASSERT_OK(PutNote(*a->engine, "after", "the break").status());
+  ASSERT_TRUE(Eventually([&] { return HasNote(*b->engine, "after"); }));
+  // The stale accepted session was stopped.
+  ASSERT_TRUE(Eventually([&] { return dialer_.open() == 1; }));
+  EXPECT_GE(dialer_.attempts(), 2);
 }
 
 TEST_F(PeerManagerTest, SyncMovesEverythingOnceAndReportsCounts) {
