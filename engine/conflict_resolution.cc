@@ -62,8 +62,8 @@ absl::Status CheckWinner(storage::ReadTransaction& txn, const v1::Table& table,
   }
   RETURN_IF_ERROR(stored.status());
   return absl::AbortedError(absl::StrCat("revision \"", Sv(revision), "\" of ", name,
-                                         " is not the winner any more; the current revision is \"",
-                                         winner, "\": read its conflicts again and retry"));
+                                         " is not the current winner; the current revision is \"",
+                                         winner, "\" (read the conflicts again and retry)"));
 }
 
 }  // namespace
