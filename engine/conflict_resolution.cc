@@ -50,9 +50,8 @@ absl::Status CheckResolution(const v1::Record& record) {
 // OK when `revision` is the winner of `sorted` (the record's leaves, best
 // first, not all deleted). NOT_FOUND when the record has no such revision;
 // ABORTED, naming the current winner, when it is any other revision.
-absl::Status CheckWinner(storage::ReadTransaction& txn, const v1::Table& table,
-                         std::string_view id, std::string_view revision,
-                         const std::vector<StoredRevision>& sorted) {
+absl::Status CheckWinner(storage::ReadTransaction& txn, const v1::Table& table, std::string_view id,
+                         std::string_view revision, const std::vector<StoredRevision>& sorted) {
   const std::string& winner = sorted.front().revision;
   if (winner == revision) return absl::OkStatus();
   const std::string name = internal::RecordName(table.name(), id);
@@ -79,14 +78,15 @@ absl::StatusOr<v1::Record> Engine::ResolveConflict(const v1::Record& record,
   if (leaves.empty()) return absl::NotFoundError(absl::StrCat(name, " does not exist"));
   internal::SortByPrecedence(leaves);
   if (leaves.front().deleted) {  // Every leaf is deleted: nothing to resolve.
-    return absl::NotFoundError(absl::StrCat(name, " is deleted (revision \"",
-                                            leaves.front().revision, "\")"));
+    return absl::NotFoundError(
+        absl::StrCat(name, " is deleted (revision \"", leaves.front().revision, "\")"));
   }
   RETURN_IF_ERROR(CheckWinner(*txn, *table, id, record.revision(), leaves));
 
   const StoredRevision& winner = leaves.front();
-  ASSIGN_OR_RETURN(storage::Attributes attributes,
-                   internal::BuildAttributes(*table, record.attributes(), mask, &winner.attributes));
+  ASSIGN_OR_RETURN(
+      storage::Attributes attributes,
+      internal::BuildAttributes(*table, record.attributes(), mask, &winner.attributes));
   ASSIGN_OR_RETURN(StoredRevision merged,
                    internal::MakeLocalRevision(*table, id, &winner, /*deleted=*/false,
                                                std::move(attributes), options_.max_record_bytes));

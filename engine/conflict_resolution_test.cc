@@ -58,9 +58,8 @@ v1::Record Todo(std::string id, std::string title, std::string revision = "") {
 }
 
 // A revision a peer made as a child of `parent`.
-ForeignRevision Foreign(const std::string& id, const std::string& parent,
-                        int64_t parent_generation, const std::string& title,
-                        const std::string& description = "") {
+ForeignRevision Foreign(const std::string& id, const std::string& parent, int64_t parent_generation,
+                        const std::string& title, const std::string& description = "") {
   ForeignRevision f;
   f.table = "todos";
   f.rev.id = id;
@@ -234,9 +233,9 @@ TEST_P(ConflictResolutionTest, ResolveExtendsTheWinnerAndTombstonesEveryLoser) {
     if (!e.record().deleted()) live_leaves.push_back(e.record().revision());
   }
   EXPECT_THAT(live_leaves, ElementsAre(resolved->revision()));
-  EXPECT_THAT(leaves, ::testing::UnorderedElementsAre(
-                          resolved->revision(), TombstoneOf("t1", edits[1].rev.revision, 2),
-                          TombstoneOf("t1", edits[2].rev.revision, 2)));
+  EXPECT_THAT(leaves, ::testing::UnorderedElementsAre(resolved->revision(),
+                                                      TombstoneOf("t1", edits[1].rev.revision, 2),
+                                                      TombstoneOf("t1", edits[2].rev.revision, 2)));
   for (int i = 1; i < 3; ++i) {
     auto tombstone = Get(engine, "t1", false, TombstoneOf("t1", edits[i].rev.revision, 2));
     ASSERT_THAT(tombstone, IsOk());
@@ -293,8 +292,9 @@ TEST_P(ConflictResolutionTest, OnlyTheCurrentWinnerCanBeResolved) {
               StatusIs(absl::StatusCode::kAborted, HasSubstr(winner)));
   EXPECT_THAT(engine.ResolveConflict(Todo("t1", "x", edits[0].rev.parent), nullptr),
               StatusIs(absl::StatusCode::kAborted, HasSubstr(winner)));
-  EXPECT_THAT(engine.ResolveConflict(Todo("t1", "x", "2-0123456789abcdef0123456789abcdef"), nullptr),
-              StatusIs(absl::StatusCode::kNotFound, HasSubstr("has no revision")));
+  EXPECT_THAT(
+      engine.ResolveConflict(Todo("t1", "x", "2-0123456789abcdef0123456789abcdef"), nullptr),
+      StatusIs(absl::StatusCode::kNotFound, HasSubstr("has no revision")));
   EXPECT_EQ(engine.LastSeq(), seq);
   // A new edit beats the winner the client read: its resolution is stale.
   ForeignRevision newer = Foreign("t1", edits[2].rev.revision, 2, "newer on C");

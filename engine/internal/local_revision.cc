@@ -8,12 +8,9 @@
 
 namespace recondb::engine::internal {
 
-absl::StatusOr<storage::StoredRevision> MakeLocalRevision(const v1::Table& table,
-                                                          std::string_view id,
-                                                          const storage::StoredRevision* parent,
-                                                          bool deleted,
-                                                          storage::Attributes attributes,
-                                                          int64_t max_record_bytes) {
+absl::StatusOr<storage::StoredRevision> MakeLocalRevision(
+    const v1::Table& table, std::string_view id, const storage::StoredRevision* parent,
+    bool deleted, storage::Attributes attributes, int64_t max_record_bytes) {
   storage::StoredRevision rev;
   rev.id = std::string(id);
   rev.parent = parent != nullptr ? parent->revision : std::string();
@@ -23,10 +20,9 @@ absl::StatusOr<storage::StoredRevision> MakeLocalRevision(const v1::Table& table
   const RevisionContent content{table.name(), id, rev.parent, deleted, &rev.attributes};
   const std::string encoding = CanonicalEncoding(content);
   if (static_cast<int64_t>(encoding.size()) > max_record_bytes) {
-    return absl::ResourceExhaustedError(absl::StrCat(RecordName(table.name(), id), " is ",
-                                                     encoding.size(),
-                                                     " bytes encoded; the limit is ",
-                                                     max_record_bytes));
+    return absl::ResourceExhaustedError(
+        absl::StrCat(RecordName(table.name(), id), " is ", encoding.size(),
+                     " bytes encoded; the limit is ", max_record_bytes));
   }
   rev.revision = ComputeRevision(rev.generation, content);
   return rev;

@@ -18,12 +18,9 @@ namespace recondb::engine::internal {
 // empty), with id, parent and generation set; not stored.
 // RESOURCE_EXHAUSTED (naming the record) when its canonical encoding exceeds
 // `max_record_bytes`.
-absl::StatusOr<storage::StoredRevision> MakeLocalRevision(const v1::Table& table,
-                                                          std::string_view id,
-                                                          const storage::StoredRevision* parent,
-                                                          bool deleted,
-                                                          storage::Attributes attributes,
-                                                          int64_t max_record_bytes);
+absl::StatusOr<storage::StoredRevision> MakeLocalRevision(
+    const v1::Table& table, std::string_view id, const storage::StoredRevision* parent,
+    bool deleted, storage::Attributes attributes, int64_t max_record_bytes);
 
 }  // namespace recondb::engine::internal
 

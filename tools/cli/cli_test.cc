@@ -379,7 +379,7 @@ TEST_F(CliTest, ConflictsShowTheirValuesAndResolveEndsThem) {
   ASSERT_EQ(r.exit, 0) << r.err;
   EXPECT_THAT(r.out, AllOf(HasSubstr("ROLE"), HasSubstr("title"), HasSubstr("winner    " + winner),
                            HasSubstr("conflict  " + loser), HasSubstr("t1 from a"),
-                           HasSubstr("t1 from b"), HasSubstr("1 conflicting leaves"),
+                           HasSubstr("t1 from b"), HasSubstr("1 conflicting leaf;"),
                            HasSubstr("differ in: title\n"),
                            HasSubstr("records resolve todos t1 --revision " + winner)));
   r = Run({"records", "conflicts", "todos", "t1", "--json"});

@@ -194,8 +194,8 @@ std::vector<std::string> DifferingColumns(const std::vector<const v1::Record*>& 
     for (const v1::Record* leaf : leaves) {
       auto b = leaf->attributes().find(column.name());
       const bool same = (a == first.end()) == (b == leaf->attributes().end()) &&
-                        (a == first.end() || google::protobuf::util::MessageDifferencer::Equals(
-                                                 a->second, b->second));
+                        (a == first.end() ||
+                         google::protobuf::util::MessageDifferencer::Equals(a->second, b->second));
       if (!same) {
         out.push_back(column.name());
         break;
@@ -248,7 +248,9 @@ int Conflicts(Context& ctx) {
   for (const std::string& name : DifferingColumns(leaves, fetched.table)) {
     differ += (differ.empty() ? "" : ", ") + name;
   }
-  *ctx.out << "\n" << winner.conflict_records_size() << " conflicting leaves"
+  *ctx.out << "\n"
+           << winner.conflict_records_size()
+           << (winner.conflict_records_size() == 1 ? " conflicting leaf" : " conflicting leaves")
            << (differ.empty() ? "" : "; they differ in: " + differ) << "\n"
            << "resolve with: recondb records resolve " << Arg(ctx, 0) << " " << Arg(ctx, 1)
            << " --revision " << winner.revision() << " [--from REV] [--set COL=VALUE ...]\n";
@@ -256,7 +258,7 @@ int Conflicts(Context& ctx) {
 }
 
 // Copies the values of `revision` of the record (the --from of a
-// resolution) into `record`. Returns an exit code.
+// resolution, given or implied) into `record`. Returns an exit code.
 int FetchFrom(Context& ctx, const std::string& revision, v1::Record* record) {
   v1::GetRecordRequest request;
   request.set_table(Arg(ctx, 0));
@@ -267,11 +269,12 @@ int FetchFrom(Context& ctx, const std::string& revision, v1::Record* record) {
   v1::Record from;
   grpc::Status status = ctx.Db().GetRecord(&rpc, request, &from);
   if (!status.ok()) {
-    return RpcError(ctx, status, "GetRecord " + Arg(ctx, 0) + "/" + Arg(ctx, 1) + " at " + revision);
+    return RpcError(ctx, status,
+                    "GetRecord " + Arg(ctx, 0) + "/" + Arg(ctx, 1) + " at " + revision);
   }
-  if (from.deleted()) {
+  if (from.deleted() && ctx.args.Has("from")) {
     return UsageError(ctx, "--from " + from.revision() + " is a tombstone: it has no values");
-  }
+  }  // An implied --from (the winner) that is a tombstone: the server says why.
   *record->mutable_attributes() = from.attributes();
   return kExitOk;
 }
