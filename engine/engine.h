@@ -121,6 +121,18 @@ class Engine {
   // RESOURCE_EXHAUSTED (over max_record_bytes).
   absl::StatusOr<v1::Record> PutRecord(const v1::Record& record,
                                        const google::protobuf::FieldMask* mask);
+  // Resolves the conflicts of record (record.table, record.id) in one
+  // transaction: writes record.attributes (validated, defaulted and masked
+  // exactly as PutRecord does, the winner being the parent) as a child of
+  // the winner, and a tombstone child of every other live leaf; one
+  // change-feed entry. record.revision must be the current winner. With no
+  // conflicts this is an update of the winner. Returns the new winner (with
+  // every column; it has no conflicts). INVALID_ARGUMENT (bad input, no
+  // revision), NOT_FOUND (table, record, revision; deleted record), ABORTED
+  // (record.revision is not the current winner: the message names it),
+  // RESOURCE_EXHAUSTED (over max_record_bytes). docs/api.md#conflicts.
+  absl::StatusOr<v1::Record> ResolveConflict(const v1::Record& record,
+                                             const google::protobuf::FieldMask* mask);
   // The winner, or the asked revision. NOT_FOUND for a deleted record unless
   // a revision is given.
   absl::StatusOr<v1::Record> GetRecord(const v1::GetRecordRequest& request);
