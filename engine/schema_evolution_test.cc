@@ -235,6 +235,24 @@ TEST_P(SchemaEvolutionTest, LocalUpdatesOfAnOldRecordHoldEveryColumn) {
   EXPECT_EQ(Get("n1")->revision(), whole.revision());
 }
 
+// Listeners run on the committing thread after a schema change has let go
+// of its lock, so one that reads (briefly) does not deadlock the change.
+TEST_P(SchemaEvolutionTest, ListenersMayReadAfterASchemaChange) {
+  std::vector<int> columns_seen;
+  const int64_t id = engine_->AddChangeListener([&](int64_t) {
+    v1::ListRecordsRequest list;
+    list.set_table("notes");
+    EXPECT_THAT(engine_->ListRecords(list), IsOk());
+    columns_seen.push_back(engine_->GetTable("notes")->columns_size());
+  });
+  ASSERT_THAT(engine_->AddColumns("notes", NewColumns()), IsOk());
+  v1::Table other = Notes();
+  other.set_name("other");
+  ASSERT_THAT(engine_->ApplyForeignTable(other), IsOk());
+  engine_->RemoveChangeListener(id);
+  EXPECT_THAT(columns_seen, ElementsAre(4, 4));
+}
+
 // ---- Foreign revisions with fewer columns ----
 
 TEST_P(SchemaEvolutionTest, ForeignRevisionsHoldingAPrefixOfTheColumnsAreAccepted) {

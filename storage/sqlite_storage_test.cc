@@ -485,7 +485,7 @@ TEST_F(SqliteStorageTest, FormatTwoStoreIsMigratedInPlace) {
     stub.stub = true;
     ASSERT_OK(txn->InsertRevision(Todos(), stub));
     v1::Table extended = Todos();
-    AddColumn(extended, "note", v1::COLUMN_TYPE_STRING);
+    AddColumn(extended, "note", v1::COLUMN_TYPE_STRING, /*indexed=*/true);
     ASSERT_OK(txn->AppendColumns(extended));
     ASSERT_OK_AND_ASSIGN(first, txn->GetRevision(extended, "t1", Rev(1, 'a')));
     EXPECT_EQ(first.attributes.size(), 6u);
@@ -494,6 +494,14 @@ TEST_F(SqliteStorageTest, FormatTwoStoreIsMigratedInPlace) {
   PlainDb plain(path());
   EXPECT_THAT(plain.Query("SELECT seq, _stub, _columns FROM todos_history ORDER BY seq"),
               ElementsAre(Row{"1", "0", "6"}, Row{"2", "0", "6"}, Row{"3", "1", "0"}));
+  // The appended column is in the view and the history, indexed in the view.
+  EXPECT_THAT(plain.Query("SELECT name FROM pragma_table_info('todos') WHERE name = 'note'"),
+              ElementsAre(Row{"note"}));
+  EXPECT_THAT(plain.Query("SELECT name FROM pragma_table_info('todos_history')"
+                          " WHERE name = 'note'"),
+              ElementsAre(Row{"note"}));
+  EXPECT_THAT(plain.Query("SELECT tbl_name FROM sqlite_schema WHERE name = '_idx_todos-note'"),
+              ElementsAre(Row{"todos"}));
 }
 
 // A seq is never reused, even after the entry holding the highest one is
