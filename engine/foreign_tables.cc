@@ -61,9 +61,9 @@ absl::StatusOr<bool> Engine::ApplyForeignTable(const v1::Table& incoming) {
   const v1::Table& ours = **current;
   if (const int i = FirstDifference(ours, table); i >= 0) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "table \"", table.name(), "\" diverges from the definition of node \"",
-        table.created_by(), "\" at column ", i + 1, ": here ", ours.columns(i).ShortDebugString(),
-        ", there ", table.columns(i).ShortDebugString(),
+        "table \"", table.name(), "\" diverges from the definition of node \"", table.created_by(),
+        "\" at column ", i + 1, ": here ", ours.columns(i).ShortDebugString(), ", there ",
+        table.columns(i).ShortDebugString(),
         "; the same table was defined differently on two nodes"));
   }
   if (table.columns_size() <= ours.columns_size()) return false;  // Ours has it all.

@@ -271,8 +271,7 @@ TEST_P(SchemaEvolutionTest, ForeignRevisionsHoldingAPrefixOfTheColumnsAreAccepte
                           "title=null: NULL_VALUE"));
   // History gives the revision as it was made, so it re-imports as is.
   ASSERT_OK_AND_ASSIGN(auto history, History("n1"));
-  EXPECT_EQ(Describe(history.entries(0).record().attributes()),
-            Describe(old_shape.rev.attributes));
+  EXPECT_EQ(Describe(history.entries(0).record().attributes()), Describe(old_shape.rev.attributes));
   // A local child of it holds every column.
   ASSERT_OK_AND_ASSIGN(v1::Record child, Put("n1", "local", old_shape.rev.revision));
   EXPECT_THAT(child.attributes(), SizeIs(4));
