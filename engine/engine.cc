@@ -94,9 +94,8 @@ absl::StatusOr<v1::Table> Engine::AddColumns(std::string_view table_name,
   for (const v1::Column& column : columns) {
     for (const v1::Column& existing : current->columns()) {
       if (existing.name() == column.name()) {
-        return absl::AlreadyExistsError(absl::StrCat("table \"", current->name(),
-                                                     "\" already has a column \"",
-                                                     column.name(), "\""));
+        return absl::AlreadyExistsError(absl::StrCat(
+            "table \"", current->name(), "\" already has a column \"", column.name(), "\""));
       }
     }
     *request.add_columns() = column;

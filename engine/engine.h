@@ -216,8 +216,7 @@ class Engine {
   // Appends the columns of `table` beyond those of `current` (which it
   // extends), after checking that each is additive (FAILED_PRECONDITION).
   absl::Status AppendColumnsInTxn(storage::WriteTransaction& txn, const v1::Table& current,
-                                  const v1::Table& table)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(schema_mu_);
+                                  const v1::Table& table) ABSL_EXCLUSIVE_LOCKS_REQUIRED(schema_mu_);
 
   // After revisions of record `id` were inserted: makes the best of `leaves`
   // (all the record's leaves) the view row, or removes the row when every

@@ -20,11 +20,11 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "engine/revision.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "engine/revision.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/db_client.h"
 #include "tests/support/status_matchers.h"
@@ -170,10 +170,10 @@ TEST_F(CliTest, HelpListsCommandsAndWhatIsMissing) {
   EXPECT_THAT(r.out,
               AllOf(HasSubstr("records put"), HasSubstr("tables create"), HasSubstr("export"),
                     HasSubstr("Exit codes"), HasSubstr("Admin service comes with replication")));
-  for (const char* command : {"tables list", "tables create", "tables show",
-                              "tables add-columns", "records put",
-                              "records get", "records list", "records delete", "records history",
-                              "records conflicts", "changes", "health", "export", "import"}) {
+  for (const char* command :
+       {"tables list", "tables create", "tables show", "tables add-columns", "records put",
+        "records get", "records list", "records delete", "records history", "records conflicts",
+        "changes", "health", "export", "import"}) {
     std::vector<std::string> args = absl::StrSplit(command, ' ');
     args.push_back("--help");
     r = Run(args);
