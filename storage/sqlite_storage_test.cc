@@ -504,6 +504,30 @@ TEST_F(SqliteStorageTest, FormatTwoStoreIsMigratedInPlace) {
               ElementsAre(Row{"todos"}));
 }
 
+// A read transaction whose snapshot predates an appended column, given the
+// new definition, fails instead of reading the column's name as its value
+// (SQLite takes an unknown double-quoted name for a string unless told not
+// to). The engine never pairs them (Engine::BeginReadOf); this is the guard.
+TEST_F(SqliteStorageTest, ColumnsTheSnapshotLacksAreAnErrorNotTheirNames) {
+  ASSERT_OK_AND_ASSIGN(auto storage, Open());
+  WriteTodo(*storage);
+  v1::Table extended = Todos();
+  AddColumn(extended, "note", v1::COLUMN_TYPE_STRING);
+  ASSERT_OK_AND_ASSIGN(auto reader, storage->BeginRead());
+  ASSERT_OK(reader->GetViewRow(Todos(), "t1").status());
+  {
+    ASSERT_OK_AND_ASSIGN(auto txn, storage->BeginWrite());
+    ASSERT_OK(txn->AppendColumns(extended));
+    ASSERT_OK(txn->Commit());
+  }
+  absl::StatusOr<v1::Record> row = reader->GetViewRow(extended, "t1");
+  EXPECT_FALSE(row.ok()) << row->ShortDebugString();
+  reader.reset();
+  ASSERT_OK_AND_ASSIGN(auto fresh, storage->BeginRead());
+  ASSERT_OK_AND_ASSIGN(v1::Record now, fresh->GetViewRow(extended, "t1"));
+  EXPECT_EQ(now.attributes().at("note").kind_case(), v1::Value::kNull);
+}
+
 // A seq is never reused, even after the entry holding the highest one is
 // replaced (by a higher one) and after a rolled-back append.
 TEST_F(SqliteStorageTest, SeqsAreNeverReusedAfterReplaceOrRollback) {
