@@ -20,8 +20,9 @@
 namespace recondb::engine {
 namespace {
 
-// Ancestors travel as stubs once storage keeps stubs (schema branch).
-constexpr bool kSendStubAncestors = false;
+// Ancestors travel as stubs: a record edited a thousand times while the
+// receiver was away costs one body and a list of ids.
+constexpr bool kSendStubAncestors = true;
 
 }  // namespace
 
