@@ -218,6 +218,15 @@ class Engine {
     std::shared_ptr<const v1::Table> table;
   };
   absl::StatusOr<TableRead> BeginReadOf(std::string_view name) ABSL_LOCKS_EXCLUDED(schema_mu_);
+  // A read transaction and every table's definition as it sees them (for
+  // reads that span tables: replication).
+  struct SchemaRead {
+    std::unique_ptr<storage::ReadTransaction> txn;
+    absl::flat_hash_map<std::string, std::shared_ptr<const v1::Table>> tables;
+    // NOT_FOUND naming the table if the snapshot has no table `name`.
+    absl::StatusOr<std::shared_ptr<const v1::Table>> Find(std::string_view name) const;
+  };
+  absl::StatusOr<SchemaRead> BeginSchemaRead() ABSL_LOCKS_EXCLUDED(schema_mu_);
 
   // Appends the CHANGE_KIND_TABLE entry of `table` (created or extended in
   // `txn`), caches the definition and commits, without telling listeners
