@@ -15,20 +15,6 @@ namespace recondb::daemon {
 
 std::string_view RecondbVersion() { return RECONDB_VERSION; }
 
-absl::StatusOr<int64_t> CountLiveRecords(engine::Engine& engine, const std::string& table) {
-  v1::ListRecordsRequest request;
-  request.set_table(table);
-  request.set_page_size(1000);
-  int64_t count = 0;
-  while (true) {
-    absl::StatusOr<v1::ListRecordsResponse> page = engine.ListRecords(request);
-    if (!page.ok()) return page.status();
-    count += page->records_size();
-    if (page->next_page_token().empty()) return count;
-    request.set_page_token(page->next_page_token());
-  }
-}
-
 grpc::Status AdminService::Answer(const char* method, const absl::Status& status) {
   if (!status.ok() && options_.logger != nullptr) LogRpcFailure(*options_.logger, method, status);
   return ToGrpcStatus(status);
@@ -50,7 +36,7 @@ grpc::Status AdminService::GetStatus(grpc::ServerContext* context,
   absl::StatusOr<std::vector<v1::Table>> tables = engine.ListTables();
   if (!tables.ok()) return Answer("GetStatus", tables.status());
   for (const v1::Table& t : *tables) {
-    absl::StatusOr<int64_t> count = CountLiveRecords(engine, t.name());
+    absl::StatusOr<int64_t> count = engine.CountLiveRecords(t.name());
     if (!count.ok()) return Answer("GetStatus", count.status());
     v1::TableStatus* status = response->add_tables();
     status->set_name(t.name());

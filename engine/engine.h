@@ -141,6 +141,8 @@ class Engine {
   absl::StatusOr<v1::Record> DeleteRecord(const v1::DeleteRecordRequest& request);
   absl::StatusOr<v1::ListRecordsResponse> ListRecords(
       const v1::ListRecordsRequest& request);
+  // The number of live records of `table` (rows of its view). NOT_FOUND.
+  absl::StatusOr<int64_t> CountLiveRecords(std::string_view table);
   absl::StatusOr<v1::GetRecordHistoryResponse> GetRecordHistory(
       const v1::GetRecordHistoryRequest& request);
 

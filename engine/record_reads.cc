@@ -180,6 +180,11 @@ absl::StatusOr<v1::ListRecordsResponse> Engine::ListRecords(const v1::ListRecord
   return response;
 }
 
+absl::StatusOr<int64_t> Engine::CountLiveRecords(std::string_view table) {
+  ASSIGN_OR_RETURN(TableRead read, BeginReadOf(table));
+  return read.txn->CountViewRows(*read.table);
+}
+
 absl::StatusOr<v1::GetRecordHistoryResponse> Engine::GetRecordHistory(
     const v1::GetRecordHistoryRequest& request) {
   RETURN_IF_ERROR(internal::ValidateTableName(request.table()));

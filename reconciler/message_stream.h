@@ -1,6 +1,7 @@
 // The transport seam of the replication protocol: a bidirectional, ordered
 // stream of ReplicateMessage. The daemon adapts a gRPC Replicate call to it
-// (daemon/replication_service.h, reconciler/grpc_stream.h); tests use
+// (daemon/replication_stream.h on the dialing side, the reactor in
+// daemon/replication_service.cc on the accepting side); tests use
 // reconciler/pipe_stream.h to run many nodes in one process.
 #ifndef RECONDB_RECONCILER_MESSAGE_STREAM_H_
 #define RECONDB_RECONCILER_MESSAGE_STREAM_H_

@@ -187,8 +187,11 @@ void Session::Impl::Fail(absl::Status status) {
     if (!status_.ok() || expected) return;
     status_ = status;
   }
-  options_.logger->warn("replication with {}: {}", peer_name_.empty() ? "a peer" : peer_name_,
-                        status.ToString());
+  // Before the handshake a failure is a failed dial, which the peer
+  // manager reports (once, then with backoff): not worth a warning each time.
+  options_.logger->log(peer_name_.empty() ? spdlog::level::debug : spdlog::level::warn,
+                       "replication with {}: {}", peer_name_.empty() ? "a peer" : peer_name_,
+                       status.ToString());
   stream_->Cancel();
 }
 

@@ -294,6 +294,12 @@ class MemoryReader : public Interface {
     return ToRecord(table.name(), it->first, it->second);
   }
 
+  absl::StatusOr<int64_t> CountViewRows(const v1::Table& table) override {
+    RETURN_IF_ERROR(CheckActive());
+    ASSIGN_OR_RETURN(const TableData* data, FindTable(*state_, table.name()));
+    return static_cast<int64_t>(data->view.size());
+  }
+
   absl::StatusOr<std::vector<v1::Record>> QueryView(const v1::Table& table,
                                                     const ViewQuery& query) override {
     RETURN_IF_ERROR(CheckActive());

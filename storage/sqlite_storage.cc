@@ -142,6 +142,9 @@ class SqliteReads : public Base {
                                                     const ViewQuery& query) final {
     return guard_.Run([&] { return reader_.QueryView(table, query); });
   }
+  absl::StatusOr<int64_t> CountViewRows(const v1::Table& table) final {
+    return guard_.Run([&] { return reader_.CountViewRows(table); });
+  }
   absl::StatusOr<std::vector<v1::Change>> ScanChanges(int64_t since,
                                                       const std::vector<std::string>& tables,
                                                       int limit) final {

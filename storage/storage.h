@@ -101,6 +101,8 @@ class ReadTransaction {
   // NOT_FOUND if the record has no live winner.
   virtual absl::StatusOr<v1::Record> GetViewRow(const v1::Table& table,
                                                 std::string_view id) = 0;
+  // How many view rows (live records) the table has.
+  virtual absl::StatusOr<int64_t> CountViewRows(const v1::Table& table) = 0;
   // View rows matching `query`, in its order, at most query.limit.
   virtual absl::StatusOr<std::vector<v1::Record>> QueryView(
       const v1::Table& table, const ViewQuery& query) = 0;

@@ -490,9 +490,11 @@ TEST_P(StorageConformanceTest, ViewRowsAreUpsertedReplacedAndDeleted) {
   {
     auto txn = Read();
     EXPECT_THAT(txn->GetViewRow(things_, "rec"), StatusIs(absl::StatusCode::kNotFound));
+    EXPECT_THAT(txn->CountViewRows(things_), IsOkAndHolds(0));
   }
   Commit([&](WriteTransaction& txn) {
     ASSERT_OK(txn.UpsertViewRow(things_, first));
+    EXPECT_THAT(txn.CountViewRows(things_), IsOkAndHolds(1));
     EXPECT_THAT(txn.GetViewRow(things_, "rec"), IsOkAndHolds(EqualsProto(first)));
   });
   {
@@ -506,6 +508,7 @@ TEST_P(StorageConformanceTest, ViewRowsAreUpsertedReplacedAndDeleted) {
     EXPECT_THAT(txn->GetViewRow(things_, "rec"), IsOkAndHolds(EqualsProto(second)));
     EXPECT_THAT(txn->QueryView(things_, ViewQuery{}),
                 IsOkAndHolds(ElementsAre(EqualsProto(second))));
+    EXPECT_THAT(txn->CountViewRows(things_), IsOkAndHolds(1));  // Replaced, not added.
   }
   Commit([&](WriteTransaction& txn) {
     ASSERT_OK(txn.DeleteViewRow(things_, "rec"));
@@ -515,6 +518,7 @@ TEST_P(StorageConformanceTest, ViewRowsAreUpsertedReplacedAndDeleted) {
   auto txn = Read();
   EXPECT_THAT(txn->GetViewRow(things_, "rec"), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(txn->QueryView(things_, ViewQuery{}), IsOkAndHolds(IsEmpty()));
+  EXPECT_THAT(txn->CountViewRows(things_), IsOkAndHolds(0));
 }
 
 // ---- Values ----

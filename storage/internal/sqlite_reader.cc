@@ -121,6 +121,13 @@ absl::StatusOr<v1::Record> SessionReader::GetViewRow(const v1::Table& table, std
   return ReadViewRow(stmt, table);
 }
 
+absl::StatusOr<int64_t> SessionReader::CountViewRows(const v1::Table& table) {
+  const TableSql& sql = session_->tables.Get(table);
+  ASSIGN_OR_RETURN(Statement stmt, connection().Prepare(sql.count_view_rows));
+  ASSIGN_OR_RETURN(const bool row, stmt.Step());
+  return row ? stmt.Int(0) : 0;
+}
+
 absl::StatusOr<std::vector<v1::Record>> SessionReader::QueryView(const v1::Table& table,
                                                                  const ViewQuery& query) {
   return RunViewQuery(connection(), session_->tables.Get(table), table, query);

@@ -39,6 +39,7 @@ class SessionReader {
   absl::StatusOr<std::vector<StoredRevision>> GetHistory(const v1::Table& table,
                                                          std::string_view id);
   absl::StatusOr<v1::Record> GetViewRow(const v1::Table& table, std::string_view id);
+  absl::StatusOr<int64_t> CountViewRows(const v1::Table& table);
   absl::StatusOr<std::vector<v1::Record>> QueryView(const v1::Table& table, const ViewQuery& query);
   absl::StatusOr<std::vector<v1::Change>> ScanChanges(int64_t since,
                                                       const std::vector<std::string>& tables,

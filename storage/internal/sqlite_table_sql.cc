@@ -63,6 +63,7 @@ TableSql BuildTableSql(const v1::Table& table) {
 
   sql.view_query_prefix = absl::StrCat("SELECT \"id\", \"revision\"", columns, " FROM ", view);
   sql.select_view_row = absl::StrCat(sql.view_query_prefix, " WHERE \"id\" = ?1");
+  sql.count_view_rows = absl::StrCat("SELECT count(*) FROM ", Quote(table.name()));
   std::string updates = "\"revision\" = excluded.\"revision\"";
   for (const v1::Column& column : table.columns()) {
     const std::string name = Quote(column.name());

@@ -47,6 +47,8 @@ struct TableSql {
 
   // ?1 id -> a view row.
   std::string select_view_row;
+  // -> the number of view rows.
+  std::string count_view_rows;
   // ?1 id, ?2 revision, ?3... the user columns: insert or replace.
   std::string upsert_view_row;
   // ?1 id.
