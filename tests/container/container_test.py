@@ -13,8 +13,10 @@ Debian base images in place. Steps, each reported PASS or FAIL with its time:
      a record surviving a graceful stop (exit 0) and a restart;
   3. the compose mesh (node1..3, free loopback ports): every node healthy and
      reachable from the host, a record written on node1 read on node2 and node3
-     (bounded polling, 60 s). Needs replication: if `recondbd --help` lists no
-     --peer flag this step FAILS saying "replication not available";
+     (bounded polling, 60 s), and seen by `recondb changes --follow` on node1
+     and node2 (the README's demonstration). Needs replication: if `recondbd
+     --help` lists no --peer flag this step FAILS saying "replication not
+     available" (after checking the write and node1's own followed feed);
   4. cleanup, also on failure or SIGTERM: containers, the mesh (down -v: its
      volumes and network) and the image tag. Build-cache layers are kept, so that
      the next run does not recompile.
@@ -30,6 +32,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HEALTH_DEADLINE_S = 90
@@ -110,6 +113,55 @@ class StepFailure(Exception):
     pass
 
 
+class ChangeFollower:
+    """`recondb changes --follow` inside a container; its lines collected by a thread."""
+
+    def __init__(self, container):
+        self.container = container
+        cmd = ["podman", "exec", container, "recondb", "changes", "--follow"]
+        log("+ " + " ".join(cmd) + " &")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        self.lines = []
+        self.cond = threading.Condition()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            with self.cond:
+                self.lines.append(line.rstrip("\n"))
+                self.cond.notify_all()
+        with self.cond:
+            self.lines.append(None)     # end of the stream
+            self.cond.notify_all()
+
+    def wait_for(self, record_id, revision, timeout_s):
+        """Waits until a line (SEQ KIND TABLE ID REVISION DELETED) names record_id at revision."""
+        def seen():
+            return any(l is not None and record_id in l.split("\t") and revision in l.split("\t")
+                       for l in self.lines)
+        with self.cond:
+            if not self.cond.wait_for(lambda: seen() or None in self.lines, timeout=timeout_s):
+                raise StepFailure("%s: `recondb changes --follow` did not show %s at %s within "
+                                  "%.0f s; it printed: %r" % (self.container, record_id, revision,
+                                                             timeout_s, self.lines[-10:]))
+            if not seen():
+                raise StepFailure("%s: `recondb changes --follow` ended (exit %s) before showing "
+                                  "%s: %r" % (self.container, self.proc.poll(), record_id,
+                                              self.lines[-10:]))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.thread.join(timeout=10)
+
+
 class ContainerTest:
     def __init__(self, repo):
         self.repo = repo
@@ -123,6 +175,7 @@ class ContainerTest:
         self.mesh_started = False
         self.single_started = False
         self.compose_env = None
+        self.followers = []     # ChangeFollower, stopped at cleanup
 
     # --- steps ------------------------------------------------------------
 
@@ -162,7 +215,8 @@ class ContainerTest:
         info = json.loads(run(["podman", "image", "inspect", self.image]).stdout)[0]
         config = info.get("Config") or {}
         problems = []
-        health = info.get("HealthCheck") or config.get("Healthcheck") or {}
+        health = (info.get("Healthcheck") or info.get("HealthCheck") or config.get("Healthcheck")
+                  or {})
         test = " ".join(health.get("Test") or [])
         if "recondb health" not in test:
             problems.append("no HEALTHCHECK running `recondb health` (got %r)" % health)
@@ -288,29 +342,43 @@ class ContainerTest:
         return re.search(r"--peers?\b", p.stdout + p.stderr) is not None
 
     def mesh_replication(self):
-        node1 = self.node("node1")
+        node1, node2, node3 = (self.node(s) for s in ("node1", "node2", "node3"))
+        # The peers' names resolve on the compose network (what RECONDB_PEERS needs).
+        for cid, peers in ((node1, ("node2", "node3")), (node2, ("node1", "node3")),
+                           (node3, ("node1", "node2"))):
+            for peer in peers:
+                run(["podman", "exec", cid, "getent", "hosts", peer])
+        # The README's demonstration: `recondb changes --follow` while writing on node1.
+        followers = {"node1": ChangeFollower(node1), "node2": ChangeFollower(node2)}
+        self.followers.extend(followers.values())
         self.cli(node1, "tables", "create", "todos", *TODOS_COLUMNS)
         record_id = "ctest-%s" % self.run_id
         put = json.loads(self.cli(node1, "records", "put", "todos", record_id,
                                   "--set", "title=Written on node1", "--json").stdout)
+        revision = put["revision"]
+        followers["node1"].wait_for(record_id, revision, HEALTH_DEADLINE_S)
         if not self.replication_available():
             raise StepFailure("replication not available: `recondbd --help` in the image lists "
                               "no --peer flag, so RECONDB_PEERS is ignored and the record "
-                              "written on node1 cannot reach node2 and node3")
-        for service in ("node2", "node3"):
-            cid = self.node(service)
-
-            def replicated():
+                              "written on node1 cannot reach node2 and node3 (node1's own "
+                              "change feed did show it)")
+        deadline = time.monotonic() + REPLICATION_DEADLINE_S
+        followers["node2"].wait_for(record_id, revision, deadline - time.monotonic())
+        for service, cid in (("node2", node2), ("node3", node3)):
+            def replicated(cid=cid):
                 p = self.cli(cid, "records", "get", "todos", record_id, "--json", check=False)
-                return p.returncode == 0 and json.loads(p.stdout).get("revision") == put["revision"]
-            poll("%s: record %s at %s" % (service, record_id, put["revision"]),
-                 REPLICATION_DEADLINE_S, replicated)
-        return "%s %s written on node1, read on node2 and node3" % (record_id, put["revision"])
+                return p.returncode == 0 and json.loads(p.stdout).get("revision") == revision
+            poll("%s: record %s at %s" % (service, record_id, revision),
+                 max(1, deadline - time.monotonic()), replicated)
+        return ("%s %s written on node1: in node2's followed change feed, read on node2 and "
+                "node3" % (record_id, revision))
 
     # --- cleanup ------------------------------------------------------------
 
     def cleanup(self):
         log("\n=== cleanup")
+        for follower in self.followers:
+            follower.stop()
         if self.single_started:
             if any(not r[1] for r in self.results):
                 log(self.logs(self.single))
