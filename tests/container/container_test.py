@@ -34,6 +34,17 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
+
+# Debian's python3-grpcio, and the reflection stubs that tests/container/CMakeLists.txt
+# generates into the build tree (ctest puts them on PYTHONPATH).
+try:
+    import grpc
+    import reflection_pb2
+    import reflection_pb2_grpc
+except ImportError as e:
+    sys.exit("container test: %s (needs python3-grpcio and PYTHONPATH=build/tests/container/python; "
+             "run it with ctest -L container)" % e)
 
 HEALTH_DEADLINE_S = 90
 REPLICATION_DEADLINE_S = 60
@@ -96,17 +107,19 @@ def free_port():
 
 def list_services(address, timeout_s=10):
     """Service names from server reflection at address (host:port), from this host."""
-    import grpc
-    import reflection_pb2
-    import reflection_pb2_grpc
-    with grpc.insecure_channel(address) as channel:
-        grpc.channel_ready_future(channel).result(timeout=timeout_s)
-        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
-        request = reflection_pb2.ServerReflectionRequest(list_services="")
-        names = set()
-        for response in stub.ServerReflectionInfo(iter([request]), timeout=timeout_s):
-            names.update(s.name for s in response.list_services_response.service)
-        return names
+    try:
+        with grpc.insecure_channel(address) as channel:
+            grpc.channel_ready_future(channel).result(timeout=timeout_s)
+            stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+            request = reflection_pb2.ServerReflectionRequest(list_services="")
+            names = set()
+            for response in stub.ServerReflectionInfo(iter([request]), timeout=timeout_s):
+                names.update(s.name for s in response.list_services_response.service)
+            return names
+    except grpc.FutureTimeoutError:
+        raise StepFailure("%s: no gRPC connection within %d s" % (address, timeout_s))
+    except grpc.RpcError as e:
+        raise StepFailure("%s: ServerReflectionInfo: %s: %s" % (address, e.code(), e.details()))
 
 
 class StepFailure(Exception):
@@ -187,6 +200,9 @@ class ContainerTest:
             passed = True
         except (StepFailure, subprocess.TimeoutExpired) as e:
             detail = str(e)
+            passed = False
+        except Exception:   # a bug or an unexpected answer: still report and clean up
+            detail = traceback.format_exc()
             passed = False
         seconds = time.monotonic() - start
         self.results.append((name, passed, seconds, detail))
