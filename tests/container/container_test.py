@@ -19,7 +19,8 @@ Debian base images in place. Steps, each reported PASS or FAIL with its time:
      available" (after checking the write and node1's own followed feed);
   4. cleanup, also on failure or SIGTERM: containers, the mesh (down -v: its
      volumes and network) and the image tag. Build-cache layers are kept, so that
-     the next run does not recompile.
+     the next run does not recompile. What a run killed by SIGKILL left behind
+     (names carry the run's pid) is removed by the next run, before step 1.
 
 Exit status 0 only if every step passed.
 """
@@ -97,6 +98,16 @@ def poll(what, deadline_s, attempt, interval_s=1.0):
         if time.monotonic() > deadline:
             raise StepFailure("%s: not within %d s (last error: %s)" % (what, deadline_s, last))
         time.sleep(interval_s)
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def free_port():
@@ -391,6 +402,33 @@ class ContainerTest:
 
     # --- cleanup ------------------------------------------------------------
 
+    def sweep_stale_runs(self):
+        """Removes what earlier runs left when they were killed (ctest's timeout sends
+        SIGKILL, so no cleanup ran): every container, volume, network and image whose
+        name carries a run id (pid-time) whose process is gone. Never touches a run
+        that is still going."""
+        listings = {
+            "container": ["podman", "ps", "-a", "--format", "{{.Names}}"],
+            "volume": ["podman", "volume", "ls", "--format", "{{.Name}}"],
+            "network": ["podman", "network", "ls", "--format", "{{.Name}}"],
+            "image": ["podman", "images", "--format", "{{.Repository}}:{{.Tag}}"],
+        }
+        removals = {
+            "container": ["podman", "rm", "-f", "-v", "-t", "5"],
+            "volume": ["podman", "volume", "rm", "-f"],
+            "network": ["podman", "network", "rm", "-f"],
+            "image": ["podman", "rmi"],
+        }
+        stale = re.compile(r"recondb-ctest[-:](\d+)-\d+")
+        for kind in ("container", "volume", "network", "image"):
+            names = run(listings[kind], check=False, quiet=True).stdout.split()
+            for name in names:
+                m = stale.search(name)
+                if not m or self.run_id in name or pid_alive(int(m.group(1))):
+                    continue
+                log("removing the %s %s, left by an earlier run" % (kind, name))
+                run(removals[kind] + [name], check=False)
+
     def cleanup(self):
         log("\n=== cleanup")
         for follower in self.followers:
@@ -411,6 +449,7 @@ class ContainerTest:
     def run_all(self):
         total = time.monotonic()
         try:
+            self.sweep_stale_runs()
             if self.step("build the image", self.build_image):
                 self.step("inspect the image", self.inspect_image)
                 self.step("one container", self.single_container)
