@@ -56,6 +56,15 @@ grpc::ServerUnaryReactor* DatabaseService::CreateTable(grpc::CallbackServerConte
                    [this, request] { return engine_->CreateTable(request->table()); });
 }
 
+grpc::ServerUnaryReactor* DatabaseService::AddColumns(grpc::CallbackServerContext* context,
+                                                      const v1::AddColumnsRequest* request,
+                                                      v1::Table* response) {
+  return RunOnPool(context, "AddColumns", response, [this, request] {
+    const std::vector<v1::Column> columns(request->columns().begin(), request->columns().end());
+    return engine_->AddColumns(request->table(), columns);
+  });
+}
+
 grpc::ServerUnaryReactor* DatabaseService::GetTable(grpc::CallbackServerContext* context,
                                                     const v1::GetTableRequest* request,
                                                     v1::Table* response) {
@@ -133,6 +142,7 @@ absl::StatusOr<std::vector<engine::ForeignRevision>> ToForeignRevisions(
     out.rev.parent = entry.parent_revision();
     out.rev.generation = parsed->generation;
     out.rev.deleted = record.deleted();
+    out.rev.stub = entry.stub();
     out.rev.attributes.insert(record.attributes().begin(), record.attributes().end());
   }
   return revisions;

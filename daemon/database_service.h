@@ -35,6 +35,9 @@ class DatabaseService final : public v1::Database::CallbackService {
   grpc::ServerUnaryReactor* CreateTable(grpc::CallbackServerContext* context,
                                         const v1::CreateTableRequest* request,
                                         v1::Table* response) override;
+  grpc::ServerUnaryReactor* AddColumns(grpc::CallbackServerContext* context,
+                                       const v1::AddColumnsRequest* request,
+                                       v1::Table* response) override;
   grpc::ServerUnaryReactor* GetTable(grpc::CallbackServerContext* context,
                                      const v1::GetTableRequest* request,
                                      v1::Table* response) override;

@@ -7,6 +7,8 @@
 #include "common/ids.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "engine/internal/attributes.h"
+#include "engine/internal/meta_keys.h"
 #include "engine/internal/records.h"
 #include "engine/internal/validation.h"
 #include "engine/internal/winner.h"
@@ -15,7 +17,7 @@
 namespace recondb::engine {
 namespace {
 
-constexpr std::string_view kNodeIdKey = "node_id";
+using internal::kNodeIdKey;
 
 std::shared_ptr<spdlog::logger> NullLogger() {
   return std::make_shared<spdlog::logger>("recondb.engine",
@@ -65,23 +67,83 @@ absl::StatusOr<v1::Table> Engine::CreateTable(const v1::Table& request) {
   table.mutable_create_time()->set_nanos(static_cast<int32_t>(now % 1000000) * 1000);
   table.set_created_by(node_id_);
 
+  absl::MutexLock schema_lock(&schema_mu_);
   ASSIGN_OR_RETURN(auto txn, options_.storage->BeginWrite());
   absl::Status created = txn->CreateTable(table);
   if (absl::IsAlreadyExists(created)) {
     return absl::AlreadyExistsError(absl::StrCat("table \"", table.name(), "\" already exists"));
   }
   RETURN_IF_ERROR(created);
+  RETURN_IF_ERROR(CommitTableChange(std::move(txn), table));
+  options_.logger->info("created table {} with {} columns", table.name(), table.columns_size());
+  return table;
+}
+
+absl::StatusOr<v1::Table> Engine::AddColumns(std::string_view table_name,
+                                             const std::vector<v1::Column>& columns) {
+  RETURN_IF_ERROR(internal::ValidateTableName(table_name));
+  if (columns.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("no column to add to table \"", Sv(table_name), "\""));
+  }
+  absl::MutexLock schema_lock(&schema_mu_);
+  ASSIGN_OR_RETURN(auto txn, options_.storage->BeginWrite());
+  ASSIGN_OR_RETURN(auto current, FindTable(txn.get(), table_name));
+  v1::Table request = *current;
+  for (const v1::Column& column : columns) {
+    for (const v1::Column& existing : current->columns()) {
+      if (existing.name() == column.name()) {
+        return absl::AlreadyExistsError(absl::StrCat("table \"", current->name(),
+                                                     "\" already has a column \"",
+                                                     column.name(), "\""));
+      }
+    }
+    *request.add_columns() = column;
+  }
+  ASSIGN_OR_RETURN(v1::Table table, internal::ValidateTableDefinition(request));
+  *table.mutable_create_time() = current->create_time();
+  table.set_created_by(current->created_by());
+  RETURN_IF_ERROR(AppendColumnsInTxn(*txn, *current, table));
+  RETURN_IF_ERROR(CommitTableChange(std::move(txn), table));
+  options_.logger->info("added {} columns to table {}", columns.size(), table.name());
+  return table;
+}
+
+absl::Status Engine::AppendColumnsInTxn(storage::WriteTransaction& txn, const v1::Table& current,
+                                        const v1::Table& table) {
+  for (int i = current.columns_size(); i < table.columns_size(); ++i) {
+    RETURN_IF_ERROR(internal::CheckAdditiveColumn(table.name(), table.columns(i)));
+  }
+  return txn.AppendColumns(table);
+}
+
+absl::Status Engine::CommitTableChange(std::unique_ptr<storage::WriteTransaction> txn,
+                                       const v1::Table& table) {
   v1::Change change;
   change.set_kind(v1::CHANGE_KIND_TABLE);
   change.set_table(table.name());
   ASSIGN_OR_RETURN(int64_t seq, txn->AppendChange(change));
-  RETURN_IF_ERROR(CommitAndNotify(std::move(txn), seq));
+  // Cached before the commit, which (in the memory backend) lets the next
+  // writer in: it must find the new definition. Readers wait on schema_mu_.
   {
     absl::MutexLock lock(&tables_mu_);
     tables_[table.name()] = std::make_shared<const v1::Table>(table);
   }
-  options_.logger->info("created table {} with {} columns", table.name(), table.columns_size());
-  return table;
+  absl::Status committed = CommitAndNotify(std::move(txn), seq);
+  if (!committed.ok()) {
+    absl::MutexLock lock(&tables_mu_);
+    tables_.erase(table.name());  // Read again from the store when next needed.
+  }
+  return committed;
+}
+
+absl::StatusOr<Engine::TableRead> Engine::BeginReadOf(std::string_view name) {
+  RETURN_IF_ERROR(internal::ValidateTableName(name));
+  absl::ReaderMutexLock schema_lock(&schema_mu_);
+  TableRead out;
+  ASSIGN_OR_RETURN(out.txn, options_.storage->BeginRead());
+  ASSIGN_OR_RETURN(out.table, FindTable(out.txn.get(), name));
+  return out;
 }
 
 absl::StatusOr<v1::Table> Engine::GetTable(std::string_view name) {
@@ -128,7 +190,14 @@ absl::StatusOr<int64_t> Engine::PublishWinner(storage::WriteTransaction& txn,
   if (winner.deleted) {
     RETURN_IF_ERROR(txn.DeleteViewRow(table, id));
   } else {
-    RETURN_IF_ERROR(txn.UpsertViewRow(table, internal::ToRecord(table.name(), id, winner)));
+    // A revision written before an additive change holds fewer columns:
+    // the view shows the others as their default (or null).
+    v1::Record row = internal::ToRecord(table.name(), id, winner);
+    row.clear_attributes();
+    for (auto& [name, value] : internal::FillColumns(table, winner.attributes)) {
+      (*row.mutable_attributes())[name] = std::move(value);
+    }
+    RETURN_IF_ERROR(txn.UpsertViewRow(table, row));
   }
   v1::Change change;
   change.set_kind(v1::CHANGE_KIND_RECORD);

@@ -103,6 +103,15 @@ class Engine {
   absl::StatusOr<v1::Table> CreateTable(const v1::Table& table);
   absl::StatusOr<v1::Table> GetTable(std::string_view name);
   absl::StatusOr<std::vector<v1::Table>> ListTables();
+  // Appends `columns` to table `table_name` (an additive change: records
+  // written before it keep their revisions and read the new columns as
+  // their default, or null). INVALID_ARGUMENT for no column, a bad name,
+  // type or default, or a name given twice; NOT_FOUND for an unknown table;
+  // ALREADY_EXISTS for a column the table has; FAILED_PRECONDITION for a
+  // column that is neither nullable nor has a default. Returns the new
+  // definition; a CHANGE_KIND_TABLE entry is appended to the feed.
+  absl::StatusOr<v1::Table> AddColumns(std::string_view table_name,
+                                       const std::vector<v1::Column>& columns);
 
   // ---- Records ----
   // Creates (record.revision empty) or updates (record.revision a live leaf)
@@ -190,6 +199,24 @@ class Engine {
   absl::StatusOr<std::shared_ptr<const v1::Table>> FindTable(storage::ReadTransaction* txn,
                                                              std::string_view name);
 
+  // A read transaction and the definition of table `name` as that
+  // transaction sees it (a schema change never falls between the two).
+  struct TableRead {
+    std::unique_ptr<storage::ReadTransaction> txn;
+    std::shared_ptr<const v1::Table> table;
+  };
+  absl::StatusOr<TableRead> BeginReadOf(std::string_view name) ABSL_LOCKS_EXCLUDED(schema_mu_);
+
+  // Appends the CHANGE_KIND_TABLE entry of `table` (created or extended in
+  // `txn`), caches the definition and commits.
+  absl::Status CommitTableChange(std::unique_ptr<storage::WriteTransaction> txn,
+                                 const v1::Table& table) ABSL_EXCLUSIVE_LOCKS_REQUIRED(schema_mu_);
+  // Appends the columns of `table` beyond those of `current` (which it
+  // extends), after checking that each is additive (FAILED_PRECONDITION).
+  absl::Status AppendColumnsInTxn(storage::WriteTransaction& txn, const v1::Table& current,
+                                  const v1::Table& table)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(schema_mu_);
+
   // After revisions of record `id` were inserted: makes the best of `leaves`
   // (all the record's leaves) the view row, or removes the row when every
   // leaf is deleted, and appends the record's change. Returns its seq.
@@ -211,6 +238,13 @@ class Engine {
   EngineOptions options_;
   const std::string node_id_;
   std::atomic<int64_t> last_seq_;
+
+  // Held exclusively by a schema change (CreateTable, AddColumns,
+  // ApplyForeignTable) from before its write transaction begins until it
+  // commits; shared by BeginReadOf. So a reader never pairs a snapshot from
+  // before a change with a definition from after it (whose columns its
+  // snapshot would not have). Taken before any storage transaction.
+  absl::Mutex schema_mu_;
 
   absl::Mutex tables_mu_;
   // Tables are never dropped and only change by commit, so cached

@@ -10,6 +10,7 @@
 #include "common/strings.h"
 #include "engine/engine.h"
 #include "engine/internal/attributes.h"
+#include "engine/internal/meta_keys.h"
 #include "engine/internal/records.h"
 #include "engine/internal/validation.h"
 #include "engine/revision.h"
@@ -20,7 +21,8 @@ namespace {
 using storage::StoredRevision;
 
 // Checks one revision on its own: ids, revision syntax, parent linkage,
-// content against the table and the hash against the content.
+// content against the table and the hash against the content. A stub has
+// no content, so only its ids and linkage can be checked.
 absl::Status CheckForeignRevision(const v1::Table& table, const StoredRevision& rev,
                                   int64_t max_record_bytes) {
   RETURN_IF_ERROR(internal::ValidateRecordId(table.name(), rev.id));
@@ -42,12 +44,19 @@ absl::Status CheckForeignRevision(const v1::Table& table, const StoredRevision& 
           absl::StrCat(name, ": parent \"", rev.parent, "\" is not of the previous generation"));
     }
   }
+  if (rev.stub) {
+    if (!rev.attributes.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(name, ": a stub has no attributes"));
+    }
+    return absl::OkStatus();
+  }
   if (rev.deleted) {
     if (!rev.attributes.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(name, ": a tombstone has no attributes"));
     }
   } else {
-    RETURN_IF_ERROR(internal::CheckCompleteAttributes(table, rev.id, rev.attributes));
+    // The columns the table had when the revision was written: a prefix.
+    RETURN_IF_ERROR(internal::CheckHeldAttributes(table, rev.id, rev.attributes));
   }
   const RevisionContent content{table.name(), rev.id, rev.parent, rev.deleted, &rev.attributes};
   if (static_cast<int64_t>(CanonicalEncoding(content).size()) > max_record_bytes) {
@@ -59,14 +68,44 @@ absl::Status CheckForeignRevision(const v1::Table& table, const StoredRevision& 
   return absl::OkStatus();
 }
 
+// When `rev` (checked) brings the content of `stored`, a stub, replaces the
+// stub by it; true if it did. The content must agree with what the stub
+// said of its place in the tree (parent, deleted): the stub's claims were
+// not checkable, the content's hash is, so a disagreement means the stub
+// was false, and the batch is refused rather than the tree re-linked.
+absl::StatusOr<bool> FillStubIfBody(storage::WriteTransaction& txn, const v1::Table& table,
+                                    const StoredRevision& stored, const StoredRevision& rev) {
+  if (!stored.stub || rev.stub) return false;
+  if (stored.parent != rev.parent || stored.deleted != rev.deleted) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "revision \"", rev.revision, "\" of ", internal::RecordName(table.name(), rev.id),
+        " is stored as a stub with parent \"", stored.parent, "\"",
+        stored.deleted ? " (deleted)" : "", "; its content says parent \"", rev.parent, "\"",
+        rev.deleted ? " (deleted)" : ""));
+  }
+  RETURN_IF_ERROR(txn.FillStub(table, rev));
+  return true;
+}
+
 }  // namespace
 
 absl::StatusOr<int64_t> Engine::ApplyForeignRevisions(const std::vector<ForeignRevision>& revisions) {
-  // Deduplicate and order so that parents come before children.
+  return ApplyForeignRevisions(revisions, nullptr);
+}
+
+absl::StatusOr<int64_t> Engine::ApplyForeignRevisions(const std::vector<ForeignRevision>& revisions,
+                                                      const Checkpoint* checkpoint) {
+  // Deduplicate (a body wins over a stub of the same revision) and order so
+  // that parents come before children.
   using Key = std::tuple<std::string, std::string, int64_t, std::string>;
   std::map<Key, const ForeignRevision*> ordered;
+  // (table, id, parent) of every revision of the batch: a stub needs a child.
+  std::set<std::tuple<std::string, std::string, std::string>> parents;
   for (const ForeignRevision& f : revisions) {
-    ordered.emplace(Key{f.table, f.rev.id, f.rev.generation, f.rev.revision}, &f);
+    auto [it, inserted] =
+        ordered.emplace(Key{f.table, f.rev.id, f.rev.generation, f.rev.revision}, &f);
+    if (!inserted && it->second->rev.stub && !f.rev.stub) it->second = &f;
+    if (!f.rev.parent.empty()) parents.emplace(f.table, f.rev.id, f.rev.parent);
   }
   ASSIGN_OR_RETURN(auto txn, options_.storage->BeginWrite());
   for (const auto& [key, f] : ordered) {
@@ -89,8 +128,25 @@ absl::StatusOr<int64_t> Engine::ApplyForeignRevisions(const std::vector<ForeignR
       }
       RETURN_IF_ERROR(parent.status());
     }
+    if (rev.stub && parents.count({f->table, rev.id, rev.revision}) == 0) {
+      // A stub only stands for the ancestor of a revision, so it is never a
+      // leaf. Without a child in the batch it is acceptable only if this
+      // node has the revision already (then nothing changes).
+      auto stored = txn->GetRevision(*table, rev.id, rev.revision);
+      if (stored.ok()) continue;
+      if (!absl::IsNotFound(stored.status())) return stored.status();
+      return absl::InvalidArgumentError(absl::StrCat(
+          "stub revision \"", rev.revision, "\" of ", internal::RecordName(table->name(), rev.id),
+          " has no child in the batch: a stub is sent only as the ancestor of a revision"));
+    }
     absl::Status status = txn->InsertRevision(*table, rev);
-    if (absl::IsAlreadyExists(status)) continue;  // Already grafted: idempotent.
+    if (absl::IsAlreadyExists(status)) {
+      // Already grafted: idempotent, unless a stub gets its content.
+      ASSIGN_OR_RETURN(const StoredRevision stored, txn->GetRevision(*table, rev.id, rev.revision));
+      ASSIGN_OR_RETURN(const bool filled, FillStubIfBody(*txn, *table, stored, rev));
+      if (filled) ++inserted;
+      continue;
+    }
     RETURN_IF_ERROR(status);
     ++inserted;
     touched.emplace(f->table, rev.id);
@@ -99,6 +155,10 @@ absl::StatusOr<int64_t> Engine::ApplyForeignRevisions(const std::vector<ForeignR
     ASSIGN_OR_RETURN(auto table, FindTable(txn.get(), table_name));
     ASSIGN_OR_RETURN(auto leaves, txn->GetLeaves(*table, id));
     ASSIGN_OR_RETURN(last_seq, PublishWinner(*txn, *table, id, std::move(leaves)));
+  }
+  if (checkpoint != nullptr) {
+    RETURN_IF_ERROR(txn->SetMeta(internal::CheckpointMetaKey(checkpoint->key),
+                                 absl::StrCat(checkpoint->seq)));
   }
   RETURN_IF_ERROR(CommitAndNotify(std::move(txn), last_seq));
   return inserted;

@@ -1,7 +1,8 @@
 // Grafting is order-independent and idempotent: the revisions made by
 // several engines, applied into fresh engines in many random orders and
 // batchings (fixed seeds), with duplicates, always give the same winners,
-// leaves, conflicts and view rows.
+// leaves, conflicts and view rows. One writer adds a column half way, so
+// the revisions hold two or three columns; ancestors may travel as stubs.
 #include <algorithm>
 #include <map>
 #include <random>
@@ -42,12 +43,24 @@ struct Node {
   std::unique_ptr<Engine> engine;
 };
 
-Node NewNode(std::unique_ptr<storage::Storage> storage) {
+// The column one writer adds after the shared start.
+v1::Column Tag() {
+  v1::Column tag;
+  tag.set_name("tag");
+  tag.set_type(v1::COLUMN_TYPE_STRING);
+  tag.set_nullable(true);
+  return tag;
+}
+
+// A node with the notes table; `extended`: with the tag column too, as
+// every receiver has it.
+Node NewNode(std::unique_ptr<storage::Storage> storage, bool extended = true) {
   Node node{std::move(storage), nullptr};
   EngineOptions options;
   options.storage = node.storage.get();
   node.engine = *Engine::Open(options);
   EXPECT_THAT(node.engine->CreateTable(Notes()), IsOk());
+  if (extended) EXPECT_THAT(node.engine->AddColumns("notes", {Tag()}), IsOk());
   return node;
 }
 
@@ -147,11 +160,17 @@ std::string Snapshot(Engine& engine) {
 // Revisions of `all` by (id, revision), to add a revision's ancestry.
 using Index = std::map<std::pair<std::string, std::string>, const ForeignRevision*>;
 
+// Adds `f` and its ancestors to `batch`; with `stubs`, the ancestors as
+// stubs (id and linkage only), as replication sends them.
 void AddWithAncestry(const Index& index, const ForeignRevision& f,
-                     std::vector<ForeignRevision>& batch) {
+                     std::vector<ForeignRevision>& batch, bool stubs = false) {
   const ForeignRevision* cur = &f;
   while (cur != nullptr) {
     batch.push_back(*cur);
+    if (stubs && cur != &f) {
+      batch.back().rev.stub = true;
+      batch.back().rev.attributes.clear();
+    }
     auto it = index.find({cur->rev.id, cur->rev.parent});
     cur = it == index.end() ? nullptr : it->second;
   }
@@ -162,11 +181,16 @@ class OrderIndependenceTest : public ::testing::Test {
   void SetUp() override {
     std::mt19937 rng(7);
     std::vector<Node> writers;
-    for (int w = 0; w < kWriters; ++w) writers.push_back(NewNode(storage::NewMemoryStorage()));
+    for (int w = 0; w < kWriters; ++w) {
+      writers.push_back(NewNode(storage::NewMemoryStorage(), /*extended=*/false));
+    }
     // A shared start, then independent (offline) edits on every writer.
     RandomEdits(*writers[0].engine, rng, 20);
     const auto base = AllRevisions(*writers[0].engine);
     for (int w = 1; w < kWriters; ++w) ASSERT_THAT(writers[w].engine->ApplyForeignRevisions(base), IsOk());
+    // Writer 1 adds a column: its later revisions hold three columns, the
+    // others' two.
+    ASSERT_THAT(writers[1].engine->AddColumns("notes", {Tag()}), IsOk());
     for (auto& writer : writers) RandomEdits(*writer.engine, rng, 30);
     std::set<std::pair<std::string, std::string>> seen;
     for (auto& writer : writers) {
@@ -182,7 +206,7 @@ class OrderIndependenceTest : public ::testing::Test {
 
   // Applies every revision in a random order, in random batches each
   // carrying its revisions' ancestry, with some batches sent twice.
-  void ApplyShuffled(Engine& engine, uint32_t seed) {
+  void ApplyShuffled(Engine& engine, uint32_t seed, bool stubs = false) {
     std::mt19937 rng(seed);
     std::vector<const ForeignRevision*> order;
     for (const auto& f : all_) order.push_back(&f);
@@ -191,7 +215,9 @@ class OrderIndependenceTest : public ::testing::Test {
     while (i < order.size()) {
       const size_t n = 1 + rng() % 8;
       std::vector<ForeignRevision> batch;
-      for (size_t k = 0; k < n && i < order.size(); ++k, ++i) AddWithAncestry(index_, *order[i], batch);
+      for (size_t k = 0; k < n && i < order.size(); ++k, ++i) {
+        AddWithAncestry(index_, *order[i], batch, stubs);
+      }
       std::shuffle(batch.begin(), batch.end(), rng);
       ASSERT_THAT(engine.ApplyForeignRevisions(batch), IsOk());
       if (rng() % 5 == 0) ASSERT_THAT(engine.ApplyForeignRevisions(batch), IsOk());
@@ -229,6 +255,33 @@ TEST_F(OrderIndependenceTest, AnyOrderGivesTheSameStateInSqlite) {
     Node node = NewNode(*std::move(storage));
     ApplyShuffled(*node.engine, seed);
     ASSERT_EQ(Snapshot(*node.engine), expected_) << "seed " << seed;
+  }
+}
+
+TEST_F(OrderIndependenceTest, RevisionsOfBothShapesAreThere) {
+  std::set<size_t> shapes;
+  for (const auto& f : all_) {
+    if (!f.rev.deleted) shapes.insert(f.rev.attributes.size());
+  }
+  EXPECT_THAT(shapes, ::testing::ElementsAre(2u, 3u));
+}
+
+// Ancestors as stubs: every revision is sent with content once (as the
+// wanted one), before or after its stubs; the end state is the same and
+// no stub is left.
+TEST_F(OrderIndependenceTest, AnyOrderWithStubAncestorsGivesTheSameState) {
+  for (uint32_t seed = 2001; seed <= 2050; ++seed) {
+    Node node = NewNode(storage::NewMemoryStorage());
+    ApplyShuffled(*node.engine, seed, /*stubs=*/true);
+    ASSERT_EQ(Snapshot(*node.engine), expected_) << "seed " << seed;
+    for (int i = 0; i < kRecordIds; ++i) {
+      v1::GetRecordHistoryRequest request;
+      request.set_table("notes");
+      request.set_id(Id(i));
+      auto history = node.engine->GetRecordHistory(request);
+      if (!history.ok()) continue;
+      for (const auto& e : history->entries()) ASSERT_FALSE(e.stub()) << "seed " << seed;
+    }
   }
 }
 

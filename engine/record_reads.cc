@@ -6,6 +6,7 @@
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "engine/engine.h"
+#include "engine/internal/attributes.h"
 #include "engine/internal/page_token.h"
 #include "engine/internal/records.h"
 #include "engine/internal/validation.h"
@@ -94,8 +95,9 @@ absl::StatusOr<v1::Record> Engine::GetRecord(const v1::GetRecordRequest& request
   RETURN_IF_ERROR(internal::ValidateTableName(request.table()));
   RETURN_IF_ERROR(internal::ValidateRecordId(request.table(), request.id()));
   if (!request.revision().empty()) RETURN_IF_ERROR(ParseRevision(request.revision()).status());
-  ASSIGN_OR_RETURN(auto read, options_.storage->BeginRead());
-  ASSIGN_OR_RETURN(auto table, FindTable(read.get(), request.table()));
+  ASSIGN_OR_RETURN(TableRead at, BeginReadOf(request.table()));
+  const auto& read = at.txn;
+  const auto& table = at.table;
   const std::string name = internal::RecordName(table->name(), request.id());
   v1::Record record;
   if (!request.revision().empty()) {
@@ -104,6 +106,12 @@ absl::StatusOr<v1::Record> Engine::GetRecord(const v1::GetRecordRequest& request
       return absl::NotFoundError(absl::StrCat(name, " has no revision \"", request.revision(), "\""));
     }
     RETURN_IF_ERROR(rev.status());
+    if (rev->stub) {
+      return absl::NotFoundError(absl::StrCat(
+          "revision \"", request.revision(), "\" of ", name,
+          " is known by id only on this node (replicated as an ancestor, without its content)"));
+    }
+    if (!rev->deleted) rev->attributes = internal::FillColumns(*table, rev->attributes);
     record = internal::ToRecord(table->name(), request.id(), *rev);
   } else {
     auto row = read->GetViewRow(*table, request.id());
@@ -131,8 +139,9 @@ absl::StatusOr<v1::ListRecordsResponse> Engine::ListRecords(const v1::ListRecord
   }
   const int page_size = request.page_size() == 0 ? kDefaultPageSize
                                                   : std::min(request.page_size(), kMaxPageSize);
-  ASSIGN_OR_RETURN(auto read, options_.storage->BeginRead());
-  ASSIGN_OR_RETURN(auto table, FindTable(read.get(), request.table()));
+  ASSIGN_OR_RETURN(TableRead at, BeginReadOf(request.table()));
+  const auto& read = at.txn;
+  const auto& table = at.table;
 
   storage::ViewQuery query;
   for (int i = 0; i < request.filter_size(); ++i) {
@@ -172,9 +181,9 @@ absl::StatusOr<v1::GetRecordHistoryResponse> Engine::GetRecordHistory(
     const v1::GetRecordHistoryRequest& request) {
   RETURN_IF_ERROR(internal::ValidateTableName(request.table()));
   RETURN_IF_ERROR(internal::ValidateRecordId(request.table(), request.id()));
-  ASSIGN_OR_RETURN(auto read, options_.storage->BeginRead());
-  ASSIGN_OR_RETURN(auto table, FindTable(read.get(), request.table()));
-  ASSIGN_OR_RETURN(std::vector<StoredRevision> history, read->GetHistory(*table, request.id()));
+  ASSIGN_OR_RETURN(TableRead at, BeginReadOf(request.table()));
+  const auto& table = at.table;
+  ASSIGN_OR_RETURN(std::vector<StoredRevision> history, at.txn->GetHistory(*table, request.id()));
   if (history.empty()) {
     return absl::NotFoundError(
         absl::StrCat(internal::RecordName(table->name(), request.id()), " does not exist"));
@@ -186,9 +195,12 @@ absl::StatusOr<v1::GetRecordHistoryResponse> Engine::GetRecordHistory(
   v1::GetRecordHistoryResponse response;
   for (const StoredRevision& rev : history) {
     v1::HistoryEntry* entry = response.add_entries();
+    // The attributes as stored (the columns the revision holds), so that an
+    // export re-imports with the same hashes.
     *entry->mutable_record() = internal::ToRecord(table->name(), request.id(), rev);
     entry->set_parent_revision(rev.parent);
     entry->set_leaf(rev.leaf);
+    entry->set_stub(rev.stub);
   }
   return response;
 }

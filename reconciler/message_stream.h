@@ -22,8 +22,15 @@ class MessageStream {
   virtual bool Write(const v1::ReplicateMessage& message) = 0;
   // No more writes from this side (half-close). Reads go on.
   virtual void WritesDone() = 0;
-  // Breaks the stream: blocked and later Read/Write return false at once,
-  // on both sides. Safe from any thread, any number of times.
+  // Unblocks this side: blocked and later Read/Write return false at once.
+  // Safe from any thread, any number of times. The session calls it when it
+  // ends with an error and then returns that status from Session::Run, so a
+  // server-side adapter must NOT end the call here if it can avoid it: it
+  // should only release its local waiters and deliver Run's status as the
+  // call's status (gRPC: a ServerBidiReactor whose Finish(status) is called
+  // after Run returns; a sync ServerReaderWriter cannot do that, since only
+  // TryCancel unblocks its Read, and the peer would see CANCELLED). A client
+  // adapter may cancel the call (ClientContext::TryCancel).
   virtual void Cancel() = 0;
 };
 

@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "common/status_macros.h"
+#include "storage/internal/revision_columns.h"
 #include "storage/internal/shared_gate.h"
 #include "storage/internal/value_order.h"
 
@@ -77,14 +78,15 @@ v1::Value NullValue() {
   return v;
 }
 
-// What SQL backends store: one value per column of the table (a missing or
-// unset value is null); tombstones keep no value. Unknown names are dropped.
-Attributes Normalize(const v1::Table& table, const Attributes& given, bool deleted) {
+// What SQL backends store for the first `held` columns of the table: one
+// value per column (a missing or unset value is null). Unknown names are
+// dropped.
+Attributes Normalize(const v1::Table& table, const Attributes& given, int held) {
   Attributes out;
-  if (deleted) return out;
-  for (const v1::Column& column : table.columns()) {
-    auto it = given.find(column.name());
-    out[column.name()] = (it == given.end() || IsNull(it->second)) ? NullValue() : it->second;
+  for (int i = 0; i < held && i < table.columns_size(); ++i) {
+    const std::string& name = table.columns(i).name();
+    auto it = given.find(name);
+    out[name] = (it == given.end() || IsNull(it->second)) ? NullValue() : it->second;
   }
   return out;
 }
@@ -374,13 +376,14 @@ class MemoryWriteTransaction final : public MemoryReader<WriteTransaction> {
   absl::Status InsertRevision(const v1::Table& table, const StoredRevision& rev) override {
     RETURN_IF_ERROR(CheckActive());
     ASSIGN_OR_RETURN(TableData * data, FindTable(*state_, table.name()));
+    ASSIGN_OR_RETURN(const int held, internal::HeldColumns(data->definition, rev));
     RecordTree& tree = data->records[rev.id];
     if (tree.revisions.count(rev.revision) > 0) {
       return absl::AlreadyExistsError(absl::StrCat("record '", rev.id, "' of table '", table.name(),
                                                    "' already has revision '", rev.revision, "'"));
     }
     StoredRevision stored = rev;
-    stored.attributes = Normalize(data->definition, rev.attributes, rev.deleted);
+    stored.attributes = Normalize(data->definition, rev.attributes, held);
     tree.revisions.emplace(rev.revision, std::move(stored));
     if (tree.child_count.count(rev.revision) == 0) tree.leaves.insert(rev.revision);
     if (!rev.parent.empty()) {
@@ -402,11 +405,64 @@ class MemoryWriteTransaction final : public MemoryReader<WriteTransaction> {
     return absl::OkStatus();
   }
 
+  absl::Status AppendColumns(const v1::Table& table) override {
+    RETURN_IF_ERROR(CheckActive());
+    ASSIGN_OR_RETURN(TableData * data, FindTable(*state_, table.name()));
+    RETURN_IF_ERROR(internal::CheckAppendedColumns(data->definition, table));
+    const int old_count = data->definition.columns_size();
+    std::vector<std::string> added;
+    for (int i = old_count; i < table.columns_size(); ++i) {
+      const v1::Column& column = table.columns(i);
+      added.push_back(column.name());
+      const v1::Value value = column.has_default_value() && !IsNull(column.default_value())
+                                  ? column.default_value()
+                                  : NullValue();
+      for (auto& [id, row] : data->view) row.attributes[column.name()] = value;
+    }
+    undo_.push_back([previous = data->definition, added](State& s) {
+      TableData& data = s.tables.at(previous.name());
+      data.definition = previous;
+      for (auto& [id, row] : data.view) {
+        for (const std::string& name : added) row.attributes.erase(name);
+      }
+    });
+    data->definition = table;
+    return absl::OkStatus();
+  }
+
+  absl::Status FillStub(const v1::Table& table, const StoredRevision& rev) override {
+    RETURN_IF_ERROR(CheckActive());
+    ASSIGN_OR_RETURN(TableData * data, FindTable(*state_, table.name()));
+    StoredRevision body = rev;
+    body.stub = false;
+    ASSIGN_OR_RETURN(const int held, internal::HeldColumns(data->definition, body));
+    auto record = data->records.find(rev.id);
+    auto it = record == data->records.end() ? std::map<std::string, StoredRevision>::iterator()
+                                            : record->second.revisions.find(rev.revision);
+    if (record == data->records.end() || it == record->second.revisions.end()) {
+      return absl::NotFoundError(absl::StrCat("record '", rev.id, "' of table '", table.name(),
+                                              "' has no revision '", rev.revision, "'"));
+    }
+    if (!it->second.stub) {
+      return absl::FailedPreconditionError(absl::StrCat("revision '", rev.revision, "' of record '",
+                                                        rev.id, "' of table '", table.name(),
+                                                        "' is not a stub"));
+    }
+    StoredRevision previous = it->second;
+    it->second.stub = false;
+    it->second.attributes = Normalize(data->definition, rev.attributes, held);
+    undo_.push_back([table = table.name(), previous = std::move(previous)](State& s) {
+      s.tables.at(table).records.at(previous.id).revisions.at(previous.revision) = previous;
+    });
+    return absl::OkStatus();
+  }
+
   absl::Status UpsertViewRow(const v1::Table& table, const v1::Record& winner) override {
     RETURN_IF_ERROR(CheckActive());
     ASSIGN_OR_RETURN(TableData * data, FindTable(*state_, table.name()));
     const Attributes given(winner.attributes().begin(), winner.attributes().end());
-    ViewRow row{winner.revision(), Normalize(data->definition, given, /*deleted=*/false)};
+    ViewRow row{winner.revision(),
+                Normalize(data->definition, given, data->definition.columns_size())};
     return ReplaceViewRow(table.name(), data, winner.id(), std::move(row));
   }
 

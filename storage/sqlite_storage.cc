@@ -182,8 +182,14 @@ class SqliteWriteTransaction final : public SqliteReads<WriteTransaction> {
   absl::Status CreateTable(const v1::Table& table) override {
     return guard_.Run([&] { return writer_.CreateTable(table); });
   }
+  absl::Status AppendColumns(const v1::Table& table) override {
+    return guard_.Run([&] { return writer_.AppendColumns(table); });
+  }
   absl::Status InsertRevision(const v1::Table& table, const StoredRevision& rev) override {
     return guard_.Run([&] { return writer_.InsertRevision(table, rev); });
+  }
+  absl::Status FillStub(const v1::Table& table, const StoredRevision& rev) override {
+    return guard_.Run([&] { return writer_.FillStub(table, rev); });
   }
   absl::Status UpsertViewRow(const v1::Table& table, const v1::Record& winner) override {
     return guard_.Run([&] { return writer_.UpsertViewRow(table, winner); });
@@ -339,8 +345,9 @@ absl::Status SqliteStorage::InitializeOrCheckInTransaction() {
   if (number == internal::kFormatVersion) return absl::OkStatus();
   // An older format is migrated step by step in this one transaction: a
   // failure leaves the store as it was.
+  ASSIGN_OR_RETURN(const std::vector<v1::Table> tables, SessionReader(writer_.get()).ListTables());
   for (int from = number; from < internal::kFormatVersion; ++from) {
-    RETURN_IF_ERROR(connection.Exec(internal::MigrationSql(from)));
+    RETURN_IF_ERROR(connection.Exec(internal::MigrationSql(from, tables)));
   }
   return SessionWriter(writer_.get())
       .SetMeta(internal::kFormatVersionKey, absl::StrCat(internal::kFormatVersion));

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -247,6 +248,14 @@ TEST_F(SqliteStorageTest, PlainSqliteSeesTypedColumnsAndIsoTimestamps) {
     ASSERT_OK_AND_ASSIGN(auto txn, storage->BeginWrite());
     ASSERT_OK(txn->UpsertViewRow(Todos(), ViewRow("todos", "t2", Rev(1, 'c'), TodoAttributes())));
     ASSERT_OK(txn->InsertRevision(Todos(), Revision("t1", Rev(3, 'd'), Rev(2, 'b'), 3, {})));
+    // A stub and its child holding the first two columns only.
+    StoredRevision stub = Revision("t3", Rev(1, 'e'), "", 1, {});
+    stub.deleted = false;
+    stub.stub = true;
+    ASSERT_OK(txn->InsertRevision(Todos(), stub));
+    ASSERT_OK(txn->InsertRevision(
+        Todos(), Revision("t3", Rev(2, 'f'), Rev(1, 'e'), 2,
+                          {{"title", StringValue("two")}, {"completed", NullValue()}})));
     ASSERT_OK(txn->Commit());
   }
   PlainDb plain(path());
@@ -272,10 +281,18 @@ TEST_F(SqliteStorageTest, PlainSqliteSeesTypedColumnsAndIsoTimestamps) {
                               "2026-01-02T03:04:05.123456Z"},
                           Row{"2", "t1", Rev(2, 'b'), Rev(1, 'a'), "2", "0", "0", "NULL",
                               "2026-01-02T03:04:05.123456Z"},
-                          Row{"3", "t1", Rev(3, 'd'), Rev(2, 'b'), "3", "1", "1", "NULL", "NULL"}));
+                          Row{"3", "t1", Rev(3, 'd'), Rev(2, 'b'), "3", "1", "1", "NULL", "NULL"},
+                          Row{"4", "t3", Rev(1, 'e'), "", "1", "0", "0", "NULL", "NULL"},
+                          Row{"5", "t3", Rev(2, 'f'), Rev(1, 'e'), "2", "0", "1", "two", "NULL"}));
+  // "_stub" flags a revision known by id only; "_columns" counts the
+  // columns a revision holds (none for a tombstone or a stub).
+  EXPECT_THAT(plain.Query("SELECT seq, _stub, _columns, completed FROM todos_history ORDER BY seq"),
+              ElementsAre(Row{"1", "0", "6", "1"}, Row{"2", "0", "6", "0"},
+                          Row{"3", "0", "0", "NULL"}, Row{"4", "1", "0", "NULL"},
+                          Row{"5", "0", "2", "NULL"}));
   // Internal tables.
   EXPECT_THAT(plain.Query("SELECT key, value FROM _meta ORDER BY key"),
-              ElementsAre(Row{"format_version", "2"}, Row{"node_id", "node-1"}));
+              ElementsAre(Row{"format_version", "3"}, Row{"node_id", "node-1"}));
   EXPECT_THAT(plain.Query("SELECT name FROM _tables"), ElementsAre(Row{"todos"}));
   EXPECT_THAT(plain.Query("SELECT seq, kind, table_name, record_id, revision, deleted"
                           " FROM _changes"),
@@ -335,7 +352,7 @@ TEST_F(SqliteStorageTest, SqlKeywordsAreValidTableAndColumnNames) {
     EXPECT_THAT(txn->GetLeaves(table, "r0"), IsOkAndHolds(::testing::SizeIs(1)));
   }
   EXPECT_THAT(txn->ListTables(), IsOkAndHolds(::testing::SizeIs(4)));
-  EXPECT_THAT(txn->GetMeta("format_version"), IsOkAndHolds(std::string("2")));
+  EXPECT_THAT(txn->GetMeta("format_version"), IsOkAndHolds(std::string("3")));
   PlainDb plain(path());
   EXPECT_THAT(plain.Query("SELECT id, \"from\", \"where\", \"index\" FROM \"select\" ORDER BY id"),
               ElementsAre(Row{"r0", "'); DROP TABLE \"_meta\"; --0", "0", "1"},
@@ -345,13 +362,13 @@ TEST_F(SqliteStorageTest, SqlKeywordsAreValidTableAndColumnNames) {
 TEST_F(SqliteStorageTest, NewerFormatVersionIsFailedPrecondition) {
   { ASSERT_OK(Open().status()); }
   PlainDb(path(), /*writable=*/true)
-      .Exec("UPDATE _meta SET value = '3' WHERE key = 'format_version'");
-  EXPECT_THAT(Open(), StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("version 3")));
+      .Exec("UPDATE _meta SET value = '4' WHERE key = 'format_version'");
+  EXPECT_THAT(Open(), StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("version 4")));
   PlainDb(path(), /*writable=*/true)
       .Exec("UPDATE _meta SET value = 'one' WHERE key = 'format_version'");
   EXPECT_THAT(Open(), StatusIs(absl::StatusCode::kUnavailable));
   PlainDb(path(), /*writable=*/true)
-      .Exec("UPDATE _meta SET value = '2' WHERE key = 'format_version'");
+      .Exec("UPDATE _meta SET value = '3' WHERE key = 'format_version'");
   EXPECT_OK(Open());
 }
 
@@ -385,7 +402,7 @@ TEST_F(SqliteStorageTest, FormatOneStoreIsMigratedKeepingTheFeed) {
   {
     ASSERT_OK_AND_ASSIGN(auto storage, Open());
     ASSERT_OK_AND_ASSIGN(auto txn, storage->BeginWrite());
-    EXPECT_THAT(txn->GetMeta("format_version"), IsOkAndHolds(std::string("2")));
+    EXPECT_THAT(txn->GetMeta("format_version"), IsOkAndHolds(std::string("3")));
     EXPECT_THAT(txn->GetMeta("node_id"), IsOkAndHolds(std::string("node-1")));
     EXPECT_THAT(txn->LastSeq(), IsOkAndHolds(4));
     ASSERT_OK_AND_ASSIGN(std::vector<v1::Change> feed, txn->ScanChanges(0, {}, 10));
@@ -408,6 +425,75 @@ TEST_F(SqliteStorageTest, FormatOneStoreIsMigratedKeepingTheFeed) {
   EXPECT_THAT(plain.Query("SELECT name FROM sqlite_schema WHERE tbl_name = '_changes'"
                           " AND type = 'index'"),
               ElementsAre(Row{"_idx__changes-entry"}));
+}
+
+// Format 2 (docs/storage-format.md, "Format history") had no stubs and no
+// column counts: every revision held every column of its table. Opening such
+// a store adds "_stub" and "_columns" to each history in place, and every
+// existing revision reads back whole.
+TEST_F(SqliteStorageTest, FormatTwoStoreIsMigratedInPlace) {
+  {
+    PlainDb v2(path(), /*writable=*/true, /*create=*/true);
+    v2.Exec(
+        "CREATE TABLE \"_meta\" (\"key\" TEXT PRIMARY KEY NOT NULL, \"value\" TEXT NOT NULL)"
+        " WITHOUT ROWID;"
+        "CREATE TABLE \"_tables\" (\"name\" TEXT PRIMARY KEY NOT NULL,"
+        " \"definition\" BLOB NOT NULL) WITHOUT ROWID;"
+        "CREATE TABLE \"_changes\" (\"seq\" INTEGER PRIMARY KEY,"
+        " \"kind\" INTEGER NOT NULL, \"table_name\" TEXT NOT NULL, \"record_id\" TEXT NOT NULL,"
+        " \"revision\" TEXT NOT NULL, \"deleted\" INTEGER NOT NULL);"
+        "CREATE UNIQUE INDEX \"_idx__changes-entry\""
+        " ON \"_changes\" (\"kind\", \"table_name\", \"record_id\");"
+        "INSERT INTO _meta VALUES ('format_version', '2'), ('node_id', 'node-1');"
+        "CREATE TABLE \"todos\" (\"id\" TEXT PRIMARY KEY NOT NULL, \"revision\" TEXT NOT NULL,"
+        " \"title\" TEXT, \"completed\" INTEGER, \"deadline_at\" TEXT, \"score\" REAL,"
+        " \"attachment\" BLOB, \"count\" INTEGER) WITHOUT ROWID;"
+        "CREATE TABLE \"todos_history\" (\"seq\" INTEGER PRIMARY KEY, \"id\" TEXT NOT NULL,"
+        " \"revision\" TEXT NOT NULL, \"parent\" TEXT NOT NULL, \"generation\" INTEGER NOT NULL,"
+        " \"deleted\" INTEGER NOT NULL, \"leaf\" INTEGER NOT NULL, \"title\" TEXT,"
+        " \"completed\" INTEGER, \"deadline_at\" TEXT, \"score\" REAL, \"attachment\" BLOB,"
+        " \"count\" INTEGER);"
+        "CREATE UNIQUE INDEX \"_idx_todos_history-id_revision\""
+        " ON \"todos_history\" (\"id\", \"revision\");"
+        "CREATE INDEX \"_idx_todos_history-leaves\" ON \"todos_history\" (\"id\")"
+        " WHERE \"leaf\" = 1;"
+        "CREATE INDEX \"_idx_todos-completed\" ON \"todos\" (\"completed\");"
+        "CREATE INDEX \"_idx_todos-deadline_at\" ON \"todos\" (\"deadline_at\");");
+    v2.Exec(absl::StrCat("INSERT INTO _tables VALUES ('todos', X'",
+                         absl::BytesToHexString(Todos().SerializeAsString()), "')"));
+    v2.Exec(absl::StrCat(
+        "INSERT INTO todos_history VALUES (1, 't1', '", Rev(1, 'a'), "', '', 1, 0, 0,"
+        " 'Buy water filters', 1, '2026-01-02T03:04:05.123456Z', 2.5, X'0102', 1234),"
+        " (2, 't1', '", Rev(2, 'b'), "', '", Rev(1, 'a'), "', 2, 1, 1,"
+        " NULL, NULL, NULL, NULL, NULL, NULL)"));
+  }
+  {
+    ASSERT_OK_AND_ASSIGN(auto storage, Open());
+    ASSERT_OK_AND_ASSIGN(auto txn, storage->BeginWrite());
+    EXPECT_THAT(txn->GetMeta("format_version"), IsOkAndHolds(std::string("3")));
+    ASSERT_OK_AND_ASSIGN(StoredRevision first, txn->GetRevision(Todos(), "t1", Rev(1, 'a')));
+    EXPECT_FALSE(first.stub);
+    EXPECT_EQ(first.attributes.size(), 6u);
+    EXPECT_EQ(first.attributes.at("count").int_(), 1234);
+    ASSERT_OK_AND_ASSIGN(StoredRevision tombstone, txn->GetRevision(Todos(), "t1", Rev(2, 'b')));
+    EXPECT_TRUE(tombstone.deleted);
+    EXPECT_TRUE(tombstone.leaf);
+    EXPECT_THAT(tombstone.attributes, IsEmpty());
+    // The migrated table takes stubs and new columns like a new one.
+    StoredRevision stub = Revision("t2", Rev(1, 'c'), "", 1, {});
+    stub.deleted = false;
+    stub.stub = true;
+    ASSERT_OK(txn->InsertRevision(Todos(), stub));
+    v1::Table extended = Todos();
+    AddColumn(extended, "note", v1::COLUMN_TYPE_STRING);
+    ASSERT_OK(txn->AppendColumns(extended));
+    ASSERT_OK_AND_ASSIGN(first, txn->GetRevision(extended, "t1", Rev(1, 'a')));
+    EXPECT_EQ(first.attributes.size(), 6u);
+    ASSERT_OK(txn->Commit());
+  }
+  PlainDb plain(path());
+  EXPECT_THAT(plain.Query("SELECT seq, _stub, _columns FROM todos_history ORDER BY seq"),
+              ElementsAre(Row{"1", "0", "6"}, Row{"2", "0", "6"}, Row{"3", "1", "0"}));
 }
 
 // A seq is never reused, even after the entry holding the highest one is

@@ -41,7 +41,11 @@ struct StoredRevision {
   // Output of reads: no stored revision has this one as parent. Ignored by
   // InsertRevision.
   bool leaf = true;
-  // Every column of the table for a live revision; empty for a tombstone.
+  // A live revision holds the columns its table had when it was written:
+  // the first k columns of the table in definition order (additive changes
+  // only append), 0 <= k <= the table's column count. Empty for a tombstone
+  // and a stub. Read back exactly as inserted: a column the revision does
+  // not hold is absent, not null.
   Attributes attributes;
 };
 
@@ -122,14 +126,33 @@ class WriteTransaction : public ReadTransaction {
   // of that name exists.
   virtual absl::Status CreateTable(const v1::Table& table) = 0;
 
-  // Adds `rev` to the history of its record and marks its parent (if
-  // stored) as no longer a leaf. ALREADY_EXISTS if the record already has
-  // that revision (nothing is changed).
+  // Appends columns to an existing table. `table` is its new definition:
+  // the stored columns (same names, same order) followed by at least one
+  // new column. The view and the history gain the new columns (an indexed
+  // one gets its view index), the definition is replaced, and every view
+  // row takes each new column's default_value (null when unset). Stored
+  // revisions keep the columns they hold. NOT_FOUND if there is no such
+  // table; INVALID_ARGUMENT if `table` does not extend the stored columns.
+  virtual absl::Status AppendColumns(const v1::Table& table) = 0;
+
+  // Adds `rev` (live, tombstone or stub) to the history of its record and
+  // marks its parent (if stored) as no longer a leaf. ALREADY_EXISTS if the
+  // record already has that revision (nothing is changed); INVALID_ARGUMENT
+  // if a live revision's attributes are not exactly a prefix of the
+  // table's columns, or a tombstone or stub has attributes.
   virtual absl::Status InsertRevision(const v1::Table& table,
                                       const StoredRevision& rev) = 0;
 
-  // Makes `winner` (a live revision: id, revision, every column) the view
-  // row of its record, replacing any previous one.
+  // Replaces the stored stub `rev.revision` of record `rev.id` by `rev`,
+  // its content (not a stub; attributes as for InsertRevision). The parent,
+  // generation, deleted flag and leaf flag stay as stored. NOT_FOUND if the
+  // record has no such revision; FAILED_PRECONDITION if the stored revision
+  // is not a stub; INVALID_ARGUMENT as for InsertRevision.
+  virtual absl::Status FillStub(const v1::Table& table, const StoredRevision& rev) = 0;
+
+  // Makes `winner` (a live revision: id, revision, every column; a column
+  // left out is null) the view row of its record, replacing any previous
+  // one.
   virtual absl::Status UpsertViewRow(const v1::Table& table,
                                      const v1::Record& winner) = 0;
   // Removes the view row of record `id`; OK if there is none.

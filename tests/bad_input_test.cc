@@ -19,6 +19,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
+#include "engine/revision.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/db_client.h"
 #include "tests/support/status_matchers.h"
@@ -588,6 +589,107 @@ TEST_F(BadInputTest, RecordIdLimitsAccepted) {
   ASSERT_OK(db_->Create("todos", {{"title", StringValue("y")}}, "t\xc3\xa2" "che-1 with spaces"));
   ASSERT_OK(db_->GetRecord("todos", "t\xc3\xa2" "che-1 with spaces"));
   ASSERT_OK(db_->CreateTable(TodoTable(std::string(63, 'a'))));
+}
+
+// ---- Schema changes and stubs ----
+
+absl::Status AddColumns(DbClient& db, const std::string& table,
+                        const std::vector<v1::Column>& columns) {
+  v1::AddColumnsRequest request;
+  request.set_table(table);
+  for (const v1::Column& c : columns) *request.add_columns() = c;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  v1::Table response;
+  return ToAbslStatus(db.stub()->AddColumns(&ctx, request, &response));
+}
+
+absl::Status Import(DbClient& db, const std::vector<v1::HistoryEntry>& entries) {
+  v1::ImportRevisionsRequest request;
+  for (const v1::HistoryEntry& e : entries) *request.add_revisions() = e;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  v1::ImportRevisionsResponse response;
+  return ToAbslStatus(db.stub()->ImportRevisions(&ctx, request, &response));
+}
+
+v1::Column NewColumn(const std::string& name, bool nullable) {
+  v1::Column c;
+  c.set_name(name);
+  c.set_type(v1::COLUMN_TYPE_STRING);
+  c.set_nullable(nullable);
+  return c;
+}
+
+// A revision of record `id` of notes, child of `parent`, holding `body`
+// (nullopt: a stub), with its real id when it has content.
+v1::HistoryEntry NotesEntry(const std::string& id, const std::string& parent,
+                            std::optional<std::string> body, const std::string& revision = "") {
+  v1::HistoryEntry e;
+  e.mutable_record()->set_table("notes");
+  e.mutable_record()->set_id(id);
+  e.set_parent_revision(parent);
+  const int64_t generation = parent.empty() ? 1 : GenerationOf(parent) + 1;
+  if (!body.has_value()) {
+    e.set_stub(true);
+    e.mutable_record()->set_revision(revision);
+    return e;
+  }
+  storage::Attributes attributes = {{"body", StringValue(*body)}};
+  (*e.mutable_record()->mutable_attributes())["body"] = StringValue(*body);
+  e.mutable_record()->set_revision(
+      engine::ComputeRevision(generation, {"notes", id, parent, false, &attributes}));
+  return e;
+}
+
+TEST_F(BadInputTest, AddColumnsThatAreNotAdditive) {
+  Run({
+      {"unknown table", [this] { return AddColumns(*db_, "nope", {NewColumn("x", true)}); },
+       StatusCode::kNotFound, {"nope"}},
+      {"no column", [this] { return AddColumns(*db_, "todos", {}); },
+       StatusCode::kInvalidArgument, {"todos"}},
+      {"existing column", [this] { return AddColumns(*db_, "todos", {NewColumn("title", true)}); },
+       StatusCode::kAlreadyExists, {"title"}},
+      {"not nullable without default",
+       [this] { return AddColumns(*db_, "todos", {NewColumn("due", false)}); },
+       StatusCode::kFailedPrecondition, {"due"}},
+      {"bad column name", [this] { return AddColumns(*db_, "todos", {NewColumn("Due", true)}); },
+       StatusCode::kInvalidArgument, {"Due"}},
+      {"reserved column name",
+       [this] { return AddColumns(*db_, "todos", {NewColumn("revision", true)}); },
+       StatusCode::kInvalidArgument, {"revision"}},
+  });
+}
+
+TEST_F(BadInputTest, ImportedStubsAndColumnPrefixes) {
+  const std::string stub_revision = "1-" + kHex32;
+  v1::HistoryEntry with_content = NotesEntry("s1", "", "x");
+  with_content.set_stub(true);
+  v1::HistoryEntry gap;  // todos: title and completed, but not description.
+  gap.mutable_record()->set_table("todos");
+  gap.mutable_record()->set_id("g1");
+  gap.mutable_record()->set_revision("1-" + kHex32);
+  (*gap.mutable_record()->mutable_attributes())["title"] = StringValue("gap");
+  (*gap.mutable_record()->mutable_attributes())["completed"] = BoolValue(false);
+  Run({
+      {"stub without a child",
+       [&] { return Import(*db_, {NotesEntry("s1", "", std::nullopt, stub_revision)}); },
+       StatusCode::kInvalidArgument, {"stub", "s1"}},
+      {"stub with content",
+       [&] { return Import(*db_, {with_content, NotesEntry("s1", with_content.record().revision(), "y")}); },
+       StatusCode::kInvalidArgument, {"stub", "s1"}},
+      {"attributes that skip a column", [&] { return Import(*db_, {gap}); },
+       StatusCode::kInvalidArgument, {"description"}},
+  });
+  // A stub with its child is grafted; reading at the stub says what it is.
+  ASSERT_OK(Import(*db_, {NotesEntry("s1", "", std::nullopt, stub_revision),
+                          NotesEntry("s1", stub_revision, "child")}));
+  EXPECT_THAT(db_->GetRecord("notes", "s1", stub_revision),
+              StatusIs(absl::StatusCode::kNotFound, ::testing::AllOf(
+                  ::testing::HasSubstr(stub_revision), ::testing::HasSubstr("known by id only"))));
+  ASSERT_OK_AND_ASSIGN(v1::GetRecordHistoryResponse history, db_->GetRecordHistory("notes", "s1"));
+  ASSERT_EQ(history.entries_size(), 2);
+  EXPECT_TRUE(history.entries(1).stub());
 }
 
 }  // namespace

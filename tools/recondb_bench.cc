@@ -5,6 +5,8 @@
 //   recondb_bench --addr=127.0.0.1:7470 --mode=get --concurrency=16 --duration_s=10
 //   recondb_bench --addr=127.0.0.1:7470 --mode=put --concurrency=1 --requests=5000 --json
 //   recondb_bench --addr=127.0.0.1:7471 --mode=echo --concurrency=16   # echo server
+//   recondb_bench --addr=RECEIVER --source_addr=SOURCE --mode=replicate --records=100000
+//       --receiver_pid=PID   # two running daemons; the receiver fresh
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -30,12 +32,13 @@
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 #include "recondb/v1/database.grpc.pb.h"
+#include "tools/bench/replication_bench.h"
 
 ABSL_FLAG(std::string, addr, "",
           "HOST:PORT of the daemon (or echo server). Default: $RECONDB_ADDR, else 127.0.0.1:7470.");
 ABSL_FLAG(std::string, mode, "get",
           "put: create new records; get: GetRecord of preloaded records; mixed: both "
-          "(see --read_fraction); echo: calls recondb_echo_server.");
+          "(see --read_fraction); echo: calls recondb_echo_server; replicate: see --source_addr.");
 ABSL_FLAG(int, concurrency, 1, "Worker threads, each with one blocking call in flight.");
 ABSL_FLAG(int, channels, 1, "gRPC channels (TCP connections) shared round-robin by the workers.");
 ABSL_FLAG(double, duration_s, 10, "Seconds to run when --requests is 0.");
@@ -47,6 +50,10 @@ ABSL_FLAG(double, read_fraction, 0.5, "Share of GetRecord calls in --mode=mixed.
 ABSL_FLAG(int, payload_bytes, 256, "Payload size in --mode=echo.");
 ABSL_FLAG(int, timeout_ms, 10000, "Deadline of each call.");
 ABSL_FLAG(uint64_t, seed, 1, "Seed of the workers' random choices.");
+ABSL_FLAG(std::string, source_addr, "",
+          "--mode=replicate: the node loaded with --records records (--addr is the fresh receiver).");
+ABSL_FLAG(int64_t, receiver_pid, 0, "--mode=replicate: PID of the receiver, for its peak RSS.");
+ABSL_FLAG(int64_t, incremental, 1000, "--mode=replicate: records changed for the incremental sync.");
 ABSL_FLAG(bool, json, false, "Also print the result as one JSON line on stdout.");
 
 namespace recondb::tools {
@@ -353,6 +360,21 @@ int Main() {
     c.addr = env != nullptr && *env != '\0' ? env : "127.0.0.1:7470";
   }
   c.mode_name = absl::GetFlag(FLAGS_mode);
+  if (c.mode_name == "replicate") {
+    ReplicationBenchConfig r;
+    r.receiver_addr = c.addr;
+    r.source_addr = absl::GetFlag(FLAGS_source_addr);
+    r.receiver_pid = absl::GetFlag(FLAGS_receiver_pid);
+    r.table = absl::GetFlag(FLAGS_table);
+    r.records = absl::GetFlag(FLAGS_records);
+    r.incremental = absl::GetFlag(FLAGS_incremental);
+    r.json = absl::GetFlag(FLAGS_json);
+    if (r.source_addr.empty() || r.records < 1) {
+      std::fprintf(stderr, "--mode=replicate needs --source_addr and --records >= 1\n");
+      return 2;
+    }
+    return RunReplicationBench(r);
+  }
   if (!ParseMode(c.mode_name, &c.mode)) {
     std::fprintf(stderr, "--mode must be put, get, mixed or echo, not '%s'\n", c.mode_name.c_str());
     return 2;

@@ -65,17 +65,22 @@ absl::StatusOr<storage::Attributes> BuildAttributes(const v1::Table& table,
   return out;
 }
 
-absl::Status CheckCompleteAttributes(const v1::Table& table, std::string_view id,
-                                     const storage::Attributes& attributes) {
+absl::Status CheckHeldAttributes(const v1::Table& table, std::string_view id,
+                                 const storage::Attributes& attributes) {
   for (const auto& [name, value] : attributes) {
     if (!HasColumn(table, name)) return NoSuchColumn(table, name, absl::StrCat("record ", Sv(id)));
   }
-  for (const v1::Column& column : table.columns()) {
+  // The attributes name only columns, so they are the first k exactly when
+  // each of the first k is there.
+  const int held = static_cast<int>(attributes.size());
+  for (int i = 0; i < held; ++i) {
+    const v1::Column& column = table.columns(i);
     auto it = attributes.find(column.name());
     if (it == attributes.end()) {
-      return absl::InvalidArgumentError(absl::StrCat("record \"", Sv(id), "\" of table \"",
-                                                     table.name(), "\" lacks column \"",
-                                                     column.name(), "\""));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "record \"", Sv(id), "\" of table \"", table.name(), "\" lacks column \"",
+          column.name(), "\" but holds a later one: a revision holds the first columns of its "
+          "table, those it had when the revision was written"));
     }
     ASSIGN_OR_RETURN(v1::Value normalized, NormalizeValue(table.name(), column, it->second));
     if (!google::protobuf::util::MessageDifferencer::Equals(normalized, it->second)) {
@@ -85,6 +90,28 @@ absl::Status CheckCompleteAttributes(const v1::Table& table, std::string_view id
     }
   }
   return absl::OkStatus();
+}
+
+storage::Attributes FillColumns(const v1::Table& table, const storage::Attributes& held) {
+  storage::Attributes out = held;
+  for (const v1::Column& column : table.columns()) {
+    if (out.count(column.name())) continue;
+    v1::Value& value = out[column.name()];
+    if (column.has_default_value()) {
+      value = column.default_value();  // Normalized when the column was defined.
+    } else {
+      value.set_null(google::protobuf::NULL_VALUE);
+    }
+  }
+  return out;
+}
+
+absl::Status CheckAdditiveColumn(std::string_view table, const v1::Column& column) {
+  if (column.nullable() || column.has_default_value()) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "column \"", column.name(), "\" cannot be added to table \"", Sv(table),
+      "\": it is not nullable and has no default, and the records written before it have no "
+      "value for it (make it nullable or give it a default)"));
 }
 
 }  // namespace recondb::engine::internal

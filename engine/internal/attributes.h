@@ -25,10 +25,21 @@ absl::StatusOr<storage::Attributes> BuildAttributes(const v1::Table& table,
                                                     const google::protobuf::FieldMask* mask,
                                                     const storage::Attributes* base);
 
-// Checks that `attributes` (from another node) hold exactly the columns of
-// `table` with valid, already normalized values. INVALID_ARGUMENT otherwise.
-absl::Status CheckCompleteAttributes(const v1::Table& table, std::string_view id,
-                                     const storage::Attributes& attributes);
+// Checks that `attributes` (of a revision from another node) hold exactly
+// the first k columns of `table`, 0 <= k <= its column count (the columns
+// the table had when the revision was written), with valid, already
+// normalized values. INVALID_ARGUMENT naming the column otherwise.
+absl::Status CheckHeldAttributes(const v1::Table& table, std::string_view id,
+                                 const storage::Attributes& attributes);
+
+// `held` (the attributes of a live revision: a prefix of the columns) with
+// every column of `table` it lacks set to the column's default, else null.
+storage::Attributes FillColumns(const v1::Table& table, const storage::Attributes& held);
+
+// A column added to an existing table must be nullable or have a default:
+// the records written before have no value for it. FAILED_PRECONDITION
+// naming the column otherwise.
+absl::Status CheckAdditiveColumn(std::string_view table, const v1::Column& column);
 
 }  // namespace recondb::engine::internal
 

@@ -80,7 +80,7 @@ const std::string& InternalSchemaSql() {
   return *kSql;
 }
 
-const std::string& MigrationSql(int from) {
+std::string MigrationSql(int from, const std::vector<v1::Table>& tables) {
   // Format 1 -> 2. In format 1 sqlite_sequence held the highest seq ever
   // assigned, which always equals max(seq): AUTOINCREMENT gave each new row
   // max + 1, and the only rows ever deleted (by INSERT OR REPLACE) were older
@@ -95,9 +95,39 @@ const std::string& MigrationSql(int from) {
       "DROP TABLE \"_changes\";\n"
       "ALTER TABLE \"_changes_v2\" RENAME TO \"_changes\";\n",
       kChangesIndexSql));
-  assert(from == 1);  // The only older format.
-  static_cast<void>(from);
-  return *kOneToTwo;
+  if (from == 1) return *kOneToTwo;
+  // Format 2 -> 3. Format 2 could not alter a table, so every revision
+  // holds every column its table has: a constant default says so without
+  // rewriting the history. (ADD COLUMN with a constant default only changes
+  // the schema.)
+  assert(from == 2);
+  std::string sql;
+  for (const v1::Table& table : tables) {
+    const std::string history = Quote(HistoryTableName(table.name()));
+    absl::StrAppend(&sql, "ALTER TABLE ", history,
+                    " ADD COLUMN \"_stub\" INTEGER NOT NULL DEFAULT 0;\n", "ALTER TABLE ",
+                    history, " ADD COLUMN \"_columns\" INTEGER NOT NULL DEFAULT ",
+                    table.columns_size(), ";\n");
+  }
+  return sql;
+}
+
+absl::StatusOr<std::string> AppendColumnsSql(const v1::Table& table, int old_count) {
+  const std::string view = Quote(table.name());
+  const std::string history = Quote(HistoryTableName(table.name()));
+  std::string sql;
+  for (int i = old_count; i < table.columns_size(); ++i) {
+    const v1::Column& column = table.columns(i);
+    ASSIGN_OR_RETURN(const std::string_view type, SqlType(column.type(), column.name()));
+    const std::string definition = absl::StrCat(Quote(column.name()), " ", AbslView(type));
+    absl::StrAppend(&sql, "ALTER TABLE ", view, " ADD COLUMN ", definition, ";\n");
+    absl::StrAppend(&sql, "ALTER TABLE ", history, " ADD COLUMN ", definition, ";\n");
+    if (column.indexed()) {
+      absl::StrAppend(&sql, "CREATE INDEX ", Quote(ViewIndexName(table.name(), column.name())),
+                      " ON ", view, " (", Quote(column.name()), ");\n");
+    }
+  }
+  return sql;
 }
 
 absl::StatusOr<std::string> CreateTableSql(const v1::Table& table) {
@@ -112,12 +142,16 @@ absl::StatusOr<std::string> CreateTableSql(const v1::Table& table) {
                                  " (\"id\" TEXT PRIMARY KEY NOT NULL, \"revision\" TEXT NOT NULL",
                                  columns, ") WITHOUT ROWID;\n");
   // The history is keyed by an integer in insertion order, so appending a
-  // revision touches the end of its B-tree whatever the record id.
+  // revision touches the end of its B-tree whatever the record id. "_stub"
+  // marks a revision known by id only; "_columns" is how many of the
+  // table's columns (in definition order) a revision holds. Their leading
+  // "_" keeps them apart from user columns, which never start with one.
   absl::StrAppend(&sql, "CREATE TABLE ", history,
                   " (\"seq\" INTEGER PRIMARY KEY, \"id\" TEXT NOT NULL, "
                   "\"revision\" TEXT NOT NULL, \"parent\" TEXT NOT NULL, "
                   "\"generation\" INTEGER NOT NULL, \"deleted\" INTEGER NOT NULL, "
-                  "\"leaf\" INTEGER NOT NULL",
+                  "\"leaf\" INTEGER NOT NULL, \"_stub\" INTEGER NOT NULL, "
+                  "\"_columns\" INTEGER NOT NULL",
                   columns, ");\n");
   absl::StrAppend(&sql, "CREATE UNIQUE INDEX ",
                   Quote(absl::StrCat("_idx_", history_name, "-id_revision")), " ON ", history,

@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "recondb/v1/types.pb.h"
@@ -15,7 +16,7 @@ namespace recondb::storage::internal {
 // The format this build writes and the newest it reads, kept in _meta under
 // kFormatVersionKey. A store of a newer format is refused; one of an older
 // format is migrated (MigrationSql).
-inline constexpr int kFormatVersion = 2;
+inline constexpr int kFormatVersion = 3;
 inline constexpr char kFormatVersionKey[] = "format_version";
 
 // `identifier` as a double-quoted SQL identifier (embedded quotes doubled).
@@ -39,11 +40,20 @@ const std::string& InternalSchemaSql();
 
 // The DDL and copies that turn a store of format `from` into one of format
 // `from + 1`, several statements, to run inside the transaction that then
-// records the new version in _meta (left to the caller).
+// records the new version in _meta (left to the caller). `tables` are the
+// store's user tables (from _tables).
 // REQUIRES: 1 <= from < kFormatVersion.
 //   1 -> 2: _changes loses AUTOINCREMENT (seqs are assigned as max + 1, see
 //   docs/storage-format.md), keeping every entry and its seq.
-const std::string& MigrationSql(int from);
+//   2 -> 3: each history gains "_stub" (default 0) and "_columns" (default:
+//   the table's column count, which every format 2 revision holds), without
+//   rewriting a row.
+std::string MigrationSql(int from, const std::vector<v1::Table>& tables);
+
+// The DDL that appends the columns of `table` beyond the first
+// `old_count` to its view and history, and indexes the indexed ones.
+// INVALID_ARGUMENT if a column has no valid type.
+absl::StatusOr<std::string> AppendColumnsSql(const v1::Table& table, int old_count);
 
 // The DDL that creates `table`'s view table, history table and indexes,
 // several statements. INVALID_ARGUMENT if a column has no valid type.

@@ -1,5 +1,6 @@
 #include "storage/internal/sqlite_table_sql.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -33,7 +34,8 @@ TableSql BuildTableSql(const v1::Table& table) {
   const std::string history = Quote(HistoryTableName(table.name()));
   const std::string columns = ColumnList(table);
   const std::string history_select =
-      absl::StrCat("SELECT \"id\", \"revision\", \"parent\", \"generation\", \"deleted\", \"leaf\"",
+      absl::StrCat("SELECT \"id\", \"revision\", \"parent\", \"generation\", \"deleted\", \"leaf\","
+                   " \"_stub\", \"_columns\"",
                    columns, " FROM ", history);
   TableSql sql;
   sql.column_count = table.columns_size();
@@ -46,8 +48,15 @@ TableSql BuildTableSql(const v1::Table& table) {
                                " AND \"parent\" = ?2 LIMIT 1");
   sql.insert_history =
       absl::StrCat("INSERT INTO ", history,
-                   " (\"id\", \"revision\", \"parent\", \"generation\", \"deleted\", \"leaf\"",
-                   columns, ") VALUES (?1, ?2, ?3, ?4, ?5, ?6", Placeholders(table, 7), ")");
+                   " (\"id\", \"revision\", \"parent\", \"generation\", \"deleted\", \"leaf\","
+                   " \"_stub\", \"_columns\"",
+                   columns, ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8", Placeholders(table, 9), ")");
+  std::string fills = "\"_stub\" = 0, \"_columns\" = ?3";
+  for (int i = 0; i < table.columns_size(); ++i) {
+    absl::StrAppend(&fills, ", ", Quote(table.columns(i).name()), " = ?", 4 + i);
+  }
+  sql.fill_stub = absl::StrCat("UPDATE ", history, " SET ", fills,
+                               " WHERE \"id\" = ?1 AND \"revision\" = ?2 AND \"_stub\" = 1");
   sql.clear_leaf = absl::StrCat("UPDATE ", history,
                                 " SET \"leaf\" = 0 WHERE \"id\" = ?1 AND \"revision\" = ?2"
                                 " AND \"leaf\" = 1");
@@ -88,8 +97,10 @@ absl::StatusOr<StoredRevision> ReadHistoryRow(const Statement& stmt, const v1::T
   rev.generation = stmt.Int(3);
   rev.deleted = stmt.Int(4) != 0;
   rev.leaf = stmt.Int(5) != 0;
-  if (rev.deleted) return rev;
-  for (int i = 0; i < table.columns_size(); ++i) {
+  rev.stub = stmt.Int(6) != 0;
+  if (rev.deleted || rev.stub) return rev;
+  const int64_t held = std::min<int64_t>(stmt.Int(7), table.columns_size());
+  for (int i = 0; i < held; ++i) {
     const v1::Column& column = table.columns(i);
     ASSIGN_OR_RETURN(v1::Value value,
                      ReadValue(stmt, kHistoryFirstColumn + i, column.type(), column.name()));

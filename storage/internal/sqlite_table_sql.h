@@ -16,9 +16,9 @@
 namespace recondb::storage::internal {
 
 // Column positions. History rows: id, revision, parent, generation, deleted,
-// leaf, then the user columns in table order. View rows: id, revision, then
-// the user columns.
-inline constexpr int kHistoryFirstColumn = 6;
+// leaf, _stub, _columns, then the user columns in table order. View rows:
+// id, revision, then the user columns.
+inline constexpr int kHistoryFirstColumn = 8;
 inline constexpr int kViewFirstColumn = 2;
 
 // Statement texts for one table. Parameters are noted ?1, ?2, ...
@@ -37,8 +37,11 @@ struct TableSql {
   // the parent has a stored child.
   std::string has_child;
   // ?1 id, ?2 revision, ?3 parent, ?4 generation, ?5 deleted, ?6 leaf,
-  // ?7... the user columns.
+  // ?7 stub, ?8 held column count, ?9... the user columns.
   std::string insert_history;
+  // ?1 id, ?2 revision, ?3 held column count, ?4... the user columns: the
+  // stub becomes a revision with content.
+  std::string fill_stub;
   // ?1 id, ?2 revision: the revision is no longer a leaf.
   std::string clear_leaf;
 
@@ -66,8 +69,9 @@ class TableSqlCache {
   absl::flat_hash_map<std::string, std::unique_ptr<TableSql>> tables_;
 };
 
-// The current row of a statement of `table`'s history, as a revision;
-// tombstones get no attributes. DATA_LOSS for a malformed stored value.
+// The current row of a statement of `table`'s history, as a revision with
+// the columns it holds; tombstones and stubs get no attributes. DATA_LOSS
+// for a malformed stored value.
 absl::StatusOr<StoredRevision> ReadHistoryRow(const Statement& stmt, const v1::Table& table);
 
 // The current row of a statement of `table`'s view, as a record (table, id,

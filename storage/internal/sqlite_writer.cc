@@ -7,6 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "common/status_macros.h"
+#include "storage/internal/revision_columns.h"
+#include "storage/internal/sqlite_reader.h"
 #include "storage/internal/sqlite_schema.h"
 #include "storage/internal/sqlite_values.h"
 
@@ -15,6 +17,7 @@ namespace {
 
 constexpr char kInsertTable[] =
     "INSERT INTO \"_tables\" (\"name\", \"definition\") VALUES (?1, ?2)";
+constexpr char kUpdateTable[] = "UPDATE \"_tables\" SET \"definition\" = ?2 WHERE \"name\" = ?1";
 constexpr char kSetMeta[] =
     "INSERT INTO \"_meta\" (\"key\", \"value\") VALUES (?1, ?2)"
     " ON CONFLICT (\"key\") DO UPDATE SET \"value\" = excluded.\"value\"";
@@ -34,11 +37,16 @@ constexpr char kRelease[] = "RELEASE \"create_table\"";
 constexpr char kRollbackTo[] = "ROLLBACK TO \"create_table\"";
 
 // Binds the user columns of `table` from `attributes` (a std::map or a proto
-// map) from parameter `first` on; a column missing from `attributes` is null.
+// map) from parameter `first` on; a column missing from `attributes`, or
+// from position `held` on, is null.
 template <typename Map>
 absl::Status BindColumns(Statement& stmt, int first, const v1::Table& table,
-                         const Map& attributes) {
+                         const Map& attributes, int held) {
   for (int i = 0; i < table.columns_size(); ++i) {
+    if (i >= held) {
+      stmt.BindNull(first + i);
+      continue;
+    }
     const v1::Column& column = table.columns(i);
     auto it = attributes.find(column.name());
     if (it == attributes.end()) {
@@ -52,14 +60,13 @@ absl::Status BindColumns(Statement& stmt, int first, const v1::Table& table,
 
 }  // namespace
 
-absl::Status SessionWriter::CreateTable(const v1::Table& table) {
-  // A savepoint makes the definition row and the DDL one unit: a failure
-  // half way leaves nothing behind in the still usable transaction.
+template <typename Op>
+absl::Status SessionWriter::InSavepoint(Op op) {
   {
     ASSIGN_OR_RETURN(Statement savepoint, connection().Prepare(kSavepoint));
     RETURN_IF_ERROR(savepoint.Run());
   }
-  absl::Status status = CreateTableUnguarded(table);
+  absl::Status status = op();
   if (!status.ok() && connection().InTransaction()) {
     // Best effort: if undoing fails too, SQLite has ended the transaction
     // and the caller sees that through `status` and InTransaction().
@@ -72,6 +79,49 @@ absl::Status SessionWriter::CreateTable(const v1::Table& table) {
     RETURN_IF_ERROR(release.Run());
   }
   return status;
+}
+
+absl::Status SessionWriter::CreateTable(const v1::Table& table) {
+  // A savepoint makes the definition row and the DDL one unit: a failure
+  // half way leaves nothing behind in the still usable transaction.
+  return InSavepoint([&] { return CreateTableUnguarded(table); });
+}
+
+absl::Status SessionWriter::AppendColumns(const v1::Table& table) {
+  return InSavepoint([&] { return AppendColumnsUnguarded(table); });
+}
+
+absl::Status SessionWriter::AppendColumnsUnguarded(const v1::Table& table) {
+  ASSIGN_OR_RETURN(const v1::Table stored, SessionReader(session_).GetTable(table.name()));
+  RETURN_IF_ERROR(internal::CheckAppendedColumns(stored, table));
+  ASSIGN_OR_RETURN(const std::string ddl, AppendColumnsSql(table, stored.columns_size()));
+  {
+    const std::string definition = table.SerializeAsString();
+    ASSIGN_OR_RETURN(Statement update, connection().Prepare(kUpdateTable));
+    update.BindText(1, table.name());
+    update.BindBlob(2, definition);
+    RETURN_IF_ERROR(update.Run());
+  }
+  RETURN_IF_ERROR(connection().Exec(ddl));
+  // ADD COLUMN leaves existing rows null; a default is written into the
+  // view (bound, so any value works, where a DDL default would need a SQL
+  // literal). The history is left alone: "_columns" says which columns a
+  // revision holds.
+  for (int i = stored.columns_size(); i < table.columns_size(); ++i) {
+    const v1::Column& column = table.columns(i);
+    if (!column.has_default_value() ||
+        column.default_value().kind_case() == v1::Value::kNull ||
+        column.default_value().kind_case() == v1::Value::KIND_NOT_SET) {
+      continue;
+    }
+    ASSIGN_OR_RETURN(Statement fill,
+                     connection().Prepare(absl::StrCat("UPDATE ", Quote(table.name()), " SET ",
+                                                       Quote(column.name()), " = ?1"),
+                                          StatementCache::kQuery));
+    RETURN_IF_ERROR(BindValue(fill, 1, column.default_value(), column.type(), column.name()));
+    RETURN_IF_ERROR(fill.Run());
+  }
+  return absl::OkStatus();
 }
 
 absl::Status SessionWriter::CreateTableUnguarded(const v1::Table& table) {
@@ -103,6 +153,7 @@ absl::StatusOr<bool> SessionWriter::HasChild(const TableSql& sql, const StoredRe
 }
 
 absl::Status SessionWriter::InsertRevision(const v1::Table& table, const StoredRevision& rev) {
+  ASSIGN_OR_RETURN(const int held, internal::HeldColumns(table, rev));
   const TableSql& sql = session_->tables.Get(table);
   ASSIGN_OR_RETURN(const bool has_child, HasChild(sql, rev));
   {
@@ -113,12 +164,11 @@ absl::Status SessionWriter::InsertRevision(const v1::Table& table, const StoredR
     insert.BindInt(4, rev.generation);
     insert.BindInt(5, rev.deleted ? 1 : 0);
     insert.BindInt(6, has_child ? 0 : 1);
-    if (rev.deleted) {
-      // Tombstones keep no attribute: every column is null.
-      for (int i = 0; i < table.columns_size(); ++i) insert.BindNull(7 + i);
-    } else {
-      RETURN_IF_ERROR(BindColumns(insert, 7, table, rev.attributes));
-    }
+    insert.BindInt(7, rev.stub ? 1 : 0);
+    insert.BindInt(8, held);
+    // Tombstones and stubs keep no attribute (held is 0): every column is
+    // null.
+    RETURN_IF_ERROR(BindColumns(insert, 9, table, rev.attributes, held));
     absl::Status status = insert.Run();
     if (absl::IsAlreadyExists(status)) {
       return absl::AlreadyExistsError(absl::StrCat("record ", rev.id, " of table ", table.name(),
@@ -133,12 +183,32 @@ absl::Status SessionWriter::InsertRevision(const v1::Table& table, const StoredR
   return clear_leaf.Run();
 }
 
+absl::Status SessionWriter::FillStub(const v1::Table& table, const StoredRevision& rev) {
+  StoredRevision body = rev;
+  body.stub = false;
+  ASSIGN_OR_RETURN(const int held, internal::HeldColumns(table, body));
+  ASSIGN_OR_RETURN(const StoredRevision stored,
+                   SessionReader(session_).GetRevision(table, rev.id, rev.revision));
+  if (!stored.stub) {
+    return absl::FailedPreconditionError(absl::StrCat("revision ", rev.revision, " of record ",
+                                                      rev.id, " of table ", table.name(),
+                                                      " is not a stub"));
+  }
+  const TableSql& sql = session_->tables.Get(table);
+  ASSIGN_OR_RETURN(Statement fill, connection().Prepare(sql.fill_stub));
+  fill.BindText(1, rev.id);
+  fill.BindText(2, rev.revision);
+  fill.BindInt(3, held);
+  RETURN_IF_ERROR(BindColumns(fill, 4, table, rev.attributes, held));
+  return fill.Run();
+}
+
 absl::Status SessionWriter::UpsertViewRow(const v1::Table& table, const v1::Record& winner) {
   const TableSql& sql = session_->tables.Get(table);
   ASSIGN_OR_RETURN(Statement upsert, connection().Prepare(sql.upsert_view_row));
   upsert.BindText(1, winner.id());
   upsert.BindText(2, winner.revision());
-  RETURN_IF_ERROR(BindColumns(upsert, 3, table, winner.attributes()));
+  RETURN_IF_ERROR(BindColumns(upsert, 3, table, winner.attributes(), table.columns_size()));
   return upsert.Run();
 }
 

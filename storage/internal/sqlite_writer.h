@@ -24,7 +24,9 @@ class SessionWriter {
   explicit SessionWriter(Session* session) : session_(session) {}
 
   absl::Status CreateTable(const v1::Table& table);
+  absl::Status AppendColumns(const v1::Table& table);
   absl::Status InsertRevision(const v1::Table& table, const StoredRevision& rev);
+  absl::Status FillStub(const v1::Table& table, const StoredRevision& rev);
   absl::Status UpsertViewRow(const v1::Table& table, const v1::Record& winner);
   absl::Status DeleteViewRow(const v1::Table& table, std::string_view id);
   absl::StatusOr<int64_t> AppendChange(const v1::Change& change);
@@ -32,8 +34,13 @@ class SessionWriter {
 
  private:
   Connection& connection() { return *session_->connection; }
-  // CreateTable without its savepoint.
+  // CreateTable and AppendColumns without their savepoint.
   absl::Status CreateTableUnguarded(const v1::Table& table);
+  absl::Status AppendColumnsUnguarded(const v1::Table& table);
+  // Runs `op` in a savepoint: when it fails, its writes are undone and the
+  // transaction stays usable.
+  template <typename Op>
+  absl::Status InSavepoint(Op op);
   // Whether `rev` already has a stored child (grafted before it).
   absl::StatusOr<bool> HasChild(const TableSql& sql, const StoredRevision& rev);
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -23,6 +24,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "engine/revision.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/db_client.h"
 #include "tests/support/status_matchers.h"
@@ -168,7 +170,8 @@ TEST_F(CliTest, HelpListsCommandsAndWhatIsMissing) {
   EXPECT_THAT(r.out,
               AllOf(HasSubstr("records put"), HasSubstr("tables create"), HasSubstr("export"),
                     HasSubstr("Exit codes"), HasSubstr("Admin service comes with replication")));
-  for (const char* command : {"tables list", "tables create", "tables show", "records put",
+  for (const char* command : {"tables list", "tables create", "tables show",
+                              "tables add-columns", "records put",
                               "records get", "records list", "records delete", "records history",
                               "records conflicts", "changes", "health", "export", "import"}) {
     std::vector<std::string> args = absl::StrSplit(command, ' ');
@@ -563,6 +566,115 @@ TEST_F(CliTest, ImportRevisionsRpcChecksEveryRevision) {
   ASSERT_OK_AND_ASSIGN(v1::Record winner, b.GetRecord("todos", "t1"));
   EXPECT_EQ(winner.revision(), second.record().revision());
   b.Close();
+}
+
+TEST_F(CliTest, TablesAddColumns) {
+  CreateTodos();
+  Put({"todos", "t1", "--set", "title=a"});
+  CliResult r = Run({"tables", "add-columns", "todos", "--column", "priority:int,indexed,default=2",
+                     "--column", "assignee:string,nullable"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr("priority"), HasSubstr("assignee"), HasSubstr("title")));
+  // The record written before reads the default and can be filtered on it.
+  r = Run({"records", "list", "todos", "--where", "priority = 2"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("t1"));
+  r = Run({"tables", "add-columns", "--json-input", "-"},
+          R"({"table": "todos", "columns": [{"name": "note", "type": "COLUMN_TYPE_STRING",)"
+          R"( "nullable": true}]})");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  r = Run({"tables", "show", "todos", "--json"});
+  v1::Table table;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &table).ok()) << r.out;
+  ASSERT_THAT(table.columns(), SizeIs(7));
+  EXPECT_EQ(table.columns(6).name(), "note");
+
+  r = Run({"tables", "add-columns", "todos", "--column", "due:timestamp"});
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_THAT(r.err, AllOf(HasSubstr("FAILED_PRECONDITION"), HasSubstr("due")));
+  r = Run({"tables", "add-columns", "todos", "--column", "title:string,nullable"});
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_THAT(r.err, AllOf(HasSubstr("ALREADY_EXISTS"), HasSubstr("title")));
+  r = Run({"tables", "add-columns", "nope", "--column", "x:int,nullable"});
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_THAT(r.err, HasSubstr("NOT_FOUND"));
+  r = Run({"tables", "add-columns", "todos"});
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_THAT(r.err, HasSubstr("--column"));
+}
+
+// Stubs (revisions known by id only) are exported and imported as stubs,
+// and an import never sends a stub without its child, even where a batch
+// of 500 revisions ends in the middle of a run of stubs.
+TEST_F(CliTest, ExportImportKeepsStubs) {
+  ASSERT_EQ(Run({"tables", "create", "notes", "--column", "body:string,nullable"}).exit, 0);
+  auto body = [](const std::string& id, const std::string& parent, int64_t generation,
+                 const std::string& text) {
+    v1::HistoryEntry e;
+    e.mutable_record()->set_table("notes");
+    e.mutable_record()->set_id(id);
+    e.set_parent_revision(parent);
+    storage::Attributes attributes = {{"body", StringValue(text)}};
+    (*e.mutable_record()->mutable_attributes())["body"] = StringValue(text);
+    e.mutable_record()->set_revision(
+        engine::ComputeRevision(generation, {"notes", id, parent, false, &attributes}));
+    return e;
+  };
+  // "a": 300 revisions with content; "b": 250 stubs and a revision.
+  v1::ImportRevisionsRequest a, b;
+  std::string parent;
+  for (int g = 1; g <= 300; ++g) {
+    *a.add_revisions() = body("a", parent, g, absl::StrCat("a", g));
+    parent = a.revisions(g - 1).record().revision();
+  }
+  parent.clear();
+  for (int g = 1; g <= 250; ++g) {
+    v1::HistoryEntry* stub = b.add_revisions();
+    stub->mutable_record()->set_table("notes");
+    stub->mutable_record()->set_id("b");
+    stub->mutable_record()->set_revision(absl::StrFormat("%d-%032x", g, g));
+    stub->set_parent_revision(parent);
+    stub->set_stub(true);
+    parent = stub->record().revision();
+  }
+  *b.add_revisions() = body("b", parent, 251, "b");
+  DbClient db(daemon_->NewChannel());
+  for (const auto* request : {&a, &b}) {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    v1::ImportRevisionsResponse response;
+    ASSERT_OK(ToAbslStatus(db.stub()->ImportRevisions(&ctx, *request, &response)));
+  }
+  ASSERT_OK_AND_ASSIGN(auto history, db.GetRecordHistory("notes", "b"));
+  db.Close();
+
+  const std::string file = io_.File("notes.jsonl");
+  CliResult r = Run({"export", "notes", "--output", file, "--progress", "none"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  const std::string exported = ReadFile(file);
+  EXPECT_EQ(std::count(exported.begin(), exported.end(), '\n'), 1 + 300 + 251);
+  size_t stubs = 0;
+  for (size_t at = exported.find("\"stub\":true"); at != std::string::npos;
+       at = exported.find("\"stub\":true", at + 1)) {
+    ++stubs;
+  }
+  EXPECT_EQ(stubs, 250u);
+
+  TempDir other_data;
+  DaemonOptions options;
+  options.data_dir = other_data.path();
+  ASSERT_OK_AND_ASSIGN(other_, DaemonProcess::Start(options));
+  r = RunAt(other_->address(), {"import", "notes", "--input", file});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("551 new revisions"));
+  DbClient other(other_->NewChannel());
+  ASSERT_OK_AND_ASSIGN(auto imported, other.GetRecordHistory("notes", "b"));
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(history, imported));
+  EXPECT_TRUE(imported.entries(1).stub());
+  other.Close();
+  r = RunAt(other_->address(), {"records", "history", "notes", "b"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("known by id only"));
 }
 
 }  // namespace

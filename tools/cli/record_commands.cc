@@ -170,7 +170,8 @@ int History(Context& ctx) {
   }
   TextTable out({"REVISION", "PARENT", "LEAF", "DELETED", "ATTRIBUTES"});
   for (const v1::HistoryEntry& e : response.entries()) {
-    std::string attributes;
+    // A stub is known by id only: no attributes to show.
+    std::string attributes = e.stub() ? "(stub: known by id only)" : "";
     for (const std::string& name : AttributeOrder(e.record(), nullptr)) {
       if (!attributes.empty()) attributes += " ";
       attributes += name + "=" + FormatValue(e.record().attributes().at(name));

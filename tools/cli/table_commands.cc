@@ -1,4 +1,4 @@
-// `recondb tables list|create|show`.
+// `recondb tables list|create|show|add-columns`.
 #include <ostream>
 
 #include "absl/strings/str_join.h"
@@ -86,6 +86,36 @@ int CreateTable(Context& ctx) {
   return kExitOk;
 }
 
+int AddColumns(Context& ctx) {
+  v1::AddColumnsRequest request;
+  const std::vector<std::string> specs = ctx.args.GetAll("column");
+  if (ctx.args.Has("json-input")) {
+    if (!specs.empty()) return UsageError(ctx, "give either --column or --json-input, not both");
+    auto text = ReadJsonInput(ctx, ctx.args.Get("json-input"));
+    if (!text.ok()) return InputError(ctx, std::string(text.status().message()));
+    auto parsed = google::protobuf::util::JsonStringToMessage(*text, &request);
+    if (!parsed.ok()) {
+      return InputError(ctx, "--json-input is not an AddColumnsRequest in JSON: " +
+                                 parsed.ToString());
+    }
+  }
+  for (const std::string& spec : specs) {
+    auto column = ParseColumnSpec(spec);
+    if (!column.ok()) return UsageError(ctx, std::string(column.status().message()));
+    *request.add_columns() = *column;
+  }
+  if (!ctx.args.positional().empty()) request.set_table(ctx.args.positional()[0]);
+  if (request.table().empty()) return UsageError(ctx, "missing TABLE name");
+  if (request.columns().empty()) return UsageError(ctx, "give at least one --column");
+  grpc::ClientContext rpc;
+  rpc.set_deadline(Deadline(ctx));
+  v1::Table table;
+  grpc::Status status = ctx.Db().AddColumns(&rpc, request, &table);
+  if (!status.ok()) return RpcError(ctx, status, "AddColumns " + request.table());
+  PrintTable(ctx, table);
+  return kExitOk;
+}
+
 }  // namespace
 
 std::vector<Command> TableCommands() {
@@ -114,6 +144,21 @@ std::vector<Command> TableCommands() {
        0,
        1,
        CreateTable},
+      {"tables add-columns",
+       "TABLE",
+       "append columns to a table",
+       "An additive change: the new columns come after the existing ones, and each must be\n"
+       "nullable or have a default (records written before read it). Columns are given\n"
+       "as in 'tables create' (--column NAME:TYPE[,nullable][,indexed][,max=N][,default=VALUE]),\n"
+       "or as an AddColumnsRequest in JSON with --json-input (TABLE, if given, sets the table).\n"
+       "Example:\n"
+       "  recondb tables add-columns todos --column priority:int,indexed,default=0 \\\n"
+       "    --column assignee:string,nullable",
+       {{"column", "SPEC", "a column to add (repeatable)"},
+        {"json-input", "JSON|-", "the AddColumnsRequest as proto3 JSON, or - to read it from stdin"}},
+       0,
+       1,
+       AddColumns},
   };
 }
 

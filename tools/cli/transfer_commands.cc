@@ -10,9 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
@@ -158,6 +160,30 @@ int FlushBatch(Context& ctx, ImportState& state, int64_t last_line) {
   return kExitOk;
 }
 
+// Flushes a full batch, except its trailing stubs: a stub is accepted only
+// with a child in the same request, and its child is the line that comes
+// next (export writes parents first). They start the next batch, which
+// grows past the limits only if it holds nothing but stubs.
+int FlushFull(Context& ctx, ImportState& state, int64_t last_line) {
+  auto& revisions = *state.batch.mutable_revisions();
+  int keep = 0;
+  while (keep < revisions.size() && revisions[revisions.size() - 1 - keep].stub()) ++keep;
+  if (keep == revisions.size()) return kExitOk;
+  std::vector<v1::HistoryEntry> stubs;
+  for (int i = revisions.size() - keep; i < revisions.size(); ++i) {
+    stubs.push_back(std::move(revisions[i]));
+  }
+  revisions.DeleteSubrange(revisions.size() - keep, keep);
+  size_t stub_bytes = 0;
+  for (const v1::HistoryEntry& e : stubs) stub_bytes += e.ByteSizeLong();
+  state.batch_bytes -= std::min(state.batch_bytes, stub_bytes);
+  if (int exit = FlushBatch(ctx, state, last_line - keep); exit != kExitOk) return exit;
+  for (v1::HistoryEntry& e : stubs) *state.batch.add_revisions() = std::move(e);
+  state.batch_bytes = stub_bytes;
+  state.batch_first_line = last_line - keep + 1;
+  return kExitOk;
+}
+
 // Creates the table from the export's first line unless it exists.
 int ImportTable(Context& ctx, ImportState& state, v1::Table table) {
   table.set_name(state.table);
@@ -209,7 +235,7 @@ int ImportHistoryEntry(Context& ctx, ImportState& state, v1::HistoryEntry entry,
     ++state.records;
   }
   if (state.batch.revisions_size() >= kBatchRevisions || state.batch_bytes + bytes > kBatchBytes) {
-    if (int exit = FlushBatch(ctx, state, line - 1); exit != kExitOk) return exit;
+    if (int exit = FlushFull(ctx, state, line - 1); exit != kExitOk) return exit;
   }
   if (state.batch.revisions_size() == 0) state.batch_first_line = line;
   *state.batch.add_revisions() = std::move(entry);

@@ -1,0 +1,27 @@
+// Conversions between the wire messages of replication.proto and the
+// engine's replication types, with the checks a message from a peer needs.
+#ifndef RECONDB_RECONCILER_INTERNAL_WIRE_H_
+#define RECONDB_RECONCILER_INTERNAL_WIRE_H_
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/engine.h"
+#include "recondb/v1/replication.pb.h"
+
+namespace recondb::reconciler::internal {
+
+v1::RecordSummary ToWire(const engine::ChangedRecord& record);
+engine::ChangedRecord FromWire(const v1::RecordSummary& record);
+
+v1::RecordWant ToWire(const engine::RevisionWant& want);
+engine::RevisionWant FromWire(const v1::RecordWant& want);
+
+v1::RevisionBody ToWire(const engine::ForeignRevision& revision);
+// INVALID_ARGUMENT if the revision id does not parse (the generation comes
+// from it); the engine checks everything else.
+absl::StatusOr<engine::ForeignRevision> FromWire(const v1::RevisionBody& body);
+
+}  // namespace recondb::reconciler::internal
+
+#endif  // RECONDB_RECONCILER_INTERNAL_WIRE_H_

@@ -1,0 +1,737 @@
+// The replication session: docs/replication-protocol.md, section by section.
+//
+// Four threads per session, so that nothing that must keep moving ever waits
+// for the network:
+//  - the reader dispatches incoming messages: Summaries, Revisions and
+//    CaughtUp to the sink (bounded queue: back-pressure on the peer), Want and
+//    Ack to the source;
+//  - the sink (this node as receiver) diffs, grafts and acknowledges; it only
+//    ever enqueues what it sends, so it never blocks on the network;
+//  - the source (this node as sender) reads feed pages, answers Wants, keeps
+//    at most `window` batches unacknowledged and waits for the engine's change
+//    notification when caught up;
+//  - the writer sends the outgoing queue in order.
+// Run() itself does the handshake and then waits for the end.
+#include "reconciler/session.h"
+
+#include <algorithm>
+#include <deque>
+#include <optional>
+#include <thread>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status_macros.h"
+#include "common/strings.h"
+#include "reconciler/internal/wire.h"
+#include "spdlog/sinks/null_sink.h"
+
+namespace recondb::reconciler {
+namespace {
+
+// Incoming messages for the sink buffered before the reader stops reading.
+constexpr size_t kSinkQueueLimit = 8;
+// Outgoing bytes queued before the source waits for the writer.
+constexpr int64_t kOutgoingByteLimit = 8 << 20;
+// Records remembered for echo suppression.
+constexpr size_t kPeerHasLimit = 200000;
+
+std::string RecordKey(std::string_view table, std::string_view id) {
+  return absl::StrCat(Sv(table), std::string(1, '\0'), Sv(id));
+}
+
+std::shared_ptr<spdlog::logger> NullLogger() {
+  return std::make_shared<spdlog::logger>("recondb.reconciler",
+                                          std::make_shared<spdlog::sinks::null_sink_mt>());
+}
+
+std::vector<std::string> Sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
+// The link's filter: the intersection of both sides' (empty: all).
+std::vector<std::string> LinkFilter(const std::vector<std::string>& mine,
+                                    const std::vector<std::string>& theirs) {
+  if (mine.empty()) return Sorted(theirs);
+  if (theirs.empty()) return Sorted(mine);
+  std::vector<std::string> out;
+  absl::flat_hash_set<std::string> other(theirs.begin(), theirs.end());
+  for (const auto& t : mine) {
+    if (other.contains(t)) out.push_back(t);
+  }
+  // Disjoint filters share nothing: a table name no user table can have
+  // keeps the filter from meaning "everything".
+  if (out.empty()) out.push_back("_none");
+  return Sorted(out);
+}
+
+}  // namespace
+
+std::string CheckpointKey(const std::string& source_node_id, std::vector<std::string> tables) {
+  return absl::StrCat(source_node_id, "/", absl::StrJoin(Sorted(std::move(tables)), ","));
+}
+
+class Session::Impl {
+ public:
+  Impl(SessionOptions options, MessageStream* stream)
+      : options_(std::move(options)), stream_(stream) {
+    if (options_.logger == nullptr) options_.logger = NullLogger();
+    options_.batch_records = std::max(1, options_.batch_records);
+    options_.window = std::max(1, options_.window);
+    options_.part_bytes = std::max<int64_t>(1, options_.part_bytes);
+  }
+
+  absl::Status Run();
+  void Stop() {
+    {
+      absl::MutexLock lock(&mu_);
+      if (ending_) return;
+      ending_ = true;
+    }
+    stream_->Cancel();
+  }
+  SessionProgress progress() const {
+    absl::MutexLock lock(&mu_);
+    return progress_;
+  }
+
+ private:
+  struct InFlight {
+    int64_t batch;
+    int64_t up_to_seq;
+    bool want_answered;
+  };
+  struct Pending {
+    int64_t batch;
+    int64_t up_to_seq;
+  };
+
+  absl::Status Handshake();
+  void ReaderLoop();
+  void WriterLoop();
+  void SinkLoop();
+  void SourceLoop();
+
+  absl::Status HandleSummaries(const v1::Summaries& summaries);
+  absl::Status HandleRevisions(const v1::Revisions& revisions);
+  absl::Status HandleCaughtUp(const v1::CaughtUp& caught_up);
+  absl::Status HandleWant(const v1::Want& want);
+  absl::Status HandleAck(const v1::Ack& ack);
+  absl::Status SendPage();
+  absl::Status CheckTable(std::string_view table) const;
+
+  // Ends the session with `status` (the first error wins).
+  void Fail(absl::Status status);
+  void Send(v1::ReplicateMessage message);
+  void Publish();
+  bool OneShotDone() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return mode_ == v1::SESSION_MODE_ONE_SHOT && source_done_ && peer_caught_up_ &&
+           pending_.empty() && sink_in_.empty();
+  }
+
+  SessionOptions options_;
+  MessageStream* const stream_;
+
+  // Set by the handshake, then read-only.
+  std::string peer_id_;
+  std::string peer_name_;  // For messages: "peer <id>".
+  v1::SessionMode mode_ = v1::SESSION_MODE_LIVE;
+  std::vector<std::string> filter_;
+  std::string checkpoint_key_;
+
+  mutable absl::Mutex mu_;
+  absl::Status status_ ABSL_GUARDED_BY(mu_);
+  bool ending_ ABSL_GUARDED_BY(mu_) = false;  // Error, Stop() or done.
+  // Outgoing.
+  std::deque<v1::ReplicateMessage> out_ ABSL_GUARDED_BY(mu_);
+  int64_t out_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  bool finish_writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool writer_finished_ ABSL_GUARDED_BY(mu_) = false;
+  // Incoming.
+  std::deque<v1::ReplicateMessage> sink_in_ ABSL_GUARDED_BY(mu_);
+  std::deque<v1::ReplicateMessage> source_in_ ABSL_GUARDED_BY(mu_);
+  bool read_ended_ ABSL_GUARDED_BY(mu_) = false;
+  // Source state.
+  int64_t notified_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  bool source_done_ ABSL_GUARDED_BY(mu_) = false;
+  // Sink state.
+  std::deque<Pending> pending_ ABSL_GUARDED_BY(mu_);
+  bool peer_caught_up_ ABSL_GUARDED_BY(mu_) = false;
+  // Echo suppression: the leaves the peer offered for each record ("table
+  // \0 id"). A record whose leaves here are all among them need not be
+  // offered back. Bounded: cleared when it grows past kPeerHasLimit.
+  absl::flat_hash_map<std::string, std::vector<std::string>> peer_has_ ABSL_GUARDED_BY(mu_);
+  SessionProgress progress_ ABSL_GUARDED_BY(mu_);
+
+  // Source-thread state.
+  int64_t cursor_ = -1;  // -1 until the peer's Ack 0.
+  int64_t next_batch_ = 1;
+  std::deque<InFlight> in_flight_;
+  bool at_end_ = false;
+  int64_t caught_up_sent_at_ = -1;
+  absl::flat_hash_set<std::string> tables_sent_;
+  // Sink-thread state.
+  int64_t expected_batch_ = 1;
+  int64_t last_up_to_seq_ = 0;
+};
+
+void Session::Impl::Fail(absl::Status status) {
+  {
+    absl::MutexLock lock(&mu_);
+    // After Stop() or a completed sync, a broken stream is the expected end.
+    const bool expected = ending_ && absl::IsUnavailable(status);
+    ending_ = true;
+    if (!status_.ok() || expected) return;
+    status_ = status;
+  }
+  options_.logger->warn("replication with {}: {}", peer_name_.empty() ? "a peer" : peer_name_,
+                        status.ToString());
+  stream_->Cancel();
+}
+
+void Session::Impl::Send(v1::ReplicateMessage message) {
+  absl::MutexLock lock(&mu_);
+  out_bytes_ += static_cast<int64_t>(message.ByteSizeLong());
+  out_.push_back(std::move(message));
+}
+
+void Session::Impl::Publish() {
+  if (!options_.on_progress) return;
+  SessionProgress copy;
+  {
+    absl::MutexLock lock(&mu_);
+    progress_.local_last_seq = options_.engine->LastSeq();
+    copy = progress_;
+  }
+  options_.on_progress(copy);
+}
+
+absl::Status Session::Impl::CheckTable(std::string_view table) const {
+  if (filter_.empty() || std::binary_search(filter_.begin(), filter_.end(), std::string(table))) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(peer_name_, " sent table \"", Sv(table),
+                                                 "\", outside the link's table filter"));
+}
+
+absl::Status Session::Impl::Handshake() {
+  auto make_hello = [this](v1::SessionMode mode) {
+    v1::ReplicateMessage hello;
+    hello.mutable_hello()->set_node_id(options_.engine->node_id());
+    hello.mutable_hello()->set_protocol_version(kProtocolVersion);
+    for (const auto& t : options_.tables) hello.mutable_hello()->add_tables(t);
+    hello.mutable_hello()->set_mode(mode);
+    return hello;
+  };
+  const v1::SessionMode wanted_mode =
+      options_.mode == v1::SESSION_MODE_UNSPECIFIED ? v1::SESSION_MODE_LIVE : options_.mode;
+  if (options_.dialer && !stream_->Write(make_hello(wanted_mode))) {
+    return absl::UnavailableError("the stream broke before the handshake");
+  }
+  v1::ReplicateMessage first;
+  if (!stream_->Read(&first)) return absl::UnavailableError("the peer closed the stream before its Hello");
+  if (!first.has_hello()) return absl::InvalidArgumentError("the peer's first message is not a Hello");
+  const v1::Hello& hello = first.hello();
+  if (hello.protocol_version() != kProtocolVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("peer ", hello.node_id(), " speaks replication protocol version ",
+                     hello.protocol_version(), "; this node speaks version ", kProtocolVersion));
+  }
+  if (hello.node_id().empty() || hello.node_id().size() > 255) {
+    return absl::InvalidArgumentError("Hello.node_id must be 1-255 bytes");
+  }
+  if (hello.node_id() == options_.engine->node_id()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the peer claims this node's own id ", hello.node_id()));
+  }
+  for (const auto& t : hello.tables()) {
+    if (t.empty() || t.size() > 63) {
+      return absl::InvalidArgumentError(absl::StrCat("Hello.tables: bad table name \"", t, "\""));
+    }
+  }
+  peer_id_ = hello.node_id();
+  peer_name_ = absl::StrCat("peer ", peer_id_);
+  mode_ = options_.dialer ? wanted_mode
+                          : (hello.mode() == v1::SESSION_MODE_ONE_SHOT ? v1::SESSION_MODE_ONE_SHOT
+                                                                       : v1::SESSION_MODE_LIVE);
+  filter_ = LinkFilter(options_.tables, {hello.tables().begin(), hello.tables().end()});
+  checkpoint_key_ = CheckpointKey(peer_id_, filter_);
+  if (!options_.dialer && !stream_->Write(make_hello(mode_))) {
+    return absl::UnavailableError("the stream broke during the handshake");
+  }
+  if (options_.on_handshake) RETURN_IF_ERROR(options_.on_handshake(peer_id_));
+  ASSIGN_OR_RETURN(const int64_t checkpoint, options_.engine->GetCheckpoint(checkpoint_key_));
+  {
+    absl::MutexLock lock(&mu_);
+    progress_.peer_node_id = peer_id_;
+    progress_.incoming_checkpoint = checkpoint;
+    last_up_to_seq_ = checkpoint;
+  }
+  v1::ReplicateMessage start;
+  start.mutable_ack()->set_batch(0);
+  start.mutable_ack()->set_checkpoint(checkpoint);
+  Send(std::move(start));
+  options_.logger->info("replication with {}: connected ({}, tables: {})", peer_name_,
+                        mode_ == v1::SESSION_MODE_ONE_SHOT ? "one-shot" : "live",
+                        filter_.empty() ? "all" : absl::StrJoin(filter_, ","));
+  return absl::OkStatus();
+}
+
+absl::Status Session::Impl::Run() {
+  if (options_.engine == nullptr) return absl::InvalidArgumentError("SessionOptions.engine is null");
+  if (absl::Status s = Handshake(); !s.ok()) {
+    Fail(s);
+    absl::MutexLock lock(&mu_);
+    return status_.ok() ? s : status_;
+  }
+  const int64_t listener = options_.engine->AddChangeListener([this](int64_t seq) {
+    absl::MutexLock lock(&mu_);
+    notified_seq_ = std::max(notified_seq_, seq);
+  });
+  std::thread writer([this] { WriterLoop(); });
+  std::thread reader([this] { ReaderLoop(); });
+  std::thread sink([this] { SinkLoop(); });
+  std::thread source([this] { SourceLoop(); });
+  {
+    // One-shot: once done, flush, half-close and wait for the peer's end.
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS { return self->ending_ || self->OneShotDone(); },
+        this));
+    if (!ending_) {
+      finish_writing_ = true;
+      mu_.Await(absl::Condition(
+          +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return self->ending_ || (self->writer_finished_ && self->read_ended_);
+          },
+          this));
+      ending_ = true;
+    }
+  }
+  stream_->Cancel();  // Releases the reader and writer if still blocked.
+  options_.engine->RemoveChangeListener(listener);
+  for (std::thread* t : {&writer, &reader, &sink, &source}) t->join();
+  Publish();
+  absl::MutexLock lock(&mu_);
+  if (status_.ok()) {
+    options_.logger->info("replication with {}: ended ({} revisions sent, {} grafted)", peer_name_,
+                          progress_.sent.revisions_sent(), progress_.received.revisions_grafted());
+  }
+  return status_;
+}
+
+void Session::Impl::WriterLoop() {
+  while (true) {
+    v1::ReplicateMessage message;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return self->ending_ || !self->out_.empty() || self->finish_writing_;
+          },
+          this));
+      if (ending_) return;
+      if (out_.empty()) {  // finish_writing_ and everything sent.
+        stream_->WritesDone();
+        writer_finished_ = true;
+        return;
+      }
+      message = std::move(out_.front());
+      out_.pop_front();
+      out_bytes_ -= static_cast<int64_t>(message.ByteSizeLong());
+    }
+    if (!stream_->Write(message)) {
+      Fail(absl::UnavailableError(absl::StrCat("the stream to ", peer_name_, " broke")));
+      return;
+    }
+  }
+}
+
+void Session::Impl::ReaderLoop() {
+  while (true) {
+    v1::ReplicateMessage message;
+    if (!stream_->Read(&message)) {
+      absl::MutexLock lock(&mu_);
+      read_ended_ = true;
+      // Tell the sink in order: the stream's end is a message too.
+      sink_in_.emplace_back();
+      return;
+    }
+    switch (message.body_case()) {
+      case v1::ReplicateMessage::kSummaries:
+      case v1::ReplicateMessage::kRevisions:
+      case v1::ReplicateMessage::kCaughtUp: {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(
+            +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+              return self->ending_ || self->sink_in_.size() < kSinkQueueLimit;
+            },
+            this));
+        if (ending_) return;
+        sink_in_.push_back(std::move(message));
+        break;
+      }
+      case v1::ReplicateMessage::kWant:
+      case v1::ReplicateMessage::kAck: {
+        absl::MutexLock lock(&mu_);
+        source_in_.push_back(std::move(message));
+        break;
+      }
+      case v1::ReplicateMessage::kHello:
+        Fail(absl::InvalidArgumentError(absl::StrCat(peer_name_, " sent a second Hello")));
+        return;
+      default:
+        Fail(absl::InvalidArgumentError(absl::StrCat(peer_name_, " sent a message with no body")));
+        return;
+    }
+  }
+}
+
+void Session::Impl::SinkLoop() {
+  while (true) {
+    v1::ReplicateMessage message;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS { return self->ending_ || !self->sink_in_.empty(); },
+          this));
+      if (ending_) return;
+      message = std::move(sink_in_.front());
+      sink_in_.pop_front();
+    }
+    absl::Status status;
+    switch (message.body_case()) {
+      case v1::ReplicateMessage::kSummaries:
+        status = HandleSummaries(message.summaries());
+        break;
+      case v1::ReplicateMessage::kRevisions:
+        status = HandleRevisions(message.revisions());
+        break;
+      case v1::ReplicateMessage::kCaughtUp:
+        status = HandleCaughtUp(message.caught_up());
+        break;
+      default: {  // The end of the stream.
+        absl::MutexLock lock(&mu_);
+        if (ending_ || finish_writing_ || OneShotDone()) return;
+        status = absl::UnavailableError(absl::StrCat(peer_name_, " closed the stream"));
+        break;
+      }
+    }
+    if (!status.ok()) {
+      Fail(status);
+      return;
+    }
+    Publish();
+  }
+}
+
+absl::Status Session::Impl::HandleSummaries(const v1::Summaries& summaries) {
+  if (summaries.batch() != expected_batch_) {
+    return absl::InvalidArgumentError(absl::StrCat(peer_name_, " sent Summaries batch ",
+                                                   summaries.batch(), ", expected ", expected_batch_));
+  }
+  if (summaries.up_to_seq() < last_up_to_seq_) {
+    return absl::InvalidArgumentError(absl::StrCat(peer_name_, " sent Summaries up to seq ",
+                                                   summaries.up_to_seq(), ", behind ", last_up_to_seq_));
+  }
+  ++expected_batch_;
+  last_up_to_seq_ = summaries.up_to_seq();
+  for (const v1::Table& table : summaries.tables()) {
+    RETURN_IF_ERROR(CheckTable(table.name()));
+    auto applied = options_.engine->ApplyForeignTable(table);
+    if (!applied.ok()) {
+      return absl::Status(applied.status().code(),
+                          absl::StrCat("table from ", peer_name_, ": ", applied.status().message()));
+    }
+  }
+  std::vector<engine::ChangedRecord> offered;
+  offered.reserve(summaries.records_size());
+  for (const v1::RecordSummary& record : summaries.records()) {
+    RETURN_IF_ERROR(CheckTable(record.table()));
+    offered.push_back(internal::FromWire(record));
+  }
+  auto wants = options_.engine->DiffRevisions(offered);
+  if (!wants.ok()) {
+    return absl::Status(wants.status().code(),
+                        absl::StrCat("summaries from ", peer_name_, ": ", wants.status().message()));
+  }
+  v1::ReplicateMessage reply;
+  reply.mutable_want()->set_batch(summaries.batch());
+  for (const auto& want : *wants) *reply.mutable_want()->add_records() = internal::ToWire(want);
+  Send(std::move(reply));
+  absl::MutexLock lock(&mu_);
+  if (peer_has_.size() + offered.size() > kPeerHasLimit) peer_has_.clear();
+  for (engine::ChangedRecord& record : offered) {
+    std::sort(record.leaves.begin(), record.leaves.end());
+    peer_has_[RecordKey(record.table, record.id)] = std::move(record.leaves);
+  }
+  pending_.push_back(Pending{summaries.batch(), summaries.up_to_seq()});
+  peer_caught_up_ = false;
+  progress_.incoming_caught_up = false;
+  progress_.peer_last_seq = std::max(progress_.peer_last_seq, summaries.up_to_seq());
+  progress_.received.set_batches(progress_.received.batches() + 1);
+  progress_.received.set_records_offered(progress_.received.records_offered() + summaries.records_size());
+  progress_.received.set_tables_sent(progress_.received.tables_sent() + summaries.tables_size());
+  return absl::OkStatus();
+}
+
+absl::Status Session::Impl::HandleRevisions(const v1::Revisions& revisions) {
+  Pending pending;
+  {
+    absl::MutexLock lock(&mu_);
+    if (pending_.empty() || pending_.front().batch != revisions.batch()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(peer_name_, " sent Revisions for batch ", revisions.batch(),
+                       pending_.empty() ? ", which nothing asked for"
+                                        : absl::StrCat(", expected ", pending_.front().batch)));
+    }
+    pending = pending_.front();
+  }
+  if (revisions.up_to_seq() != pending.up_to_seq) {
+    return absl::InvalidArgumentError(absl::StrCat(peer_name_, " sent Revisions of batch ",
+                                                   revisions.batch(), " up to seq ", revisions.up_to_seq(),
+                                                   ", its Summaries said ", pending.up_to_seq));
+  }
+  std::vector<engine::ForeignRevision> foreign;
+  foreign.reserve(revisions.revisions_size());
+  int64_t stubs = 0;
+  for (const v1::RevisionBody& body : revisions.revisions()) {
+    RETURN_IF_ERROR(CheckTable(body.table()));
+    ASSIGN_OR_RETURN(engine::ForeignRevision revision, internal::FromWire(body));
+    stubs += revision.rev.stub ? 1 : 0;
+    foreign.push_back(std::move(revision));
+  }
+  const engine::Checkpoint checkpoint{checkpoint_key_, pending.up_to_seq};
+  auto grafted = options_.engine->ApplyForeignRevisions(
+      foreign, revisions.last_part() ? &checkpoint : nullptr);
+  if (!grafted.ok()) {
+    return absl::Status(grafted.status().code(), absl::StrCat("revisions from ", peer_name_,
+                                                              " refused: ", grafted.status().message()));
+  }
+  if (revisions.last_part()) {
+    v1::ReplicateMessage ack;
+    ack.mutable_ack()->set_batch(pending.batch);
+    ack.mutable_ack()->set_checkpoint(pending.up_to_seq);
+    Send(std::move(ack));
+  }
+  absl::MutexLock lock(&mu_);
+  auto& received = progress_.received;
+  received.set_revisions_sent(received.revisions_sent() + revisions.revisions_size() - stubs);
+  received.set_stubs_sent(received.stubs_sent() + stubs);
+  received.set_revisions_grafted(received.revisions_grafted() + *grafted);
+  if (revisions.last_part()) {
+    pending_.pop_front();
+    progress_.incoming_checkpoint = pending.up_to_seq;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Session::Impl::HandleCaughtUp(const v1::CaughtUp& caught_up) {
+  absl::MutexLock lock(&mu_);
+  if (!pending_.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(peer_name_, " said it was caught up with batch ",
+                                                   pending_.front().batch, " unfinished"));
+  }
+  peer_caught_up_ = true;
+  progress_.incoming_caught_up = true;
+  progress_.peer_last_seq = std::max(progress_.peer_last_seq, caught_up.up_to_seq());
+  return absl::OkStatus();
+}
+
+void Session::Impl::SourceLoop() {
+  const bool live = mode_ == v1::SESSION_MODE_LIVE;
+  while (true) {
+    std::optional<v1::ReplicateMessage> message;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        if (ending_ || !source_in_.empty()) return true;
+        if (cursor_ < 0 || out_bytes_ >= kOutgoingByteLimit) return false;
+        if (at_end_ && live && notified_seq_ > cursor_) return true;
+        return !at_end_ && static_cast<int>(in_flight_.size()) < options_.window;
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (ending_) return;
+      if (!source_in_.empty()) {
+        message = std::move(source_in_.front());
+        source_in_.pop_front();
+      } else if (at_end_) {
+        at_end_ = false;  // Notified of new changes.
+      }
+    }
+    absl::Status status;
+    if (message.has_value()) {
+      status = message->has_want() ? HandleWant(message->want()) : HandleAck(message->ack());
+    } else if (!at_end_) {
+      status = SendPage();
+    }
+    if (status.ok() && at_end_ && in_flight_.empty() && cursor_ > caught_up_sent_at_) {
+      caught_up_sent_at_ = cursor_;
+      v1::ReplicateMessage caught_up;
+      caught_up.mutable_caught_up()->set_up_to_seq(cursor_);
+      // Flags first: once the peer has this message it may finish.
+      absl::MutexLock lock(&mu_);
+      progress_.outgoing_caught_up = true;
+      if (!live) source_done_ = true;
+      out_bytes_ += static_cast<int64_t>(caught_up.ByteSizeLong());
+      out_.push_back(std::move(caught_up));
+    }
+    if (!status.ok()) {
+      Fail(status);
+      return;
+    }
+    Publish();
+  }
+}
+
+absl::Status Session::Impl::SendPage() {
+  ASSIGN_OR_RETURN(engine::ChangePage page,
+                   options_.engine->ReadChangePage(cursor_, filter_, options_.batch_records));
+  if (page.end_of_feed) at_end_ = true;
+  if (page.records.empty() && page.tables.empty() && page.up_to_seq == cursor_) return absl::OkStatus();
+  v1::ReplicateMessage message;
+  v1::Summaries* summaries = message.mutable_summaries();
+  summaries->set_batch(next_batch_++);
+  summaries->set_up_to_seq(page.up_to_seq);
+  // Tables first: those changed in the page, then those its records need
+  // that this session has not sent yet.
+  for (const v1::Table& table : page.tables) {
+    *summaries->add_tables() = table;
+    tables_sent_.insert(table.name());
+  }
+  {
+    // Leave out what the peer itself offered us (echo).
+    absl::MutexLock lock(&mu_);
+    auto echoed = [this](const engine::ChangedRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      auto it = peer_has_.find(RecordKey(record.table, record.id));
+      if (it == peer_has_.end()) return false;
+      const auto& theirs = it->second;  // Sorted, as pages send them.
+      const bool covered = std::includes(theirs.begin(), theirs.end(), record.leaves.begin(),
+                                         record.leaves.end());
+      peer_has_.erase(it);
+      return covered;
+    };
+    page.records.erase(std::remove_if(page.records.begin(), page.records.end(), echoed),
+                       page.records.end());
+  }
+  for (const engine::ChangedRecord& record : page.records) {
+    if (tables_sent_.insert(record.table).second) {
+      ASSIGN_OR_RETURN(v1::Table table, options_.engine->GetTable(record.table));
+      *summaries->add_tables() = std::move(table);
+    }
+    *summaries->add_records() = internal::ToWire(record);
+  }
+  in_flight_.push_back(InFlight{summaries->batch(), page.up_to_seq, false});
+  cursor_ = page.up_to_seq;
+  {
+    absl::MutexLock lock(&mu_);
+    progress_.outgoing_caught_up = false;
+    auto& sent = progress_.sent;
+    sent.set_batches(sent.batches() + 1);
+    sent.set_records_offered(sent.records_offered() + summaries->records_size());
+    sent.set_tables_sent(sent.tables_sent() + summaries->tables_size());
+  }
+  Send(std::move(message));
+  return absl::OkStatus();
+}
+
+absl::Status Session::Impl::HandleWant(const v1::Want& want) {
+  auto it = std::find_if(in_flight_.begin(), in_flight_.end(),
+                         [](const InFlight& f) { return !f.want_answered; });
+  if (it == in_flight_.end() || it->batch != want.batch()) {
+    return absl::InvalidArgumentError(absl::StrCat(peer_name_, " sent a Want for batch ", want.batch(),
+                                                   " out of turn"));
+  }
+  it->want_answered = true;
+  std::vector<engine::RevisionWant> wants;
+  wants.reserve(want.records_size());
+  for (const v1::RecordWant& record : want.records()) {
+    RETURN_IF_ERROR(CheckTable(record.table()));
+    wants.push_back(internal::FromWire(record));
+  }
+  auto collected = options_.engine->CollectRevisions(wants);
+  if (!collected.ok()) {
+    return absl::Status(collected.status().code(), absl::StrCat("Want from ", peer_name_, ": ",
+                                                                collected.status().message()));
+  }
+  // Parts of whole records, about part_bytes each.
+  int64_t bodies = 0;
+  int64_t stubs = 0;
+  v1::ReplicateMessage part;
+  int64_t part_bytes = 0;
+  auto flush = [&](bool last) {
+    part.mutable_revisions()->set_batch(want.batch());
+    part.mutable_revisions()->set_up_to_seq(it->up_to_seq);
+    part.mutable_revisions()->set_last_part(last);
+    Send(std::move(part));
+    part.Clear();
+    part_bytes = 0;
+    // Memory stays flat: wait while the writer is behind.
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          return self->ending_ || self->out_bytes_ < kOutgoingByteLimit;
+        },
+        this));
+  };
+  const engine::ForeignRevision* previous = nullptr;
+  for (const engine::ForeignRevision& revision : *collected) {
+    const bool new_record =
+        previous == nullptr || previous->table != revision.table || previous->rev.id != revision.rev.id;
+    if (new_record && part_bytes >= options_.part_bytes) flush(false);
+    v1::RevisionBody* body = part.mutable_revisions()->add_revisions();
+    *body = internal::ToWire(revision);
+    part_bytes += static_cast<int64_t>(body->ByteSizeLong());
+    (revision.rev.stub ? stubs : bodies) += 1;
+    previous = &revision;
+  }
+  flush(true);
+  absl::MutexLock lock(&mu_);
+  auto& sent = progress_.sent;
+  sent.set_revisions_sent(sent.revisions_sent() + bodies);
+  sent.set_stubs_sent(sent.stubs_sent() + stubs);
+  return absl::OkStatus();
+}
+
+absl::Status Session::Impl::HandleAck(const v1::Ack& ack) {
+  if (ack.batch() == 0) {
+    if (cursor_ >= 0) return absl::InvalidArgumentError(absl::StrCat(peer_name_, " sent a second Ack 0"));
+    int64_t start = std::max<int64_t>(0, ack.checkpoint());
+    if (start > options_.engine->LastSeq()) {
+      options_.logger->warn(
+          "replication with {}: its checkpoint {} is beyond this node's last seq {} (feed reset?); "
+          "starting from 0",
+          peer_name_, start, options_.engine->LastSeq());
+      start = 0;
+    }
+    cursor_ = start;
+    absl::MutexLock lock(&mu_);
+    progress_.outgoing_checkpoint = start;
+    return absl::OkStatus();
+  }
+  if (in_flight_.empty() || in_flight_.front().batch != ack.batch() || !in_flight_.front().want_answered) {
+    return absl::InvalidArgumentError(absl::StrCat(peer_name_, " acknowledged batch ", ack.batch(),
+                                                   " out of turn"));
+  }
+  if (ack.checkpoint() != in_flight_.front().up_to_seq) {
+    return absl::InvalidArgumentError(absl::StrCat(peer_name_, " acknowledged batch ", ack.batch(),
+                                                   " at seq ", ack.checkpoint(), ", expected ",
+                                                   in_flight_.front().up_to_seq));
+  }
+  in_flight_.pop_front();
+  absl::MutexLock lock(&mu_);
+  progress_.outgoing_checkpoint = ack.checkpoint();
+  return absl::OkStatus();
+}
+
+Session::Session(SessionOptions options, MessageStream* stream)
+    : impl_(std::make_unique<Impl>(std::move(options), stream)) {}
+Session::~Session() = default;
+absl::Status Session::Run() { return impl_->Run(); }
+void Session::Stop() { impl_->Stop(); }
+SessionProgress Session::progress() const { return impl_->progress(); }
+
+}  // namespace recondb::reconciler
