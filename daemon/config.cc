@@ -1,5 +1,6 @@
 #include "daemon/config.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <limits>
 #include <mutex>
@@ -13,9 +14,12 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "reconciler/peer_manager.h"
 
 // Each help text names the flag's environment variable; ConfigFlags() below
 // is the same list for the code.
@@ -44,6 +48,14 @@ ABSL_FLAG(int64_t, max_record_bytes, 1 << 20,
 ABSL_FLAG(int32_t, worker_threads, 8,
           "Threads that run storage work off the gRPC threads. "
           "Env: RECONDB_WORKER_THREADS.");
+ABSL_FLAG(std::vector<std::string>, peer, {},
+          "A peer to replicate with, host:port; repeatable, or comma-separated. "
+          "Added at start-up to the peers kept in the database (Admin.AddPeer). "
+          "Env: RECONDB_PEERS (comma-separated).");
+
+#ifndef RECONDB_VERSION
+#define RECONDB_VERSION "unknown"
+#endif
 
 namespace recondb::daemon {
 namespace {
@@ -87,6 +99,47 @@ absl::Status CheckRange(std::string_view flag, int64_t value, int64_t lo, int64_
   return BadValue(flag, absl::StrCat("must be between ", lo, " and ", hi, ", got ", value));
 }
 
+// absl keeps the last value of a repeated flag: the --peer occurrences
+// (`--peer=X`, `--peer X`, one dash or two) are gathered into a single
+// `--peer=X,Y,...` placed where the first one was. `storage` owns the new
+// argument. The result ends with a null pointer, like argv.
+std::vector<char*> JoinRepeatedPeerFlags(int argc, char** argv, std::vector<std::string>* storage) {
+  std::vector<std::string> values;
+  std::vector<char*> out;
+  size_t first = std::string::npos;
+  for (int i = 0; i < argc; ++i) {
+    const std::string_view arg(argv[i]);
+    if (i > 0 && arg == "--") {  // The rest is positional.
+      for (; i < argc; ++i) out.push_back(argv[i]);
+      break;
+    }
+    std::string_view name = arg;
+    if (i > 0 && absl::StartsWith(Sv(name), "-")) name.remove_prefix(1);
+    if (i > 0 && absl::StartsWith(Sv(name), "-")) name.remove_prefix(1);
+    if (i > 0 && name.size() < arg.size() &&
+        (name == "peer" || absl::StartsWith(Sv(name), "peer="))) {
+      if (name == "peer") {
+        if (i + 1 >= argc) {  // Leave it to absl to report the missing value.
+          out.push_back(argv[i]);
+          continue;
+        }
+        values.emplace_back(argv[++i]);
+      } else {
+        values.emplace_back(name.substr(5));
+      }
+      if (first == std::string::npos) first = out.size();
+      continue;
+    }
+    out.push_back(argv[i]);
+  }
+  if (first != std::string::npos) {
+    storage->push_back(absl::StrCat("--peer=", absl::StrJoin(values, ",")));
+    out.insert(out.begin() + static_cast<std::ptrdiff_t>(first), storage->back().data());
+  }
+  out.push_back(nullptr);
+  return out;
+}
+
 }  // namespace
 
 const std::vector<FlagEnv>& ConfigFlags() {
@@ -99,6 +152,7 @@ const std::vector<FlagEnv>& ConfigFlags() {
       {"max_message_bytes", "RECONDB_MAX_MESSAGE_BYTES"},
       {"max_record_bytes", "RECONDB_MAX_RECORD_BYTES"},
       {"worker_threads", "RECONDB_WORKER_THREADS"},
+      {"peer", "RECONDB_PEERS"},
   };
   return *kFlags;
 }
@@ -163,6 +217,16 @@ absl::StatusOr<Config> ConfigFromFlags() {
                              std::numeric_limits<int64_t>::max()));
   config.worker_threads = absl::GetFlag(FLAGS_worker_threads);
   RETURN_IF_ERROR(CheckRange("worker_threads", config.worker_threads, 1, kMaxWorkerThreads));
+  for (const std::string& peer : absl::GetFlag(FLAGS_peer)) {
+    const std::string address(absl::StripAsciiWhitespace(peer));
+    if (address.empty()) continue;  // "a,,b" or a trailing comma.
+    if (absl::Status s = reconciler::ValidatePeerAddress(address); !s.ok()) {
+      return BadValue("peer", std::string_view(s.message().data(), s.message().size()));
+    }
+    if (std::find(config.peers.begin(), config.peers.end(), address) == config.peers.end()) {
+      config.peers.push_back(address);
+    }
+  }
   return config;
 }
 
@@ -176,16 +240,20 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv, const EnvLookup& env) 
       return absl::StrContains(file, "daemon/config.");
     };
     usage.contains_helpshort_flags = usage.contains_help_flags;
+    usage.version_string = [] { return absl::StrCat("recondbd ", RECONDB_VERSION, "\n"); };
     absl::SetFlagsUsageConfig(usage);
     absl::SetProgramUsageMessage(
-        "the recondb database daemon (gRPC service "
-        "recondb.v1.Database, health, reflection).\n"
+        "the recondb database daemon (gRPC services recondb.v1.Database, "
+        "Replication and Admin, health, reflection).\n"
         "Usage: recondbd [--flag=value ...]\n"
         "Each flag may also be set by the environment variable named in its "
         "help; a flag on the command line wins over the environment.");
   });
   RETURN_IF_ERROR(ApplyEnvironment(env));
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  std::vector<std::string> storage;
+  std::vector<char*> args = JoinRepeatedPeerFlags(argc, argv, &storage);
+  std::vector<char*> positional =
+      absl::ParseCommandLine(static_cast<int>(args.size()) - 1, args.data());
   if (positional.size() > 1) {
     return absl::InvalidArgumentError(absl::StrCat("unexpected argument \"", positional[1],
                                                    "\" (recondbd takes flags only; see --help)"));

@@ -36,6 +36,9 @@ struct Config {
   int64_t max_record_bytes = 1 << 20;
   // Threads of the worker pool that runs storage work.
   int worker_threads = 8;
+  // Peers to replicate with ("host:port"), added at start-up to the
+  // persisted ones (--peer, repeatable; RECONDB_PEERS, comma-separated).
+  std::vector<std::string> peers;
 };
 
 // One flag and its environment variable, e.g. {"listen", "RECONDB_LISTEN"}.
@@ -67,7 +70,10 @@ absl::StatusOr<Config> ConfigFromFlags();
 // What main() does: applies `env`, then parses the command line (absl:
 // --help prints the flags and exits; an unknown flag or a malformed value
 // prints a message and exits with 1), then ConfigFromFlags(). Positional
-// arguments are refused with INVALID_ARGUMENT.
+// arguments are refused with INVALID_ARGUMENT. `--peer` may be repeated,
+// each occurrence holding one address or a comma-separated list: they add
+// up (absl alone keeps the last one), and any --peer replaces
+// RECONDB_PEERS.
 absl::StatusOr<Config> ParseConfig(int argc, char** argv, const EnvLookup& env);
 
 // A listening address split in two: "127.0.0.1:7470" -> {"127.0.0.1", 7470},

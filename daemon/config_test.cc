@@ -132,8 +132,32 @@ TEST_F(ConfigTest, EachFlagsHelpNamesItsVariable) {
         absl::FindCommandLineFlag(absl::string_view(fe.flag.data(), fe.flag.size()));
     ASSERT_NE(flag, nullptr) << fe.flag;
     EXPECT_THAT(flag->Help(), HasSubstr(std::string(fe.env))) << fe.flag;
-    EXPECT_EQ(std::string(fe.env), "RECONDB_" + absl::AsciiStrToUpper(flag->Name()));
+    // The one plural: RECONDB_PEERS holds a list where --peer is repeated.
+    const std::string name = flag->Name() == "peer" ? "peers" : std::string(flag->Name());
+    EXPECT_EQ(std::string(fe.env), "RECONDB_" + absl::AsciiStrToUpper(name));
   }
+}
+
+TEST_F(ConfigTest, PeersFromRepeatedFlagsCommaListsAndTheEnvironment) {
+  ASSERT_OK_AND_ASSIGN(Config none, Parse({}, {}));
+  EXPECT_THAT(none.peers, ::testing::IsEmpty());
+  ASSERT_OK_AND_ASSIGN(Config config, Parse({"--peer=a:1", "--listen=127.0.0.1:0", "--peer",
+                                             "b:2,c:3", "-peer=d:4", "--peer=a:1"},
+                                            {}));
+  EXPECT_THAT(config.peers, ::testing::ElementsAre("a:1", "b:2", "c:3", "d:4"));
+  EXPECT_EQ(config.listen, "127.0.0.1:0");
+  ASSERT_OK_AND_ASSIGN(config, Parse({}, {{"RECONDB_PEERS", "x:1, y:2,"}}));
+  EXPECT_THAT(config.peers, ::testing::ElementsAre("x:1", "y:2"));
+  // Any --peer replaces the variable's list.
+  ASSERT_OK_AND_ASSIGN(config, Parse({"--peer=z:9"}, {{"RECONDB_PEERS", "x:1"}}));
+  EXPECT_THAT(config.peers, ::testing::ElementsAre("z:9"));
+  EXPECT_THAT(
+      Parse({"--peer=nohost"}, {}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("--peer"), HasSubstr("RECONDB_PEERS"), HasSubstr("\"nohost\""))));
+  // After "--" nothing is a flag.
+  EXPECT_THAT(Parse({"--", "--peer=a:1"}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unexpected argument")));
 }
 
 TEST(HostPortTest, SplitsHostAndPort) {

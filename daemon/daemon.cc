@@ -25,9 +25,12 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config,
   daemon->pool_ = std::make_unique<WorkerPool>(config.worker_threads);
   daemon->service_ = std::make_unique<DatabaseService>(daemon->engine_.get(), daemon->pool_.get(),
                                                        daemon->logger_);
+  daemon->MakeReplication();
   RETURN_IF_ERROR(daemon->StartServer());
   daemon->logger_->info("recondbd listening on {} node_id={} storage={}", daemon->address_,
                         daemon->engine_->node_id(), daemon->StorageDescription());
+  // Dial loops start once this node can answer its peers' streams too.
+  RETURN_IF_ERROR(daemon->peers_->Start(config.peers));
   return daemon;
 }
 
@@ -56,13 +59,34 @@ absl::Status Daemon::OpenEngine() {
   return absl::OkStatus();
 }
 
+void Daemon::MakeReplication() {
+  GrpcDialerOptions dialer;
+  dialer.max_message_bytes = config_.max_message_bytes;
+  dialer_ = std::make_unique<GrpcDialer>(dialer);
+  reconciler::PeerManagerOptions peers;
+  peers.engine = engine_.get();
+  peers.dialer = dialer_.get();
+  peers.logger = logger_;
+  peers_ = std::make_unique<reconciler::PeerManager>(std::move(peers));
+  replication_ = std::make_unique<ReplicationService>(peers_.get(), logger_);
+  AdminServiceOptions admin;
+  admin.engine = engine_.get();
+  admin.peers = peers_.get();
+  admin.storage_description = StorageDescription();
+  admin.logger = logger_;
+  admin_ = std::make_unique<AdminService>(std::move(admin));
+}
+
 absl::Status Daemon::StartServer() {
   ServerOptions options;
   options.listen = config_.listen;
   options.max_message_bytes = config_.max_message_bytes;
   ASSIGN_OR_RETURN(
       StartedServer started,
-      StartGrpcServer(options, {{std::string(v1::Database::service_full_name()), service_.get()}}));
+      StartGrpcServer(options,
+                      {{std::string(v1::Database::service_full_name()), service_.get()},
+                       {std::string(v1::Replication::service_full_name()), replication_.get()},
+                       {std::string(v1::Admin::service_full_name()), admin_.get()}}));
   server_ = std::move(started.server);
   address_ = std::move(started.address);
   port_ = started.port;
@@ -79,6 +103,9 @@ void Daemon::Shutdown() {
   if (server_ != nullptr) {
     MarkNotServing(*server_);
     service_->BeginShutdown();
+    // Sessions end (accepted ones return UNAVAILABLE) and dial loops stop,
+    // so that no replication call holds the server's shutdown.
+    peers_->Shutdown();
     server_->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
     server_->Wait();
     server_.reset();
@@ -86,6 +113,11 @@ void Daemon::Shutdown() {
   // Calls are over, but their pool tasks may still be returning; they use
   // the service and the engine.
   pool_.reset();
+  if (peers_ != nullptr) peers_->Shutdown();  // If the server never started.
+  admin_.reset();
+  replication_.reset();
+  peers_.reset();
+  dialer_.reset();
   service_.reset();
   engine_.reset();
   storage_.reset();

@@ -1,6 +1,7 @@
 // One running recondbd: the data directory lock, the storage, the engine, the
-// worker pool, the Database service and the gRPC server, started in that
-// order and stopped in the reverse one.
+// worker pool, the Database service, the peer manager with the Replication
+// and Admin services, and the gRPC server, started in that order and
+// stopped in the reverse one (the peers' dial loops start last).
 #ifndef RECONDB_DAEMON_DAEMON_H_
 #define RECONDB_DAEMON_DAEMON_H_
 
@@ -9,12 +10,17 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "daemon/admin_service.h"
 #include "daemon/config.h"
 #include "daemon/data_dir_lock.h"
 #include "daemon/database_service.h"
+#include "daemon/replication_service.h"
+#include "daemon/replication_stream.h"
 #include "daemon/worker_pool.h"
 #include "engine/engine.h"
 #include "grpcpp/server.h"
+#include "reconciler/peer_manager.h"
 #include "spdlog/logger.h"
 #include "storage/storage.h"
 
@@ -42,7 +48,8 @@ class Daemon {
   ~Daemon();
 
   // Stops gracefully: health NOT_SERVING; follow streams end with
-  // UNAVAILABLE; new calls refused; in-flight calls finish (cancelled after
+  // UNAVAILABLE; replication sessions stop and dial loops end; new calls
+  // refused; in-flight calls finish (cancelled after
   // kShutdownGrace); the worker pool drains; the engine and the storage
   // close (SQLite checkpoints and closes its file); the lock is released.
   // Idempotent.
@@ -53,6 +60,8 @@ class Daemon {
   int port() const { return port_; }
   // REQUIRES: Shutdown() has not run.
   engine::Engine& engine() { return *engine_; }
+  // REQUIRES: Shutdown() has not run.
+  reconciler::PeerManager& peers() { return *peers_; }
 
  private:
   Daemon(Config config, std::shared_ptr<spdlog::logger> logger)
@@ -60,6 +69,7 @@ class Daemon {
 
   absl::Status OpenStorage();
   absl::Status OpenEngine();
+  void MakeReplication();
   absl::Status StartServer();
   std::string StorageDescription() const;
 
@@ -71,6 +81,10 @@ class Daemon {
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<DatabaseService> service_;
+  std::unique_ptr<GrpcDialer> dialer_;
+  std::unique_ptr<reconciler::PeerManager> peers_;
+  std::unique_ptr<ReplicationService> replication_;
+  std::unique_ptr<AdminService> admin_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
   int port_ = 0;

@@ -95,6 +95,16 @@ grpc::ServerUnaryReactor* DatabaseService::PutRecord(grpc::CallbackServerContext
   });
 }
 
+grpc::ServerUnaryReactor* DatabaseService::ResolveConflict(
+    grpc::CallbackServerContext* context, const v1::ResolveConflictRequest* request,
+    v1::Record* response) {
+  if (!request->has_record()) return MissingField(context, "ResolveConflict", "record");
+  return RunOnPool(context, "ResolveConflict", response, [this, request] {
+    return engine_->ResolveConflict(request->record(),
+                                    request->has_update_mask() ? &request->update_mask() : nullptr);
+  });
+}
+
 grpc::ServerUnaryReactor* DatabaseService::GetRecord(grpc::CallbackServerContext* context,
                                                      const v1::GetRecordRequest* request,
                                                      v1::Record* response) {

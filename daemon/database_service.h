@@ -47,6 +47,9 @@ class DatabaseService final : public v1::Database::CallbackService {
   grpc::ServerUnaryReactor* PutRecord(grpc::CallbackServerContext* context,
                                       const v1::PutRecordRequest* request,
                                       v1::Record* response) override;
+  grpc::ServerUnaryReactor* ResolveConflict(grpc::CallbackServerContext* context,
+                                            const v1::ResolveConflictRequest* request,
+                                            v1::Record* response) override;
   grpc::ServerUnaryReactor* GetRecord(grpc::CallbackServerContext* context,
                                       const v1::GetRecordRequest* request,
                                       v1::Record* response) override;

@@ -2,6 +2,7 @@
 // port over the memory backend, driven through a real stub.
 #include "daemon/database_service.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "daemon/server_builder.h"
 #include "daemon/worker_pool.h"
 #include "engine/engine.h"
+#include "engine/revision.h"
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -154,6 +156,66 @@ TEST_F(DatabaseServiceTest, EngineErrorsKeepTheirCodeAndMessage) {
   grpc::Status status = stub_->GetTable(Context().get(), request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_THAT(status.error_message(), HasSubstr("nowhere"));
+}
+
+TEST_F(DatabaseServiceTest, MissingRecordOfResolveConflictIsInvalidArgument) {
+  v1::Record response;
+  grpc::Status status =
+      stub_->ResolveConflict(Context().get(), v1::ResolveConflictRequest(), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("record"));
+}
+
+// A conflict made with ImportRevisions (as replication would), listed with
+// its values, then resolved: the RPCs carry the engine's results and codes.
+TEST_F(DatabaseServiceTest, ConflictsAreListedWithValuesAndResolved) {
+  ASSERT_TRUE(CreateTable(TodosTable()).ok());
+  v1::Record base;
+  ASSERT_TRUE(Put(Todo("todos", "t1", "base"), &base).ok());
+  v1::ImportRevisionsRequest import;
+  std::vector<std::string> edits;
+  for (const char* title : {"edit a", "edit b"}) {
+    v1::HistoryEntry* entry = import.add_revisions();
+    *entry->mutable_record() = Todo("todos", "t1", title);
+    entry->set_parent_revision(base.revision());
+    const storage::Attributes attributes(entry->record().attributes().begin(),
+                                         entry->record().attributes().end());
+    entry->mutable_record()->set_revision(
+        engine::ComputeRevision(2, {"todos", "t1", base.revision(), false, &attributes}));
+    edits.push_back(entry->record().revision());
+  }
+  v1::ImportRevisionsResponse imported;
+  ASSERT_TRUE(stub_->ImportRevisions(Context().get(), import, &imported).ok());
+  std::sort(edits.begin(), edits.end());  // [1] wins: greater hash.
+
+  v1::GetRecordRequest get;
+  get.set_table("todos");
+  get.set_id("t1");
+  get.set_include_conflicts(true);
+  v1::Record winner;
+  ASSERT_TRUE(stub_->GetRecord(Context().get(), get, &winner).ok());
+  EXPECT_EQ(winner.revision(), edits[1]);
+  ASSERT_EQ(winner.conflict_records_size(), 1);
+  EXPECT_EQ(winner.conflict_records(0).revision(), edits[0]);
+  EXPECT_TRUE(winner.conflict_records(0).attributes().contains("title"));
+
+  v1::ResolveConflictRequest resolve;
+  *resolve.mutable_record() = Todo("todos", "t1", "merged");
+  resolve.mutable_record()->set_revision(edits[0]);  // Not the winner.
+  v1::Record resolved;
+  grpc::Status status = stub_->ResolveConflict(Context().get(), resolve, &resolved);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ABORTED);
+  EXPECT_THAT(status.error_message(), HasSubstr(edits[1]));
+  resolve.mutable_record()->set_revision(edits[1]);
+  resolve.mutable_update_mask()->add_paths("title");
+  status = stub_->ResolveConflict(Context().get(), resolve, &resolved);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_THAT(resolved.revision(), ::testing::StartsWith("3-"));
+  EXPECT_EQ(resolved.attributes().at("title").string(), "merged");
+  ASSERT_TRUE(stub_->GetRecord(Context().get(), get, &winner).ok());
+  EXPECT_EQ(winner.revision(), resolved.revision());
+  EXPECT_EQ(winner.conflicts_size(), 0);
+  EXPECT_EQ(winner.conflict_records_size(), 0);
 }
 
 // Reads the stream to its end; returns the changes and sets *status.

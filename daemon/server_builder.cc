@@ -35,6 +35,16 @@ absl::StatusOr<StartedServer> StartGrpcServer(const ServerOptions& options,
   int selected_port = 0;
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &selected_port);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Replication links send keepalive pings while idle (every 20 s, see
+  // GrpcDialerOptions); accept them instead of answering "too many pings".
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  // And ping idle calls ourselves (every 60 s, 20 s to answer, for as long as
+  // the call lasts), so that the accepted side of a link whose dialer vanished
+  // without closing its socket ends its session instead of holding it for
+  // hours.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   for (const NamedService& s : services) builder.RegisterService(s.service);

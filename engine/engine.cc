@@ -67,14 +67,16 @@ absl::StatusOr<v1::Table> Engine::CreateTable(const v1::Table& request) {
   table.mutable_create_time()->set_nanos(static_cast<int32_t>(now % 1000000) * 1000);
   table.set_created_by(node_id_);
 
-  absl::MutexLock schema_lock(&schema_mu_);
+  absl::ReleasableMutexLock schema_lock(&schema_mu_);
   ASSIGN_OR_RETURN(auto txn, options_.storage->BeginWrite());
   absl::Status created = txn->CreateTable(table);
   if (absl::IsAlreadyExists(created)) {
     return absl::AlreadyExistsError(absl::StrCat("table \"", table.name(), "\" already exists"));
   }
   RETURN_IF_ERROR(created);
-  RETURN_IF_ERROR(CommitTableChange(std::move(txn), table));
+  ASSIGN_OR_RETURN(const int64_t seq, CommitTableChange(std::move(txn), table));
+  schema_lock.Release();  // Listeners may read.
+  NotifyListeners(seq);
   options_.logger->info("created table {} with {} columns", table.name(), table.columns_size());
   return table;
 }
@@ -86,16 +88,15 @@ absl::StatusOr<v1::Table> Engine::AddColumns(std::string_view table_name,
     return absl::InvalidArgumentError(
         absl::StrCat("no column to add to table \"", Sv(table_name), "\""));
   }
-  absl::MutexLock schema_lock(&schema_mu_);
+  absl::ReleasableMutexLock schema_lock(&schema_mu_);
   ASSIGN_OR_RETURN(auto txn, options_.storage->BeginWrite());
   ASSIGN_OR_RETURN(auto current, FindTable(txn.get(), table_name));
   v1::Table request = *current;
   for (const v1::Column& column : columns) {
     for (const v1::Column& existing : current->columns()) {
       if (existing.name() == column.name()) {
-        return absl::AlreadyExistsError(absl::StrCat("table \"", current->name(),
-                                                     "\" already has a column \"",
-                                                     column.name(), "\""));
+        return absl::AlreadyExistsError(absl::StrCat(
+            "table \"", current->name(), "\" already has a column \"", column.name(), "\""));
       }
     }
     *request.add_columns() = column;
@@ -104,7 +105,9 @@ absl::StatusOr<v1::Table> Engine::AddColumns(std::string_view table_name,
   *table.mutable_create_time() = current->create_time();
   table.set_created_by(current->created_by());
   RETURN_IF_ERROR(AppendColumnsInTxn(*txn, *current, table));
-  RETURN_IF_ERROR(CommitTableChange(std::move(txn), table));
+  ASSIGN_OR_RETURN(const int64_t seq, CommitTableChange(std::move(txn), table));
+  schema_lock.Release();  // Listeners may read.
+  NotifyListeners(seq);
   options_.logger->info("added {} columns to table {}", columns.size(), table.name());
   return table;
 }
@@ -117,8 +120,8 @@ absl::Status Engine::AppendColumnsInTxn(storage::WriteTransaction& txn, const v1
   return txn.AppendColumns(table);
 }
 
-absl::Status Engine::CommitTableChange(std::unique_ptr<storage::WriteTransaction> txn,
-                                       const v1::Table& table) {
+absl::StatusOr<int64_t> Engine::CommitTableChange(std::unique_ptr<storage::WriteTransaction> txn,
+                                                  const v1::Table& table) {
   v1::Change change;
   change.set_kind(v1::CHANGE_KIND_TABLE);
   change.set_table(table.name());
@@ -129,12 +132,13 @@ absl::Status Engine::CommitTableChange(std::unique_ptr<storage::WriteTransaction
     absl::MutexLock lock(&tables_mu_);
     tables_[table.name()] = std::make_shared<const v1::Table>(table);
   }
-  absl::Status committed = CommitAndNotify(std::move(txn), seq);
+  absl::Status committed = Commit(std::move(txn), seq);
   if (!committed.ok()) {
     absl::MutexLock lock(&tables_mu_);
     tables_.erase(table.name());  // Read again from the store when next needed.
+    return committed;
   }
-  return committed;
+  return seq;
 }
 
 absl::StatusOr<Engine::TableRead> Engine::BeginReadOf(std::string_view name) {
@@ -210,6 +214,12 @@ absl::StatusOr<int64_t> Engine::PublishWinner(storage::WriteTransaction& txn,
 
 absl::Status Engine::CommitAndNotify(std::unique_ptr<storage::WriteTransaction> txn,
                                      int64_t last_seq) {
+  RETURN_IF_ERROR(Commit(std::move(txn), last_seq));
+  NotifyListeners(last_seq);
+  return absl::OkStatus();
+}
+
+absl::Status Engine::Commit(std::unique_ptr<storage::WriteTransaction> txn, int64_t last_seq) {
   absl::Status committed = txn->Commit();
   if (!committed.ok()) {
     options_.logger->error("commit failed: {}", committed.ToString());
@@ -217,12 +227,13 @@ absl::Status Engine::CommitAndNotify(std::unique_ptr<storage::WriteTransaction> 
   }
   // Still the only writer: last_seq_ only grows.
   if (last_seq > 0) last_seq_.store(last_seq, std::memory_order_release);
-  txn.reset();
-  if (last_seq > 0) {
-    absl::ReaderMutexLock lock(&listeners_mu_);
-    for (const auto& [id, listener] : listeners_) listener(last_seq);
-  }
   return absl::OkStatus();
+}
+
+void Engine::NotifyListeners(int64_t last_seq) {
+  if (last_seq <= 0) return;
+  absl::ReaderMutexLock lock(&listeners_mu_);
+  for (const auto& [id, listener] : listeners_) listener(last_seq);
 }
 
 // ---- Change feed ----

@@ -121,6 +121,18 @@ class Engine {
   // RESOURCE_EXHAUSTED (over max_record_bytes).
   absl::StatusOr<v1::Record> PutRecord(const v1::Record& record,
                                        const google::protobuf::FieldMask* mask);
+  // Resolves the conflicts of record (record.table, record.id) in one
+  // transaction: writes record.attributes (validated, defaulted and masked
+  // exactly as PutRecord does, the winner being the parent) as a child of
+  // the winner, and a tombstone child of every other live leaf; one
+  // change-feed entry. record.revision must be the current winner. With no
+  // conflicts this is an update of the winner. Returns the new winner (with
+  // every column; it has no conflicts). INVALID_ARGUMENT (bad input, no
+  // revision), NOT_FOUND (table, record, revision; deleted record), ABORTED
+  // (record.revision is not the current winner: the message names it),
+  // RESOURCE_EXHAUSTED (over max_record_bytes). docs/api.md#conflicts.
+  absl::StatusOr<v1::Record> ResolveConflict(const v1::Record& record,
+                                             const google::protobuf::FieldMask* mask);
   // The winner, or the asked revision. NOT_FOUND for a deleted record unless
   // a revision is given.
   absl::StatusOr<v1::Record> GetRecord(const v1::GetRecordRequest& request);
@@ -206,16 +218,26 @@ class Engine {
     std::shared_ptr<const v1::Table> table;
   };
   absl::StatusOr<TableRead> BeginReadOf(std::string_view name) ABSL_LOCKS_EXCLUDED(schema_mu_);
+  // A read transaction and every table's definition as it sees them (for
+  // reads that span tables: replication).
+  struct SchemaRead {
+    std::unique_ptr<storage::ReadTransaction> txn;
+    absl::flat_hash_map<std::string, std::shared_ptr<const v1::Table>> tables;
+    // NOT_FOUND naming the table if the snapshot has no table `name`.
+    absl::StatusOr<std::shared_ptr<const v1::Table>> Find(std::string_view name) const;
+  };
+  absl::StatusOr<SchemaRead> BeginSchemaRead() ABSL_LOCKS_EXCLUDED(schema_mu_);
 
   // Appends the CHANGE_KIND_TABLE entry of `table` (created or extended in
-  // `txn`), caches the definition and commits.
-  absl::Status CommitTableChange(std::unique_ptr<storage::WriteTransaction> txn,
-                                 const v1::Table& table) ABSL_EXCLUSIVE_LOCKS_REQUIRED(schema_mu_);
+  // `txn`), caches the definition and commits, without telling listeners
+  // (the caller does once it has released schema_mu_). Returns the seq.
+  absl::StatusOr<int64_t> CommitTableChange(std::unique_ptr<storage::WriteTransaction> txn,
+                                            const v1::Table& table)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(schema_mu_);
   // Appends the columns of `table` beyond those of `current` (which it
   // extends), after checking that each is additive (FAILED_PRECONDITION).
   absl::Status AppendColumnsInTxn(storage::WriteTransaction& txn, const v1::Table& current,
-                                  const v1::Table& table)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(schema_mu_);
+                                  const v1::Table& table) ABSL_EXCLUSIVE_LOCKS_REQUIRED(schema_mu_);
 
   // After revisions of record `id` were inserted: makes the best of `leaves`
   // (all the record's leaves) the view row, or removes the row when every
@@ -227,6 +249,9 @@ class Engine {
   // Commits `txn`, ends it, then tells listeners about `last_seq` (0: the
   // transaction appended nothing to the feed).
   absl::Status CommitAndNotify(std::unique_ptr<storage::WriteTransaction> txn, int64_t last_seq);
+  // The two halves of CommitAndNotify.
+  absl::Status Commit(std::unique_ptr<storage::WriteTransaction> txn, int64_t last_seq);
+  void NotifyListeners(int64_t last_seq);
 
   // Local writes: `parent` is null for a first revision.
   absl::StatusOr<v1::Record> WriteLocalRevision(std::unique_ptr<storage::WriteTransaction> txn,

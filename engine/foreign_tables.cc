@@ -45,12 +45,14 @@ absl::StatusOr<bool> Engine::ApplyForeignTable(const v1::Table& incoming) {
   *table.mutable_create_time() = incoming.create_time();
   table.set_created_by(incoming.created_by());
 
-  absl::MutexLock schema_lock(&schema_mu_);
+  absl::ReleasableMutexLock schema_lock(&schema_mu_);
   ASSIGN_OR_RETURN(auto txn, options_.storage->BeginWrite());
   auto current = FindTable(txn.get(), table.name());
   if (absl::IsNotFound(current.status())) {
     RETURN_IF_ERROR(txn->CreateTable(table));
-    RETURN_IF_ERROR(CommitTableChange(std::move(txn), table));
+    ASSIGN_OR_RETURN(const int64_t seq, CommitTableChange(std::move(txn), table));
+    schema_lock.Release();  // Listeners may read.
+    NotifyListeners(seq);
     options_.logger->info("created table {} ({} columns) from node {}", table.name(),
                           table.columns_size(), table.created_by());
     return true;
@@ -59,9 +61,9 @@ absl::StatusOr<bool> Engine::ApplyForeignTable(const v1::Table& incoming) {
   const v1::Table& ours = **current;
   if (const int i = FirstDifference(ours, table); i >= 0) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "table \"", table.name(), "\" diverges from the definition of node \"",
-        table.created_by(), "\" at column ", i + 1, ": here ", ours.columns(i).ShortDebugString(),
-        ", there ", table.columns(i).ShortDebugString(),
+        "table \"", table.name(), "\" diverges from the definition of node \"", table.created_by(),
+        "\" at column ", i + 1, ": here ", ours.columns(i).ShortDebugString(), ", there ",
+        table.columns(i).ShortDebugString(),
         "; the same table was defined differently on two nodes"));
   }
   if (table.columns_size() <= ours.columns_size()) return false;  // Ours has it all.
@@ -70,7 +72,9 @@ absl::StatusOr<bool> Engine::ApplyForeignTable(const v1::Table& incoming) {
     *extended.add_columns() = table.columns(i);
   }
   RETURN_IF_ERROR(AppendColumnsInTxn(*txn, ours, extended));
-  RETURN_IF_ERROR(CommitTableChange(std::move(txn), extended));
+  ASSIGN_OR_RETURN(const int64_t seq, CommitTableChange(std::move(txn), extended));
+  schema_lock.Release();  // Listeners may read.
+  NotifyListeners(seq);
   options_.logger->info("added {} columns to table {} from another node",
                         extended.columns_size() - ours.columns_size(), table.name());
   return true;

@@ -22,11 +22,11 @@ constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
 
 // The live leaves other than the winner, best first.
-std::vector<std::string> Conflicts(std::vector<StoredRevision> leaves) {
+std::vector<StoredRevision> Conflicts(std::vector<StoredRevision> leaves) {
   internal::SortByPrecedence(leaves);
-  std::vector<std::string> out;
+  std::vector<StoredRevision> out;
   for (size_t i = 1; i < leaves.size(); ++i) {
-    if (!leaves[i].deleted) out.push_back(leaves[i].revision);
+    if (!leaves[i].deleted) out.push_back(std::move(leaves[i]));
   }
   return out;
 }
@@ -127,7 +127,10 @@ absl::StatusOr<v1::Record> Engine::GetRecord(const v1::GetRecordRequest& request
   }
   if (request.include_conflicts()) {
     ASSIGN_OR_RETURN(auto leaves, read->GetLeaves(*table, request.id()));
-    for (auto& conflict : Conflicts(std::move(leaves))) record.add_conflicts(std::move(conflict));
+    for (const StoredRevision& conflict : Conflicts(std::move(leaves))) {
+      record.add_conflicts(conflict.revision);
+      *record.add_conflict_records() = internal::ToRecord(table->name(), request.id(), conflict);
+    }
   }
   return record;
 }

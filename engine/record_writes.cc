@@ -7,6 +7,7 @@
 #include "common/strings.h"
 #include "engine/engine.h"
 #include "engine/internal/attributes.h"
+#include "engine/internal/local_revision.h"
 #include "engine/internal/records.h"
 #include "engine/internal/validation.h"
 #include "engine/internal/winner.h"
@@ -72,8 +73,9 @@ absl::StatusOr<v1::Record> Engine::PutRecord(const v1::Record& record,
   if (record.deleted()) {
     return absl::InvalidArgumentError("record.deleted must be false; use DeleteRecord to delete");
   }
-  if (record.conflicts_size() > 0) {
-    return absl::InvalidArgumentError("record.conflicts is output only and must be empty");
+  if (record.conflicts_size() > 0 || record.conflict_records_size() > 0) {
+    return absl::InvalidArgumentError(
+        "record.conflicts and record.conflict_records are output only and must be empty");
   }
   const bool create = record.revision().empty();
   std::string id = record.id();
@@ -140,20 +142,9 @@ absl::StatusOr<v1::Record> Engine::WriteLocalRevision(
     std::unique_ptr<storage::WriteTransaction> txn, const v1::Table& table, std::string_view id,
     const StoredRevision* parent, std::vector<StoredRevision> leaves, bool deleted,
     storage::Attributes attributes) {
-  StoredRevision rev;
-  rev.id = std::string(id);
-  rev.parent = parent != nullptr ? parent->revision : std::string();
-  rev.generation = parent != nullptr ? parent->generation + 1 : 1;
-  rev.deleted = deleted;
-  rev.attributes = std::move(attributes);
-  const RevisionContent content{table.name(), id, rev.parent, deleted, &rev.attributes};
-  const std::string encoding = CanonicalEncoding(content);
-  if (static_cast<int64_t>(encoding.size()) > options_.max_record_bytes) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat(RecordName(table, id), " is ", encoding.size(),
-                     " bytes encoded; the limit is ", options_.max_record_bytes));
-  }
-  rev.revision = ComputeRevision(rev.generation, content);
+  ASSIGN_OR_RETURN(StoredRevision rev,
+                   internal::MakeLocalRevision(table, id, parent, deleted, std::move(attributes),
+                                               options_.max_record_bytes));
   RETURN_IF_ERROR(txn->InsertRevision(table, rev));
 
   // The parent stops being a leaf; the new revision is one.

@@ -20,28 +20,46 @@
 namespace recondb::engine {
 namespace {
 
-// Ancestors travel as stubs once storage keeps stubs (schema branch).
-constexpr bool kSendStubAncestors = false;
+// Ancestors travel as stubs: a record edited a thousand times while the
+// receiver was away costs one body and a list of ids.
+constexpr bool kSendStubAncestors = true;
 
 }  // namespace
+
+absl::StatusOr<Engine::SchemaRead> Engine::BeginSchemaRead() {
+  absl::ReaderMutexLock schema_lock(&schema_mu_);
+  SchemaRead out;
+  ASSIGN_OR_RETURN(out.txn, options_.storage->BeginRead());
+  ASSIGN_OR_RETURN(std::vector<v1::Table> tables, out.txn->ListTables());
+  for (v1::Table& table : tables) {
+    std::string name = table.name();
+    out.tables.emplace(std::move(name), std::make_shared<const v1::Table>(std::move(table)));
+  }
+  return out;
+}
+
+absl::StatusOr<std::shared_ptr<const v1::Table>> Engine::SchemaRead::Find(
+    std::string_view name) const {
+  auto it = tables.find(std::string(name));
+  if (it == tables.end()) {
+    return absl::NotFoundError(absl::StrCat("table \"", Sv(name), "\" does not exist"));
+  }
+  return it->second;
+}
 
 absl::StatusOr<ChangePage> Engine::ReadChangePage(int64_t since,
                                                   const std::vector<std::string>& tables,
                                                   int limit) {
   if (limit <= 0) return absl::InvalidArgumentError("limit must be positive");
-  ASSIGN_OR_RETURN(auto txn, options_.storage->BeginRead());
+  ASSIGN_OR_RETURN(SchemaRead read, BeginSchemaRead());
+  auto& txn = read.txn;
   ChangePage page;
   ASSIGN_OR_RETURN(const int64_t last_seq, txn->LastSeq());
   // A filter naming only tables that do not exist (yet) selects nothing; an
   // empty list would select everything.
   std::vector<std::string> existing;
   for (const std::string& name : tables) {
-    auto table = txn->GetTable(name);
-    if (table.ok()) {
-      existing.push_back(name);
-    } else if (!absl::IsNotFound(table.status())) {
-      return table.status();
-    }
+    if (read.tables.contains(name)) existing.push_back(name);
   }
   std::vector<v1::Change> changes;
   if (tables.empty() || !existing.empty()) {
@@ -51,7 +69,7 @@ absl::StatusOr<ChangePage> Engine::ReadChangePage(int64_t since,
   absl::flat_hash_map<std::string, std::shared_ptr<const v1::Table>> defs;
   for (const v1::Change& change : changes) {
     page.up_to_seq = change.seq();
-    ASSIGN_OR_RETURN(auto table, FindTable(txn.get(), change.table()));
+    ASSIGN_OR_RETURN(auto table, read.Find(change.table()));
     if (change.kind() == v1::CHANGE_KIND_TABLE) {
       page.tables.push_back(*table);
       continue;
@@ -73,11 +91,12 @@ absl::StatusOr<ChangePage> Engine::ReadChangePage(int64_t since,
 
 absl::StatusOr<std::vector<RevisionWant>> Engine::DiffRevisions(
     const std::vector<ChangedRecord>& offered) {
-  ASSIGN_OR_RETURN(auto txn, options_.storage->BeginRead());
+  ASSIGN_OR_RETURN(SchemaRead read, BeginSchemaRead());
+  auto& txn = read.txn;
   std::vector<RevisionWant> wants;
   for (const ChangedRecord& record : offered) {
     RETURN_IF_ERROR(internal::ValidateTableName(record.table));
-    ASSIGN_OR_RETURN(auto table, FindTable(txn.get(), record.table));
+    ASSIGN_OR_RETURN(auto table, read.Find(record.table));
     RETURN_IF_ERROR(internal::ValidateRecordId(record.table, record.id));
     RevisionWant want;
     for (const std::string& leaf : record.leaves) {
@@ -102,11 +121,12 @@ absl::StatusOr<std::vector<RevisionWant>> Engine::DiffRevisions(
 
 absl::StatusOr<std::vector<ForeignRevision>> Engine::CollectRevisions(
     const std::vector<RevisionWant>& wants) {
-  ASSIGN_OR_RETURN(auto txn, options_.storage->BeginRead());
+  ASSIGN_OR_RETURN(SchemaRead read, BeginSchemaRead());
+  auto& txn = read.txn;
   std::vector<ForeignRevision> out;
   for (const RevisionWant& want : wants) {
     RETURN_IF_ERROR(internal::ValidateTableName(want.table));
-    ASSIGN_OR_RETURN(auto table, FindTable(txn.get(), want.table));
+    ASSIGN_OR_RETURN(auto table, read.Find(want.table));
     RETURN_IF_ERROR(internal::ValidateRecordId(want.table, want.id));
     ASSIGN_OR_RETURN(auto history, txn->GetHistory(*table, want.id));
     absl::flat_hash_map<std::string, storage::StoredRevision*> by_revision;

@@ -421,3 +421,80 @@ TEST(SessionTest, ABrokenStreamLosesNothingAndTheNextSyncFinishes) {
 
 }  // namespace
 }  // namespace recondb::reconciler
+
+namespace recondb::reconciler {
+namespace {
+
+v1::Column NullableString(const std::string& name) {
+  v1::Column c;
+  c.set_name(name);
+  c.set_type(v1::COLUMN_TYPE_STRING);
+  c.set_nullable(true);
+  return c;
+}
+
+TEST(SessionSchemaTest, AddedColumnsArriveBeforeTheRecordsThatUseThem) {
+  Node a = MemoryNode(), b = MemoryNode();
+  ASSERT_THAT(a.engine->CreateTable(Todos()), IsOk());
+  Put(*a.engine, Todo("old", "before the change"));
+  ASSERT_THAT(Sync(*a.engine, *b.engine).dialer, IsOk());
+  ASSERT_THAT(a.engine->AddColumns("todos", {NullableString("place")}), IsOk());
+  v1::Record with_place = Todo("new", "after the change");
+  (*with_place.mutable_attributes())["place"].set_string("district office");
+  Put(*a.engine, with_place);
+  auto result = Sync(*b.engine, *a.engine);
+  ASSERT_THAT(result.dialer, IsOk());
+  auto table = b.engine->GetTable("todos");
+  ASSERT_THAT(table, IsOk());
+  EXPECT_EQ(table->columns_size(), 3);
+  EXPECT_EQ(Snapshot(*a.engine), Snapshot(*b.engine));
+}
+
+TEST(SessionSchemaTest, APeerOnAnOlderSchemaKeepsWorking) {
+  Node a = MemoryNode(), b = MemoryNode();
+  ASSERT_THAT(a.engine->CreateTable(Todos()), IsOk());
+  const std::string first = Put(*a.engine, Todo("shared", "v1"));
+  ASSERT_THAT(Sync(*a.engine, *b.engine).dialer, IsOk());
+  // A moves on to a new schema; B, offline, keeps writing with the old one.
+  ASSERT_THAT(a.engine->AddColumns("todos", {NullableString("place")}), IsOk());
+  Put(*b.engine, Todo("shared", "edited on b", first));
+  Put(*b.engine, Todo("from-b", "old schema"));
+  // B's old-schema revisions are accepted by A (their hash covers the
+  // columns they were written with) and B learns the new column.
+  auto result = Sync(*a.engine, *b.engine);
+  ASSERT_THAT(result.dialer, IsOk());
+  ASSERT_THAT(result.acceptor, IsOk());
+  EXPECT_EQ(Snapshot(*a.engine), Snapshot(*b.engine));
+  v1::GetRecordRequest get;
+  get.set_table("todos");
+  get.set_id("from-b");
+  auto on_a = a.engine->GetRecord(get);
+  ASSERT_THAT(on_a, IsOk());
+  EXPECT_EQ(on_a->attributes().at("place").kind_case(), v1::Value::kNull);
+  // And B, now on the new schema, writes the new column.
+  v1::Record update = Todo("from-b", "with a place", on_a->revision());
+  (*update.mutable_attributes())["place"].set_string("field");
+  Put(*b.engine, update);
+  ASSERT_THAT(Sync(*b.engine, *a.engine).dialer, IsOk());
+  EXPECT_EQ(Snapshot(*a.engine), Snapshot(*b.engine));
+}
+
+TEST(SessionSchemaTest, DivergedTableDefinitionsAreRefused) {
+  Node a = MemoryNode(), b = MemoryNode();
+  ASSERT_THAT(a.engine->CreateTable(Todos()), IsOk());
+  v1::Table other = Todos();
+  other.mutable_columns(1)->set_type(v1::COLUMN_TYPE_INT);
+  other.mutable_columns(1)->clear_default_value();
+  other.mutable_columns(1)->set_nullable(true);
+  ASSERT_THAT(b.engine->CreateTable(other), IsOk());
+  Put(*a.engine, Todo("t", "x"));
+  auto result = Sync(*b.engine, *a.engine);
+  EXPECT_THAT(result.dialer, StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("todos")));
+  v1::GetRecordRequest get;
+  get.set_table("todos");
+  get.set_id("t");
+  EXPECT_THAT(b.engine->GetRecord(get), StatusIs(absl::StatusCode::kNotFound));
+}
+
+}  // namespace
+}  // namespace recondb::reconciler

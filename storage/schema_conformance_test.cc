@@ -68,8 +68,8 @@ v1::Table NotesV2() {
   return table;
 }
 
-StoredRevision Live(const std::string& id, const std::string& revision,
-                    const std::string& parent, int64_t gen, Attributes attributes) {
+StoredRevision Live(const std::string& id, const std::string& revision, const std::string& parent,
+                    int64_t gen, Attributes attributes) {
   StoredRevision r;
   r.id = id;
   r.revision = revision;
@@ -79,8 +79,8 @@ StoredRevision Live(const std::string& id, const std::string& revision,
   return r;
 }
 
-StoredRevision Stub(const std::string& id, const std::string& revision,
-                    const std::string& parent, int64_t gen, bool deleted = false) {
+StoredRevision Stub(const std::string& id, const std::string& revision, const std::string& parent,
+                    int64_t gen, bool deleted = false) {
   StoredRevision r = Live(id, revision, parent, gen, {});
   r.stub = true;
   r.deleted = deleted;
@@ -159,9 +159,9 @@ TEST_P(SchemaConformanceTest, StubsRoundTripWithoutAttributesAndAreNotLeaves) {
     ASSERT_OK(txn.InsertRevision(NotesV1(), Stub("n1", Rev(1, 'a'), "", 1)));
     ASSERT_OK(txn.InsertRevision(NotesV1(), Stub("n1", Rev(2, 'b'), Rev(1, 'a'), 2,
                                                  /*deleted=*/true)));
-    ASSERT_OK(txn.InsertRevision(
-        NotesV1(), Live("n1", Rev(3, 'c'), Rev(2, 'b'), 3,
-                        {{"title", StringValue("t")}, {"body", NullValue()}})));
+    ASSERT_OK(
+        txn.InsertRevision(NotesV1(), Live("n1", Rev(3, 'c'), Rev(2, 'b'), 3,
+                                           {{"title", StringValue("t")}, {"body", NullValue()}})));
   });
   auto txn = Read();
   ASSERT_OK_AND_ASSIGN(StoredRevision stub, txn->GetRevision(NotesV1(), "n1", Rev(1, 'a')));
@@ -169,15 +169,14 @@ TEST_P(SchemaConformanceTest, StubsRoundTripWithoutAttributesAndAreNotLeaves) {
   EXPECT_FALSE(stub.leaf);
   EXPECT_FALSE(stub.deleted);
   EXPECT_THAT(stub.attributes, IsEmpty());
-  ASSERT_OK_AND_ASSIGN(StoredRevision deleted_stub,
-                       txn->GetRevision(NotesV1(), "n1", Rev(2, 'b')));
+  ASSERT_OK_AND_ASSIGN(StoredRevision deleted_stub, txn->GetRevision(NotesV1(), "n1", Rev(2, 'b')));
   EXPECT_TRUE(deleted_stub.stub);
   EXPECT_TRUE(deleted_stub.deleted);
   EXPECT_EQ(deleted_stub.parent, Rev(1, 'a'));
   ASSERT_OK_AND_ASSIGN(auto history, txn->GetHistory(NotesV1(), "n1"));
-  EXPECT_THAT(Shapes(history), UnorderedElementsAre(Rev(1, 'a') + " stub",
-                                                    Rev(2, 'b') + " stub deleted",
-                                                    Rev(3, 'c') + " leaf"));
+  EXPECT_THAT(Shapes(history),
+              UnorderedElementsAre(Rev(1, 'a') + " stub", Rev(2, 'b') + " stub deleted",
+                                   Rev(3, 'c') + " leaf"));
   ASSERT_OK_AND_ASSIGN(auto leaves, txn->GetLeaves(NotesV1(), "n1"));
   EXPECT_THAT(Shapes(leaves), ElementsAre(Rev(3, 'c') + " leaf"));
   EXPECT_THAT(Describe(leaves[0].attributes),
@@ -201,21 +200,21 @@ TEST_P(SchemaConformanceTest, StubOrTombstoneWithAttributesIsInvalidAndChangesNo
 TEST_P(SchemaConformanceTest, FillStubGivesTheStubItsContentAndKeepsItsPlace) {
   Commit([&](WriteTransaction& txn) {
     ASSERT_OK(txn.InsertRevision(NotesV1(), Stub("n1", Rev(1, 'a'), "", 1)));
-    ASSERT_OK(txn.InsertRevision(NotesV1(),
-                                 Live("n1", Rev(2, 'b'), Rev(1, 'a'), 2,
-                                      {{"title", StringValue("2")}, {"body", NullValue()}})));
+    ASSERT_OK(
+        txn.InsertRevision(NotesV1(), Live("n1", Rev(2, 'b'), Rev(1, 'a'), 2,
+                                           {{"title", StringValue("2")}, {"body", NullValue()}})));
   });
   // Rolled back: the stub stays a stub.
   {
     ASSERT_OK_AND_ASSIGN(auto txn, storage_->BeginWrite());
-    ASSERT_OK(txn->FillStub(NotesV1(), Live("n1", Rev(1, 'a'), "", 1,
-                                            {{"title", StringValue("1")}})));
+    ASSERT_OK(
+        txn->FillStub(NotesV1(), Live("n1", Rev(1, 'a'), "", 1, {{"title", StringValue("1")}})));
   }
   EXPECT_THAT(Read()->GetRevision(NotesV1(), "n1", Rev(1, 'a')),
               IsOkAndHolds(::testing::Field(&StoredRevision::stub, true)));
   Commit([&](WriteTransaction& txn) {
-    ASSERT_OK(txn.FillStub(NotesV1(), Live("n1", Rev(1, 'a'), "", 1,
-                                           {{"title", StringValue("1")}})));
+    ASSERT_OK(
+        txn.FillStub(NotesV1(), Live("n1", Rev(1, 'a'), "", 1, {{"title", StringValue("1")}})));
     EXPECT_THAT(txn.FillStub(NotesV1(), Live("n1", Rev(1, 'a'), "", 1, {})),
                 StatusIs(absl::StatusCode::kFailedPrecondition));
     EXPECT_THAT(txn.FillStub(NotesV1(), Live("n1", Rev(1, 'z'), "", 1, {})),
@@ -239,11 +238,11 @@ TEST_P(SchemaConformanceTest, FillStubGivesTheStubItsContentAndKeepsItsPlace) {
 TEST_P(SchemaConformanceTest, RevisionsReadBackExactlyTheColumnsTheyHold) {
   Commit([&](WriteTransaction& txn) {
     ASSERT_OK(txn.InsertRevision(NotesV1(), Live("n0", Rev(1, 'a'), "", 1, {})));
-    ASSERT_OK(txn.InsertRevision(NotesV1(),
-                                 Live("n1", Rev(1, 'a'), "", 1, {{"title", NullValue()}})));
+    ASSERT_OK(
+        txn.InsertRevision(NotesV1(), Live("n1", Rev(1, 'a'), "", 1, {{"title", NullValue()}})));
     ASSERT_OK(txn.InsertRevision(
-        NotesV1(), Live("n2", Rev(1, 'a'), "", 1,
-                        {{"title", StringValue("t")}, {"body", NullValue()}})));
+        NotesV1(),
+        Live("n2", Rev(1, 'a'), "", 1, {{"title", StringValue("t")}, {"body", NullValue()}})));
   });
   auto txn = Read();
   ASSERT_OK_AND_ASSIGN(StoredRevision none, txn->GetRevision(NotesV1(), "n0", Rev(1, 'a')));
@@ -260,18 +259,19 @@ TEST_P(SchemaConformanceTest, RevisionsReadBackExactlyTheColumnsTheyHold) {
 
 TEST_P(SchemaConformanceTest, AttributesThatAreNotAPrefixOfTheColumnsAreInvalid) {
   Commit([&](WriteTransaction& txn) {
+    EXPECT_THAT(
+        txn.InsertRevision(NotesV1(), Live("n1", Rev(1, 'a'), "", 1, {{"body", StringValue("b")}})),
+        StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("title")));
     EXPECT_THAT(txn.InsertRevision(NotesV1(),
-                                   Live("n1", Rev(1, 'a'), "", 1, {{"body", StringValue("b")}})),
-                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("title")));
-    EXPECT_THAT(txn.InsertRevision(NotesV1(), Live("n1", Rev(1, 'a'), "", 1,
-                                                   {{"title", StringValue("t")},
-                                                    {"nope", StringValue("b")}})),
+                                   Live("n1", Rev(1, 'a'), "", 1,
+                                        {{"title", StringValue("t")}, {"nope", StringValue("b")}})),
                 StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("body")));
-    EXPECT_THAT(txn.InsertRevision(NotesV1(), Live("n1", Rev(1, 'a'), "", 1,
-                                                   {{"title", StringValue("t")},
-                                                    {"body", StringValue("b")},
-                                                    {"rank", IntValue(1)}})),
-                StatusIs(absl::StatusCode::kInvalidArgument));
+    EXPECT_THAT(
+        txn.InsertRevision(
+            NotesV1(),
+            Live("n1", Rev(1, 'a'), "", 1,
+                 {{"title", StringValue("t")}, {"body", StringValue("b")}, {"rank", IntValue(1)}})),
+        StatusIs(absl::StatusCode::kInvalidArgument));
   });
   EXPECT_THAT(Read()->GetHistory(NotesV1(), "n1"), IsOkAndHolds(IsEmpty()));
 }
@@ -294,8 +294,8 @@ TEST_P(SchemaConformanceTest, AppendColumnsExtendsTheTableAndKeepsOldRevisions) 
     ASSERT_OK(txn.UpsertViewRow(NotesV2(), ViewRecord("n2", Rev(1, 'b'), new_attributes)));
     // A revision may still hold only the old columns (written elsewhere
     // before the change).
-    ASSERT_OK(txn.InsertRevision(NotesV2(),
-                                 Live("n1", Rev(2, 'c'), Rev(1, 'a'), 2, old_attributes)));
+    ASSERT_OK(
+        txn.InsertRevision(NotesV2(), Live("n1", Rev(2, 'c'), Rev(1, 'a'), 2, old_attributes)));
   });
   auto txn = Read();
   ASSERT_OK_AND_ASSIGN(v1::Table stored, txn->GetTable("notes"));
@@ -303,8 +303,8 @@ TEST_P(SchemaConformanceTest, AppendColumnsExtendsTheTableAndKeepsOldRevisions) 
   // The old revisions keep exactly their two columns.
   for (const std::string& revision : {Rev(1, 'a'), Rev(2, 'c')}) {
     ASSERT_OK_AND_ASSIGN(StoredRevision old, txn->GetRevision(NotesV2(), "n1", revision));
-    EXPECT_THAT(Describe(old.attributes), ElementsAre("body=null: NULL_VALUE",
-                                                      "title=string: \"old\""));
+    EXPECT_THAT(Describe(old.attributes),
+                ElementsAre("body=null: NULL_VALUE", "title=string: \"old\""));
   }
   ASSERT_OK_AND_ASSIGN(StoredRevision full, txn->GetRevision(NotesV2(), "n2", Rev(1, 'b')));
   EXPECT_EQ(Describe(full.attributes), Describe(new_attributes));

@@ -8,6 +8,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -182,6 +183,24 @@ class BadInputTest : public ::testing::Test {
     c->set_op(op);
     if (value.has_value()) *c->mutable_value() = *value;
     return req;
+  }
+
+  // ResolveConflict of `record` (with an update_mask of `mask` when given);
+  // `with_record` false sends no record at all.
+  std::function<absl::Status()> Resolve(v1::Record record,
+                                        std::optional<std::vector<std::string>> mask = {},
+                                        bool with_record = true) {
+    return [this, record, mask, with_record] {
+      v1::ResolveConflictRequest request;
+      if (with_record) *request.mutable_record() = record;
+      if (mask.has_value()) {
+        for (const std::string& path : *mask) request.mutable_update_mask()->add_paths(path);
+      }
+      grpc::ClientContext ctx;
+      SetDeadline(&ctx);
+      v1::Record response;
+      return ToAbslStatus(db_->stub()->ResolveConflict(&ctx, request, &response));
+    };
   }
 
   TempDir data_;
@@ -510,6 +529,62 @@ TEST_F(BadInputTest, StaleAndUnknownRevisions) {
       {"history of a record that does not exist",
        [this] { return StatusOf(db_->GetRecordHistory("todos", "ghost")); }, StatusCode::kNotFound,
        {"ghost"}},
+  });
+}
+
+// ResolveConflict checks its input like PutRecord (same validation, same
+// codes) and its revision against the current winner; a refusal writes
+// nothing, neither the merged revision nor any tombstone.
+TEST_F(BadInputTest, ResolveConflict) {
+  ASSERT_OK_AND_ASSIGN(v1::Record note,
+                       db_->Create("notes", {{"body", StringValue("short")}}, "n1"));
+  const std::string unknown = "2-" + std::string(32, '0');
+  const std::string winner = rev2_.revision();
+  auto todo = [](const std::string& id, const std::string& revision, Attributes attrs) {
+    return MakeRecord("todos", id, revision, attrs);
+  };
+  const Attributes title = {{"title", StringValue("merged")}};
+  v1::Record with_conflicts = todo("t1", winner, title);
+  with_conflicts.add_conflicts(rev1_.revision());
+  v1::Record with_records = todo("t1", winner, title);
+  *with_records.add_conflict_records() = rev1_;
+  v1::Record deleted = todo("t1", winner, title);
+  deleted.set_deleted(true);
+  Run({
+      {"no record", Resolve(v1::Record(), std::nullopt, false), StatusCode::kInvalidArgument,
+       {"record"}},
+      {"no revision", Resolve(todo("t1", "", title)), StatusCode::kInvalidArgument,
+       {"record.revision"}},
+      {"no id", Resolve(todo("", winner, title)), StatusCode::kInvalidArgument, {"record.id"}},
+      {"malformed revision", Resolve(todo("t1", "1-abc", title)), StatusCode::kInvalidArgument,
+       {"1-abc"}},
+      {"stale revision", Resolve(todo("t1", rev1_.revision(), title)), StatusCode::kAborted,
+       {rev1_.revision(), winner}},
+      {"unknown revision", Resolve(todo("t1", unknown, title)), StatusCode::kNotFound, {unknown}},
+      {"unknown table", Resolve(MakeRecord("nope", "t1", winner, title)), StatusCode::kNotFound,
+       {"nope"}},
+      {"unknown record", Resolve(todo("ghost", winner, title)), StatusCode::kNotFound, {"ghost"}},
+      {"deleted record", Resolve(todo("t_dead", dead_.revision(), title)), StatusCode::kNotFound,
+       {"t_dead", "deleted"}},
+      {"unknown column", Resolve(todo("t1", winner, {{"colour", StringValue("red")}})),
+       StatusCode::kInvalidArgument, {"colour"}},
+      {"unknown mask path", Resolve(todo("t1", winner, title), std::vector<std::string>{"colour"}),
+       StatusCode::kInvalidArgument, {"update_mask", "colour"}},
+      {"wrong type", Resolve(todo("t1", winner, {{"title", StringValue("x")},
+                                                 {"completed", StringValue("yes")}})),
+       StatusCode::kInvalidArgument, {"completed"}},
+      {"null title", Resolve(todo("t1", winner, {{"title", NullValue()}})),
+       StatusCode::kInvalidArgument, {"title"}},
+      {"title over max_length", Resolve(todo("t1", winner, {{"title", StringValue(std::string(81, 'x'))}})),
+       StatusCode::kInvalidArgument, {"title"}},
+      {"conflicts set", Resolve(with_conflicts), StatusCode::kInvalidArgument, {"conflicts"}},
+      {"conflict_records set", Resolve(with_records), StatusCode::kInvalidArgument,
+       {"conflict_records"}},
+      {"deleted set", Resolve(deleted), StatusCode::kInvalidArgument, {"deleted"}},
+      {"over max_record_bytes",
+       Resolve(MakeRecord("notes", "n1", note.revision(),
+                          {{"body", StringValue(std::string(kMaxRecordBytes + 1, 'b'))}})),
+       StatusCode::kResourceExhausted, {"n1"}},
   });
 }
 

@@ -92,9 +92,31 @@ TEST(DaemonFlagsTest, HelpListsTheFlags) {
   ASSERT_OK_AND_ASSIGN(int code, daemon->WaitForExit(absl::Seconds(20)));
   (void)code;  // absl's --help exits 1; only the text is checked.
   for (const char* flag : {"listen", "data_dir", "storage", "durability", "log_level", "max_message_bytes",
-                           "max_record_bytes", "worker_threads"}) {
+                           "max_record_bytes", "worker_threads", "peer", "RECONDB_PEERS"}) {
     EXPECT_THAT(daemon->log(), HasSubstr(flag));
   }
+}
+
+TEST(DaemonFlagsTest, VersionPrintsTheProjectVersion) {
+  TempDir data;
+  DaemonOptions options;
+  options.data_dir = data.path();
+  options.extra_flags = {"--version"};
+  ASSERT_OK_AND_ASSIGN(auto daemon, DaemonProcess::Spawn(options));
+  ASSERT_OK_AND_ASSIGN(int code, daemon->WaitForExit(absl::Seconds(20)));
+  EXPECT_EQ(code, 0);
+  EXPECT_THAT(daemon->log(), HasSubstr("recondbd 0."));
+}
+
+TEST(DaemonFlagsTest, BadPeerAddressExitsOne) {
+  TempDir data;
+  DaemonOptions options;
+  options.data_dir = data.path();
+  options.extra_flags = {"--peer=127.0.0.1:7470", "--peer=nohost"};
+  ASSERT_OK_AND_ASSIGN(auto daemon, DaemonProcess::Spawn(options));
+  ASSERT_OK_AND_ASSIGN(int code, daemon->WaitForExit(absl::Seconds(20)));
+  EXPECT_EQ(code, 1);
+  EXPECT_THAT(daemon->log(), HasSubstr("--peer (RECONDB_PEERS): address \"nohost\""));
 }
 
 }  // namespace

@@ -78,8 +78,8 @@ absl::Status CheckHeldAttributes(const v1::Table& table, std::string_view id,
     auto it = attributes.find(column.name());
     if (it == attributes.end()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "record \"", Sv(id), "\" of table \"", table.name(), "\" lacks column \"",
-          column.name(), "\" but holds a later one: a revision holds the first columns of its "
+          "record \"", Sv(id), "\" of table \"", table.name(), "\" lacks column \"", column.name(),
+          "\" but holds a later one: a revision holds the first columns of its "
           "table, those it had when the revision was written"));
     }
     ASSIGN_OR_RETURN(v1::Value normalized, NormalizeValue(table.name(), column, it->second));

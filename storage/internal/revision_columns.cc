@@ -11,16 +11,15 @@ absl::StatusOr<int> HeldColumns(const v1::Table& table, const StoredRevision& re
   };
   if (rev.deleted || rev.stub) {
     if (!rev.attributes.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          name(), ": a ", rev.stub ? "stub" : "tombstone", " holds no attributes"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(name(), ": a ", rev.stub ? "stub" : "tombstone", " holds no attributes"));
     }
     return 0;
   }
   const int held = static_cast<int>(rev.attributes.size());
   if (held > table.columns_size()) {
-    return absl::InvalidArgumentError(absl::StrCat(name(), " holds ", held,
-                                                   " attributes; the table has ",
-                                                   table.columns_size(), " columns"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        name(), " holds ", held, " attributes; the table has ", table.columns_size(), " columns"));
   }
   for (int i = 0; i < held; ++i) {
     if (rev.attributes.count(table.columns(i).name()) == 0) {
@@ -44,9 +43,9 @@ absl::Status CheckAppendedColumns(const v1::Table& stored, const v1::Table& tabl
   for (int i = 0; i < stored.columns_size(); ++i) {
     if (table.columns(i).name() != stored.columns(i).name() ||
         table.columns(i).type() != stored.columns(i).type()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("the new definition of table ", table.name(), " changes column ",
-                       stored.columns(i).name(), ": columns may only be appended"));
+      return absl::InvalidArgumentError(absl::StrCat("the new definition of table ", table.name(),
+                                                     " changes column ", stored.columns(i).name(),
+                                                     ": columns may only be appended"));
     }
   }
   return absl::OkStatus();

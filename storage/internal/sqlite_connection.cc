@@ -137,6 +137,12 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const ConnectionOpt
 absl::Status Connection::Configure(const ConnectionOptions& options) {
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, options.busy_timeout_ms);
+  // A double-quoted name that is no column must be an error, not the string
+  // of that name (SQLite's legacy default): a statement built for a table
+  // shape the snapshot does not have would otherwise read column names as
+  // values.
+  sqlite3_db_config(db_, SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
+  sqlite3_db_config(db_, SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
   if (options.writer) {
     // journal_mode is persistent in the file; it returns the mode in effect,
     // which is not WAL if the file system cannot support it.

@@ -105,9 +105,9 @@ std::string MigrationSql(int from, const std::vector<v1::Table>& tables) {
   for (const v1::Table& table : tables) {
     const std::string history = Quote(HistoryTableName(table.name()));
     absl::StrAppend(&sql, "ALTER TABLE ", history,
-                    " ADD COLUMN \"_stub\" INTEGER NOT NULL DEFAULT 0;\n", "ALTER TABLE ",
-                    history, " ADD COLUMN \"_columns\" INTEGER NOT NULL DEFAULT ",
-                    table.columns_size(), ";\n");
+                    " ADD COLUMN \"_stub\" INTEGER NOT NULL DEFAULT 0;\n", "ALTER TABLE ", history,
+                    " ADD COLUMN \"_columns\" INTEGER NOT NULL DEFAULT ", table.columns_size(),
+                    ";\n");
   }
   return sql;
 }

@@ -33,10 +33,10 @@ TableSql BuildTableSql(const v1::Table& table) {
   const std::string view = Quote(table.name());
   const std::string history = Quote(HistoryTableName(table.name()));
   const std::string columns = ColumnList(table);
-  const std::string history_select =
-      absl::StrCat("SELECT \"id\", \"revision\", \"parent\", \"generation\", \"deleted\", \"leaf\","
-                   " \"_stub\", \"_columns\"",
-                   columns, " FROM ", history);
+  const std::string history_select = absl::StrCat(
+      "SELECT \"id\", \"revision\", \"parent\", \"generation\", \"deleted\", \"leaf\","
+      " \"_stub\", \"_columns\"",
+      columns, " FROM ", history);
   TableSql sql;
   sql.column_count = table.columns_size();
   sql.select_revision = absl::StrCat(history_select, " WHERE \"id\" = ?1 AND \"revision\" = ?2");
@@ -46,11 +46,11 @@ TableSql BuildTableSql(const v1::Table& table) {
   sql.has_child = absl::StrCat("SELECT 1 FROM ", history,
                                " WHERE \"id\" = ?1 AND \"revision\" > ?3 AND \"revision\" < ?4"
                                " AND \"parent\" = ?2 LIMIT 1");
-  sql.insert_history =
-      absl::StrCat("INSERT INTO ", history,
-                   " (\"id\", \"revision\", \"parent\", \"generation\", \"deleted\", \"leaf\","
-                   " \"_stub\", \"_columns\"",
-                   columns, ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8", Placeholders(table, 9), ")");
+  sql.insert_history = absl::StrCat(
+      "INSERT INTO ", history,
+      " (\"id\", \"revision\", \"parent\", \"generation\", \"deleted\", \"leaf\","
+      " \"_stub\", \"_columns\"",
+      columns, ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8", Placeholders(table, 9), ")");
   std::string fills = "\"_stub\" = 0, \"_columns\" = ?3";
   for (int i = 0; i < table.columns_size(); ++i) {
     absl::StrAppend(&fills, ", ", Quote(table.columns(i).name()), " = ?", 4 + i);

@@ -40,8 +40,8 @@ constexpr char kRollbackTo[] = "ROLLBACK TO \"create_table\"";
 // map) from parameter `first` on; a column missing from `attributes`, or
 // from position `held` on, is null.
 template <typename Map>
-absl::Status BindColumns(Statement& stmt, int first, const v1::Table& table,
-                         const Map& attributes, int held) {
+absl::Status BindColumns(Statement& stmt, int first, const v1::Table& table, const Map& attributes,
+                         int held) {
   for (int i = 0; i < table.columns_size(); ++i) {
     if (i >= held) {
       stmt.BindNull(first + i);
@@ -109,8 +109,7 @@ absl::Status SessionWriter::AppendColumnsUnguarded(const v1::Table& table) {
   // revision holds.
   for (int i = stored.columns_size(); i < table.columns_size(); ++i) {
     const v1::Column& column = table.columns(i);
-    if (!column.has_default_value() ||
-        column.default_value().kind_case() == v1::Value::kNull ||
+    if (!column.has_default_value() || column.default_value().kind_case() == v1::Value::kNull ||
         column.default_value().kind_case() == v1::Value::KIND_NOT_SET) {
       continue;
     }

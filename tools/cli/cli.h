@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
+#include "recondb/v1/admin.grpc.pb.h"
 #include "recondb/v1/database.grpc.pb.h"
 
 namespace recondb::cli {
@@ -72,10 +73,12 @@ struct Context {
 
   std::shared_ptr<grpc::Channel> Channel();
   v1::Database::Stub& Db();
+  v1::Admin::Stub& Admin();
 
  private:
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Database::Stub> db_;
+  std::unique_ptr<v1::Admin::Stub> admin_;
 };
 
 struct Command {
@@ -93,12 +96,15 @@ std::vector<Command> TableCommands();
 std::vector<Command> RecordCommands();
 std::vector<Command> FeedCommands();      // changes, health
 std::vector<Command> TransferCommands();  // export, import
+std::vector<Command> AdminCommands();     // status, peers add|list|remove, sync
 
 // Prints "recondb: <message>" and the hint to --help; returns kExitUsage.
 int UsageError(Context& ctx, std::string_view message);
 // Prints "recondb: <what>: <CODE>: <message>" (or the unreachable form) and
 // returns kExitRefused or kExitUnreachable according to the code.
 int RpcError(Context& ctx, const grpc::Status& status, std::string_view what);
+// The canonical upper-case name of a gRPC code ("NOT_FOUND").
+std::string CodeName(grpc::StatusCode code);
 // Prints "recondb: <message>" and returns kExitInput.
 int InputError(Context& ctx, std::string_view message);
 

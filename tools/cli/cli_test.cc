@@ -8,10 +8,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -20,11 +22,12 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "engine/revision.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "engine/revision.h"
+#include "recondb/v1/admin.pb.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/db_client.h"
 #include "tests/support/status_matchers.h"
@@ -158,6 +161,36 @@ class CliTest : public ::testing::Test {
     return record;
   }
 
+  // Grafts two concurrent edits of `base` (a live revision of todos/`id`
+  // on daemon_) with ImportRevisions, as replication would: `base` with
+  // title "<id> from a", resp. "<id> from b". Returns {winner, loser}.
+  std::pair<std::string, std::string> MakeConflict(const v1::Record& base) {
+    v1::ImportRevisionsRequest request;
+    std::vector<std::string> edits;
+    for (const char* node : {"a", "b"}) {
+      v1::HistoryEntry* entry = request.add_revisions();
+      v1::Record* record = entry->mutable_record();
+      *record = base;
+      (*record->mutable_attributes())["title"].set_string(absl::StrCat(base.id(), " from ", node));
+      entry->set_parent_revision(base.revision());
+      const storage::Attributes attributes(record->attributes().begin(),
+                                           record->attributes().end());
+      record->set_revision(engine::ComputeRevision(
+          GenerationOf(base.revision()) + 1,
+          {"todos", base.id(), base.revision(), false, &attributes}));
+      edits.push_back(record->revision());
+    }
+    DbClient db(daemon_->NewChannel());
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    v1::ImportRevisionsResponse response;
+    grpc::Status status = db.stub()->ImportRevisions(&ctx, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    db.Close();
+    std::sort(edits.begin(), edits.end());  // Same generation: the greater hash wins.
+    return {edits[1], edits[0]};
+  }
+
   TempDir data_;
   TempDir io_;
   std::unique_ptr<DaemonProcess> daemon_;
@@ -169,11 +202,13 @@ TEST_F(CliTest, HelpListsCommandsAndWhatIsMissing) {
   EXPECT_EQ(r.exit, 0);
   EXPECT_THAT(r.out,
               AllOf(HasSubstr("records put"), HasSubstr("tables create"), HasSubstr("export"),
-                    HasSubstr("Exit codes"), HasSubstr("Admin service comes with replication")));
-  for (const char* command : {"tables list", "tables create", "tables show",
-                              "tables add-columns", "records put",
-                              "records get", "records list", "records delete", "records history",
-                              "records conflicts", "changes", "health", "export", "import"}) {
+                    HasSubstr("Exit codes"), HasSubstr("peers add HOST:PORT"),
+                    HasSubstr("sync HOST:PORT"), HasSubstr("status")));
+  for (const char* command :
+       {"tables list", "tables create", "tables show", "tables add-columns", "records put",
+        "records get", "records list", "records delete", "records history",
+        "records conflicts", "records resolve", "changes", "health", "export", "import",
+        "status", "peers list", "peers add", "peers remove", "sync"}) {
     std::vector<std::string> args = absl::StrSplit(command, ' ');
     args.push_back("--help");
     r = Run(args);
@@ -195,9 +230,15 @@ TEST_F(CliTest, UsageErrorsExitOne) {
   r = Run({"records", "get", "todos"});
   EXPECT_EQ(r.exit, 1);
   EXPECT_THAT(r.err, HasSubstr("expected arguments: TABLE ID"));
-  r = Run({"peers", "list"});
+  r = Run({"peers"});
   EXPECT_EQ(r.exit, 1);
-  EXPECT_THAT(r.err, HasSubstr("not available yet"));
+  EXPECT_THAT(r.err, HasSubstr("missing subcommand: recondb peers list|add|remove"));
+  r = Run({"peers", "add"});
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_THAT(r.err, HasSubstr("expected arguments: HOST:PORT"));
+  r = Run({"sync"});
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_THAT(r.err, HasSubstr("expected arguments: HOST:PORT"));
   r = Run({"tables", "create", "t", "--column", "x:varchar"});
   EXPECT_EQ(r.exit, 1);
   EXPECT_THAT(r.err, HasSubstr("unknown column type \"varchar\""));
@@ -340,6 +381,137 @@ TEST_F(CliTest, RecordErrors) {
   EXPECT_THAT(r.err, AllOf(HasSubstr("ABORTED"), HasSubstr(updated.revision())));
 }
 
+TEST_F(CliTest, ConflictsShowTheirValuesAndResolveEndsThem) {
+  CreateTodos();
+  v1::Record base = Put({"todos", "t1", "--set", "title=base", "--set", "description=d"});
+  const auto [winner, loser] = MakeConflict(base);
+  CliResult r = Run({"records", "conflicts", "todos", "t1"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr("ROLE"), HasSubstr("title"), HasSubstr("winner    " + winner),
+                           HasSubstr("conflict  " + loser), HasSubstr("t1 from a"),
+                           HasSubstr("t1 from b"), HasSubstr("1 conflicting leaf;"),
+                           HasSubstr("differ in: title\n"),
+                           HasSubstr("records resolve todos t1 --revision " + winner)));
+  r = Run({"records", "conflicts", "todos", "t1", "--json"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  std::vector<std::string> lines = absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+  ASSERT_THAT(lines, SizeIs(2));
+  v1::Record head, other;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(lines[0], &head).ok()) << lines[0];
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(lines[1], &other).ok()) << lines[1];
+  EXPECT_EQ(head.revision(), winner);
+  EXPECT_THAT(head.conflicts(), ::testing::ElementsAre(loser));
+  EXPECT_THAT(head.conflict_records(), SizeIs(0));
+  EXPECT_EQ(other.revision(), loser);
+  EXPECT_EQ(other.attributes().at("description").string(), "d");
+  EXPECT_THAT(lines[1], HasSubstr(R"("title":{"string":"t1 from )"));
+
+  // "Keep theirs, plus a change": the loser's values, completed set.
+  const std::vector<std::string> resolve = {"records", "resolve", "todos",  "t1",
+                                            "--revision", winner,   "--from", loser,
+                                            "--set",      "completed=true", "--json"};
+  r = Run(resolve);
+  ASSERT_EQ(r.exit, 0) << r.err;
+  v1::Record resolved;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &resolved).ok()) << r.out;
+  EXPECT_EQ(GenerationOf(resolved.revision()), 3);
+  EXPECT_EQ(resolved.attributes().at("title").string(), other.attributes().at("title").string());
+  EXPECT_EQ(resolved.attributes().at("description").string(), "d");
+  EXPECT_TRUE(resolved.attributes().at("completed").bool_());
+  r = Run({"records", "conflicts", "todos", "t1"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("no conflicts: " + resolved.revision()));
+  // The loser got a tombstone.
+  r = Run({"records", "history", "todos", "t1", "--json"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(absl::StrCat(R"("parentRevision":")", loser, R"(","leaf":true)")));
+  // The same resolution again is stale: ABORTED naming the new winner.
+  r = Run(resolve);
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_THAT(r.err, AllOf(HasSubstr("ResolveConflict todos/t1: ABORTED"),
+                           HasSubstr(resolved.revision())));
+}
+
+TEST_F(CliTest, ResolveInputsAndErrors) {
+  CreateTodos();
+  // No values given: the winner's are kept, the conflict is dismissed.
+  v1::Record t2 = Put({"todos", "t2", "--set", "title=base", "--set", "description=d"});
+  const auto [w2, l2] = MakeConflict(t2);
+  CliResult r = Run({"records", "resolve", "todos", "t2", "--revision", w2, "--json"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  v1::Record kept;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &kept).ok()) << r.out;
+  DbClient db(daemon_->NewChannel());
+  ASSERT_OK_AND_ASSIGN(v1::Record w2_record, db.GetRecord("todos", "t2", w2));
+  EXPECT_EQ(kept.attributes().at("title").string(), w2_record.attributes().at("title").string());
+  EXPECT_EQ(kept.attributes().at("description").string(), "d");
+  ASSERT_OK_AND_ASSIGN(v1::Record t2_now, db.GetRecord("todos", "t2", "", true));
+  EXPECT_EQ(t2_now.conflicts_size(), 0);
+
+  // A whole Record from stdin: no mask, columns left out get default or null.
+  v1::Record t3 = Put({"todos", "t3", "--set", "title=base", "--set", "description=d"});
+  const auto [w3, l3] = MakeConflict(t3);
+  r = Run({"records", "resolve", "todos", "t3", "--json-input", "-"},
+          absl::StrCat(R"({"revision": ")", w3, R"(", "attributes": {"title": {"string": "merged"}}})"));
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr("merged"), HasSubstr("description:  null")));
+
+  v1::Record t4 = Put({"todos", "t4", "--set", "title=base"});
+  const auto [w4, l4] = MakeConflict(t4);
+  struct Case {
+    std::vector<std::string> args;
+    int exit;
+    std::vector<std::string> messages;
+  };
+  const std::vector<Case> cases = {
+      {{"records", "resolve", "todos", "t4", "--set", "title=x"}, 1, {"--revision is required"}},
+      {{"records", "resolve", "nope", "t4", "--revision", w4, "--set", "title=x"},
+       2,
+       {"NOT_FOUND", "nope"}},
+      {{"records", "conflicts", "nope", "t4"}, 2, {"NOT_FOUND", "nope"}},
+      {{"records", "conflicts", "todos", "missing"}, 2, {"NOT_FOUND", "missing"}},
+      {{"records", "resolve", "todos", "missing", "--revision", w4, "--set", "title=x"},
+       2,
+       {"NOT_FOUND", "missing"}},
+      {{"records", "resolve", "todos", "t4", "--revision", "bogus", "--set", "title=x"},
+       2,
+       {"ResolveConflict todos/t4: INVALID_ARGUMENT", "bogus"}},
+      {{"records", "resolve", "todos", "t4", "--revision", l4, "--set", "title=x"},
+       2,
+       {"ResolveConflict todos/t4: ABORTED", w4}},
+      {{"records", "resolve", "todos", "t4", "--revision", "2-00000000000000000000000000000000",
+        "--set", "title=x"},
+       2,
+       {"NOT_FOUND", "has no revision"}},
+      {{"records", "resolve", "todos", "t4", "--revision", w4, "--set", "colour=red"},
+       1,
+       {"no column \"colour\""}},
+      {{"records", "resolve", "todos", "t4", "--revision", w4, "--from", l4, "--replace"},
+       1,
+       {"--from cannot be combined"}},
+      {{"records", "resolve", "todos", "t4", "--revision", w4, "--from", "bogus"},
+       2,
+       {"INVALID_ARGUMENT", "bogus"}},
+      {{"records", "resolve", "todos", "t4", "--revision", w4, "--set",
+        "title=" + std::string(81, 'x')},
+       2,
+       {"INVALID_ARGUMENT", "title"}},
+      {{"records", "resolve", "todos", "t4", "--json-input", "{not json"}, 4, {"not a Record"}},
+  };
+  for (const Case& c : cases) {
+    r = Run(c.args);
+    EXPECT_EQ(r.exit, c.exit) << absl::StrJoin(c.args, " ") << "\n" << r.err;
+    for (const std::string& m : c.messages) {
+      EXPECT_THAT(r.err, HasSubstr(m)) << absl::StrJoin(c.args, " ");
+    }
+  }
+  // Nothing was written by the refused calls.
+  ASSERT_OK_AND_ASSIGN(v1::Record t4_now, db.GetRecord("todos", "t4", "", true));
+  EXPECT_EQ(t4_now.revision(), w4);
+  EXPECT_THAT(t4_now.conflicts(), ::testing::ElementsAre(l4));
+  db.Close();
+}
+
 TEST_F(CliTest, ChangesAndFollow) {
   CreateTodos();
   Put({"todos", "t1", "--set", "title=a"});
@@ -391,12 +563,104 @@ TEST_F(CliTest, HealthAndDaemonDown) {
                                         {"tables", "list"},
                                         {"records", "get", "todos", "x"},
                                         {"changes"},
-                                        {"export", "todos"}}) {
+                                        {"export", "todos"},
+                                        {"status"},
+                                        {"peers", "list"},
+                                        {"sync", "127.0.0.1:1"}}) {
     r = RunAt(addr, args);
     EXPECT_EQ(r.exit, 3) << absl::StrJoin(args, " ") << "\n" << r.err;
     EXPECT_THAT(r.err,
                 AllOf(HasSubstr("cannot reach recondbd at " + addr), HasSubstr("UNAVAILABLE")));
   }
+}
+
+TEST_F(CliTest, StatusShowsTheNodeAndItsTables) {
+  CreateTodos();
+  Put({"todos", "t1", "--set", "title=a"});
+  Put({"todos", "t2", "--set", "title=b"});
+  ASSERT_EQ(Run({"records", "delete", "todos", "t2"}).exit, 0);
+  CliResult r = Run({"status"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr("node id:   " + daemon_->node_id()), HasSubstr("version:"),
+                           HasSubstr("uptime:"), HasSubstr("storage:   sqlite"),
+                           HasSubstr("TABLE  RECORDS\ntodos  1\n")));
+  r = Run({"status", "--json"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  v1::NodeStatus status;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &status).ok()) << r.out;
+  EXPECT_EQ(status.node_id(), daemon_->node_id());
+  ASSERT_THAT(status.tables(), SizeIs(1));
+  EXPECT_EQ(status.tables(0).records(), 1);
+  EXPECT_GE(status.last_seq(), 3);
+}
+
+TEST_F(CliTest, PeersAddListRemove) {
+  CliResult r = Run({"peers", "list"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("ADDRESS"));
+  EXPECT_THAT(r.out, Not(HasSubstr("127.0.0.1:1")));
+  r = Run({"peers", "add", "127.0.0.1:1", "--tables", "todos,notes"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr("127.0.0.1:1"), HasSubstr("notes,todos")));
+  r = Run({"peers", "list", "--json"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  v1::Peer peer;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &peer).ok()) << r.out;
+  EXPECT_EQ(peer.address(), "127.0.0.1:1");
+  EXPECT_THAT(peer.tables(), SizeIs(2));
+  EXPECT_FALSE(peer.connected());  // Nothing listens on port 1.
+
+  r = Run({"peers", "add", "no-port"});
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_THAT(r.err, AllOf(HasSubstr("INVALID_ARGUMENT"), HasSubstr("address \"no-port\"")));
+  r = Run({"peers", "add", "127.0.0.1:2", "--tables", "Bad"});
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_THAT(r.err, AllOf(HasSubstr("INVALID_ARGUMENT"), HasSubstr("tables")));
+
+  r = Run({"peers", "remove", "127.0.0.1:1"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out, "peer 127.0.0.1:1 removed\n");
+  r = Run({"peers", "remove", "127.0.0.1:1"});
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_THAT(r.err, AllOf(HasSubstr("NOT_FOUND"), HasSubstr("127.0.0.1:1")));
+}
+
+TEST_F(CliTest, SyncCopiesRecordsAndReportsCounts) {
+  CreateTodos();
+  Put({"todos", "t1", "--set", "title=a"});
+  Put({"todos", "t2", "--set", "title=b"});
+  TempDir other_data;
+  DaemonOptions options;
+  options.data_dir = other_data.path();
+  ASSERT_OK_AND_ASSIGN(other_, DaemonProcess::Start(options));
+
+  CliResult r = RunAt(other_->address(), {"sync", daemon_->address()});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr("synced with " + daemon_->address()),
+                           HasSubstr(daemon_->node_id()), HasSubstr("REVISIONS_GRAFTED"),
+                           HasSubstr("received")));
+  r = RunAt(other_->address(), {"records", "get", "todos", "t2"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("title:"));
+
+  Put({"todos", "t3", "--set", "title=c"});
+  r = RunAt(other_->address(), {"sync", daemon_->address(), "--json", "--tables", "todos"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  v1::SyncResponse response;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &response).ok()) << r.out;
+  EXPECT_EQ(response.peer_node_id(), daemon_->node_id());
+  EXPECT_EQ(response.received().revisions_grafted(), 1);
+  EXPECT_EQ(response.sent().revisions_sent(), 0);
+}
+
+TEST_F(CliTest, SyncWithADaemonThatIsDown) {
+  // The daemon answers, the peer does not: exit 2 with the daemon's reason.
+  CliResult r = Run({"sync", "127.0.0.1:1", "--timeout", "20s"});
+  EXPECT_EQ(r.exit, 2) << r.err;
+  EXPECT_THAT(r.err, AllOf(HasSubstr("UNAVAILABLE"), HasSubstr("sync with 127.0.0.1:1")));
+  r = Run({"sync", "nonsense"});
+  EXPECT_EQ(r.exit, 2) << r.err;
+  EXPECT_THAT(r.err, AllOf(HasSubstr("INVALID_ARGUMENT"), HasSubstr("address")));
 }
 
 // Two daemons, same first revision of t1, different second revisions: the

@@ -10,9 +10,8 @@
 #include "tools/cli/cli.h"
 
 namespace recondb::cli {
-namespace {
 
-// The canonical upper-case name of a gRPC code, as in grpc_cli and absl.
+// As in grpc_cli and absl.
 std::string CodeName(grpc::StatusCode code) {
   switch (code) {
     case grpc::StatusCode::OK:
@@ -54,8 +53,6 @@ std::string CodeName(grpc::StatusCode code) {
   }
 }
 
-}  // namespace
-
 std::shared_ptr<grpc::Channel> Context::Channel() {
   if (channel_ == nullptr) {
     channel_ = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
@@ -66,6 +63,11 @@ std::shared_ptr<grpc::Channel> Context::Channel() {
 v1::Database::Stub& Context::Db() {
   if (db_ == nullptr) db_ = v1::Database::NewStub(Channel());
   return *db_;
+}
+
+v1::Admin::Stub& Context::Admin() {
+  if (admin_ == nullptr) admin_ = v1::Admin::NewStub(Channel());
+  return *admin_;
 }
 
 std::chrono::system_clock::time_point Deadline(const Context& ctx) {

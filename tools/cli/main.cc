@@ -26,7 +26,8 @@ const std::vector<OptionSpec>& GlobalOptions() {
 
 std::vector<Command> AllCommands() {
   std::vector<Command> all;
-  for (auto group : {TableCommands(), RecordCommands(), FeedCommands(), TransferCommands()}) {
+  for (auto group :
+       {TableCommands(), RecordCommands(), FeedCommands(), TransferCommands(), AdminCommands()}) {
     for (Command& c : group) all.push_back(std::move(c));
   }
   return all;
@@ -53,7 +54,6 @@ void PrintMainHelp(std::ostream& out, const std::vector<Command>& commands) {
   out << "\nExit codes: 0 ok; 1 usage error; 2 the server refused (its gRPC code and message\n"
          "are printed); 3 daemon unreachable or no answer in time (UNAVAILABLE,\n"
          "DEADLINE_EXCEEDED); 4 a local input or output error (file, JSON line).\n\n"
-         "Not yet: peers, sync and status (the Admin service comes with replication).\n"
          "Run 'recondb COMMAND --help' for a command's options.\n";
 }
 
@@ -117,10 +117,6 @@ int Main(int argc, char** argv) {
     if (tokens.empty() || tokens[0] == "--help" || tokens[0] == "-h" || tokens[0] == "help") {
       PrintMainHelp(std::cout, commands);
       return tokens.empty() ? kExitUsage : kExitOk;
-    }
-    if (tokens[0] == "peers" || tokens[0] == "sync" || tokens[0] == "status") {
-      return UsageError(ctx, "'" + tokens[0] + "' is not available yet: the Admin service " +
-                                 "comes with replication");
     }
     std::string group;  // "records" alone: name its subcommands
     for (const Command& c : commands) {

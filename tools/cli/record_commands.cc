@@ -1,8 +1,9 @@
-// `recondb records put|get|list|delete|history|conflicts`.
+// `recondb records put|get|list|delete|history|conflicts|resolve`.
 #include <ostream>
 
 #include "absl/strings/numbers.h"
 #include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "grpcpp/client_context.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/input.h"
@@ -183,40 +184,136 @@ int History(Context& ctx) {
   return kExitOk;
 }
 
-// The winner and each conflicting live leaf, fetched by revision.
+// The columns of `table` whose value is not the same in every one of
+// `leaves`, in column order.
+std::vector<std::string> DifferingColumns(const std::vector<const v1::Record*>& leaves,
+                                          const v1::Table& table) {
+  std::vector<std::string> out;
+  for (const v1::Column& column : table.columns()) {
+    const auto& first = leaves[0]->attributes();
+    auto a = first.find(column.name());
+    for (const v1::Record* leaf : leaves) {
+      auto b = leaf->attributes().find(column.name());
+      const bool same = (a == first.end()) == (b == leaf->attributes().end()) &&
+                        (a == first.end() ||
+                         google::protobuf::util::MessageDifferencer::Equals(a->second, b->second));
+      if (!same) {
+        out.push_back(column.name());
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+// The winner and each conflicting live leaf with its values, from one
+// GetRecord with include_conflicts.
 int Conflicts(Context& ctx) {
+  FetchedTable fetched = FetchTable(ctx, Arg(ctx, 0));  // For the column order.
+  if (fetched.exit != kExitOk) return fetched.exit;
   v1::GetRecordRequest request;
   request.set_table(Arg(ctx, 0));
   request.set_id(Arg(ctx, 1));
   request.set_include_conflicts(true);
-  std::vector<v1::Record> leaves;
-  for (int i = 0; i == 0 || i <= leaves[0].conflicts_size(); ++i) {
-    if (i > 0) request.set_revision(leaves[0].conflicts(i - 1));
-    grpc::ClientContext rpc;
-    rpc.set_deadline(Deadline(ctx));
-    v1::Record record;
-    grpc::Status status = ctx.Db().GetRecord(&rpc, request, &record);
-    if (!status.ok()) return RpcError(ctx, status, "GetRecord " + Arg(ctx, 0) + "/" + Arg(ctx, 1));
-    leaves.push_back(std::move(record));
-  }
-  if (ctx.json) {
-    for (const v1::Record& r : leaves) PrintJson(*ctx.out, r);
+  grpc::ClientContext rpc;
+  rpc.set_deadline(Deadline(ctx));
+  v1::Record winner;
+  grpc::Status status = ctx.Db().GetRecord(&rpc, request, &winner);
+  if (!status.ok()) return RpcError(ctx, status, "GetRecord " + Arg(ctx, 0) + "/" + Arg(ctx, 1));
+  if (ctx.json) {  // The winner (with the conflicts' ids), then each conflict.
+    v1::Record head = winner;
+    head.clear_conflict_records();
+    PrintJson(*ctx.out, head);
+    for (const v1::Record& c : winner.conflict_records()) PrintJson(*ctx.out, c);
     return kExitOk;
   }
-  if (leaves[0].conflicts_size() == 0) {
-    *ctx.out << "no conflicts: " << leaves[0].revision() << " is the only live leaf\n";
+  if (winner.conflict_records_size() == 0) {
+    *ctx.out << "no conflicts: " << winner.revision() << " is the only live leaf\n";
     return kExitOk;
   }
-  TextTable out({"REVISION", "ROLE", "ATTRIBUTES"});
-  for (size_t i = 0; i < leaves.size(); ++i) {
-    std::string attributes;
-    for (const std::string& name : AttributeOrder(leaves[i], nullptr)) {
-      if (!attributes.empty()) attributes += " ";
-      attributes += name + "=" + FormatValue(leaves[i].attributes().at(name));
+  std::vector<const v1::Record*> leaves = {&winner};
+  for (const v1::Record& c : winner.conflict_records()) leaves.push_back(&c);
+  std::vector<std::string> header = {"ROLE", "REVISION"};
+  for (const v1::Column& c : fetched.table.columns()) header.push_back(c.name());
+  TextTable out(std::move(header));
+  for (const v1::Record* leaf : leaves) {
+    std::vector<std::string> row = {leaf == &winner ? "winner" : "conflict", leaf->revision()};
+    for (const v1::Column& c : fetched.table.columns()) {
+      auto it = leaf->attributes().find(c.name());
+      row.push_back(it == leaf->attributes().end() ? "" : FormatValue(it->second));
     }
-    out.AddRow({leaves[i].revision(), i == 0 ? "winner" : "conflict", attributes});
+    out.AddRow(std::move(row));
   }
   out.Print(*ctx.out);
+  std::string differ;
+  for (const std::string& name : DifferingColumns(leaves, fetched.table)) {
+    differ += (differ.empty() ? "" : ", ") + name;
+  }
+  *ctx.out << "\n"
+           << winner.conflict_records_size()
+           << (winner.conflict_records_size() == 1 ? " conflicting leaf" : " conflicting leaves")
+           << (differ.empty() ? "" : "; they differ in: " + differ) << "\n"
+           << "resolve with: recondb records resolve " << Arg(ctx, 0) << " " << Arg(ctx, 1)
+           << " --revision " << winner.revision() << " [--from REV] [--set COL=VALUE ...]\n";
+  return kExitOk;
+}
+
+// Copies the values of `revision` of the record (the --from of a
+// resolution, given or implied) into `record`. Returns an exit code.
+int FetchFrom(Context& ctx, const std::string& revision, v1::Record* record) {
+  v1::GetRecordRequest request;
+  request.set_table(Arg(ctx, 0));
+  request.set_id(Arg(ctx, 1));
+  request.set_revision(revision);
+  grpc::ClientContext rpc;
+  rpc.set_deadline(Deadline(ctx));
+  v1::Record from;
+  grpc::Status status = ctx.Db().GetRecord(&rpc, request, &from);
+  if (!status.ok()) {
+    return RpcError(ctx, status,
+                    "GetRecord " + Arg(ctx, 0) + "/" + Arg(ctx, 1) + " at " + revision);
+  }
+  if (from.deleted() && ctx.args.Has("from")) {
+    return UsageError(ctx, "--from " + from.revision() + " is a tombstone: it has no values");
+  }  // An implied --from (the winner) that is a tombstone: the server says why.
+  *record->mutable_attributes() = from.attributes();
+  return kExitOk;
+}
+
+int Resolve(Context& ctx) {
+  const bool json_input = ctx.args.Has("json-input");
+  if (!ctx.args.Has("revision") && !json_input) {
+    return UsageError(ctx,
+                      "--revision is required: the winner shown by 'recondb records conflicts'");
+  }
+  if (ctx.args.Has("from") && (json_input || ctx.args.Has("replace"))) {
+    return UsageError(ctx, "--from cannot be combined with --json-input or --replace");
+  }
+  // Nothing given: keep the winner's values (and dismiss the conflicts).
+  std::string from = ctx.args.Get("from");
+  if (from.empty() && !json_input && !ctx.args.Has("replace") && !ctx.args.Has("set") &&
+      !ctx.args.Has("null")) {
+    from = ctx.args.Get("revision");
+  }
+  FetchedTable fetched = FetchTable(ctx, Arg(ctx, 0));
+  if (fetched.exit != kExitOk) return fetched.exit;
+  v1::PutRecordRequest put;  // The same input as `records put`.
+  if (!from.empty()) {
+    if (int exit = FetchFrom(ctx, from, put.mutable_record()); exit != kExitOk) return exit;
+  }
+  if (int exit = BuildPut(ctx, fetched.table, &put); exit != kExitOk) return exit;
+  if (!from.empty()) put.clear_update_mask();  // Every column is given.
+  v1::ResolveConflictRequest request;
+  *request.mutable_record() = std::move(*put.mutable_record());
+  if (put.has_update_mask()) *request.mutable_update_mask() = put.update_mask();
+  grpc::ClientContext rpc;
+  rpc.set_deadline(Deadline(ctx));
+  v1::Record written;
+  grpc::Status status = ctx.Db().ResolveConflict(&rpc, request, &written);
+  if (!status.ok()) {
+    return RpcError(ctx, status, "ResolveConflict " + Arg(ctx, 0) + "/" + Arg(ctx, 1));
+  }
+  PrintOne(ctx, written, &fetched.table);
   return kExitOk;
 }
 
@@ -286,12 +383,41 @@ std::vector<Command> RecordCommands() {
        History},
       {"records conflicts",
        "TABLE ID",
-       "the winner and the conflicting live leaves of a record",
-       "",
+       "the winner and the conflicting live leaves of a record, with their values",
+       "One GetRecord with include_conflicts. Text: a table of the winner and each\n"
+       "conflicting leaf (best first, by the winner rule), the columns that differ, and\n"
+       "the command that resolves them. --json: the winner (its `conflicts` lists the\n"
+       "conflicting revisions), then one Record per conflicting leaf, one per line.",
        {},
        2,
        2,
        Conflicts},
+      {"records resolve",
+       "TABLE ID",
+       "resolve a record's conflicts with a merged value",
+       "Writes the merged value as a child of the winner (--revision, the winner shown by\n"
+       "'records conflicts') and a tombstone on every conflicting leaf, in one transaction;\n"
+       "afterwards the record has no conflicts. If the winner changed meanwhile, the server\n"
+       "refuses (ABORTED, naming the current winner): look again and retry. Without\n"
+       "conflicts this is an update of the winner.\n"
+       "The merged value is given as for 'records put': --set/--null change only the\n"
+       "columns they name (the others keep the winner's value) unless --replace;\n"
+       "--json-input takes a whole Record. --from REV starts from the values of revision\n"
+       "REV (e.g. a conflicting leaf: 'keep theirs'), then applies --set/--null. With\n"
+       "neither --from, --set, --null, --replace nor --json-input, the winner's values are\n"
+       "kept ('keep mine'): the conflicting leaves are just dismissed.\n"
+       "Examples:\n"
+       "  recondb records resolve todos t1 --revision 2-... --set 'title=Buy 2 filters'\n"
+       "  recondb records resolve todos t1 --revision 2-... --from 2-...",
+       {{"revision", "REV", "the current winner (required)"},
+        {"from", "REV", "start from the values of this revision (e.g. a conflict)"},
+        {"set", "COL=VALUE", "a column value (repeatable)"},
+        {"null", "COL", "set a column to null (repeatable)"},
+        {"replace", "", "send the whole record (no update mask)"},
+        {"json-input", "JSON|-", "the merged Record as proto3 JSON, or - for stdin"}},
+       2,
+       2,
+       Resolve},
   };
 }
 

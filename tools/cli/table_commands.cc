@@ -95,8 +95,8 @@ int AddColumns(Context& ctx) {
     if (!text.ok()) return InputError(ctx, std::string(text.status().message()));
     auto parsed = google::protobuf::util::JsonStringToMessage(*text, &request);
     if (!parsed.ok()) {
-      return InputError(ctx, "--json-input is not an AddColumnsRequest in JSON: " +
-                                 parsed.ToString());
+      return InputError(ctx,
+                        "--json-input is not an AddColumnsRequest in JSON: " + parsed.ToString());
     }
   }
   for (const std::string& spec : specs) {
@@ -155,7 +155,8 @@ std::vector<Command> TableCommands() {
        "  recondb tables add-columns todos --column priority:int,indexed,default=0 \\\n"
        "    --column assignee:string,nullable",
        {{"column", "SPEC", "a column to add (repeatable)"},
-        {"json-input", "JSON|-", "the AddColumnsRequest as proto3 JSON, or - to read it from stdin"}},
+        {"json-input", "JSON|-",
+         "the AddColumnsRequest as proto3 JSON, or - to read it from stdin"}},
        0,
        1,
        AddColumns},

@@ -1,0 +1,71 @@
+// recondb.v1.Admin: node status, peers and one-shot sync, over gRPC's
+// synchronous API (the calls are rare, and Sync blocks for as long as the
+// sync takes: a gRPC thread is the honest place to wait). The peers are the
+// peer manager's (reconciler/peer_manager.h).
+#ifndef RECONDB_DAEMON_ADMIN_SERVICE_H_
+#define RECONDB_DAEMON_ADMIN_SERVICE_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "engine/engine.h"
+#include "reconciler/peer_manager.h"
+#include "recondb/v1/admin.grpc.pb.h"
+#include "spdlog/logger.h"
+
+namespace recondb::daemon {
+
+// The version of this build (CMake's project version).
+std::string_view RecondbVersion();
+
+// Sync's timeout when the request gives none.
+inline constexpr absl::Duration kDefaultSyncTimeout = absl::Seconds(60);
+
+// The number of live records of `table` (rows of its view). Pages through
+// ListRecords: O(records); to be replaced by a storage count.
+absl::StatusOr<int64_t> CountLiveRecords(engine::Engine& engine, const std::string& table);
+
+struct AdminServiceOptions {
+  // Required; not owned; outlive the service.
+  engine::Engine* engine = nullptr;
+  reconciler::PeerManager* peers = nullptr;
+  // NodeStatus.storage, e.g. "sqlite durability=full data_dir=./data".
+  std::string storage_description;
+  // For NodeStatus.uptime. Default: now.
+  absl::Time start_time = absl::Now();
+  std::shared_ptr<spdlog::logger> logger;
+};
+
+// Thread-safe.
+class AdminService final : public v1::Admin::Service {
+ public:
+  explicit AdminService(AdminServiceOptions options) : options_(std::move(options)) {}
+
+  grpc::Status GetStatus(grpc::ServerContext* context, const v1::GetStatusRequest* request,
+                         v1::NodeStatus* response) override;
+  // INVALID_ARGUMENT naming `address` (not host:port) or `tables`.
+  grpc::Status AddPeer(grpc::ServerContext* context, const v1::AddPeerRequest* request,
+                       v1::Peer* response) override;
+  // NOT_FOUND naming the address.
+  grpc::Status RemovePeer(grpc::ServerContext* context, const v1::RemovePeerRequest* request,
+                          v1::RemovePeerResponse* response) override;
+  grpc::Status ListPeers(grpc::ServerContext* context, const v1::ListPeersRequest* request,
+                         v1::ListPeersResponse* response) override;
+  // Runs until both sides are caught up, `timeout` (default 60 s) or the
+  // call's own deadline, whichever comes first. INVALID_ARGUMENT (address,
+  // tables, negative timeout); UNAVAILABLE "sync with ADDR: ..." when the
+  // peer cannot be reached; DEADLINE_EXCEEDED; the session's errors.
+  grpc::Status Sync(grpc::ServerContext* context, const v1::SyncRequest* request,
+                    v1::SyncResponse* response) override;
+
+ private:
+  grpc::Status Answer(const char* method, const absl::Status& status);
+
+  const AdminServiceOptions options_;
+};
+
+}  // namespace recondb::daemon
+
+#endif  // RECONDB_DAEMON_ADMIN_SERVICE_H_

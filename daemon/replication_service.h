@@ -1,0 +1,45 @@
+// recondb.v1.Replication over gRPC's callback API. Each Replicate call is a
+// bidirectional reactor that is also the reconciler::MessageStream of the
+// accepting side of a session; the session (through the peer manager) runs
+// on a thread of its own, and its status becomes the call's status.
+#ifndef RECONDB_DAEMON_REPLICATION_SERVICE_H_
+#define RECONDB_DAEMON_REPLICATION_SERVICE_H_
+
+#include <memory>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "reconciler/peer_manager.h"
+#include "recondb/v1/replication.grpc.pb.h"
+#include "spdlog/logger.h"
+
+namespace recondb::daemon {
+
+// Thread-safe.
+class ReplicationService final : public v1::Replication::CallbackService {
+ public:
+  // `peers` is not owned and must outlive the service. Call
+  // PeerManager::Shutdown() before grpc::Server::Shutdown(): it ends the
+  // sessions, so that their calls do not hold the server's shutdown. The
+  // destructor waits for the sessions' threads to be gone.
+  ReplicationService(reconciler::PeerManager* peers, std::shared_ptr<spdlog::logger> logger)
+      : peers_(peers), logger_(std::move(logger)) {}
+  ~ReplicationService() override;
+
+  grpc::ServerBidiReactor<v1::ReplicateMessage, v1::ReplicateMessage>* Replicate(
+      grpc::CallbackServerContext* context) override;
+
+ private:
+  friend class ReplicateCall;
+  void ThreadStarted();
+  void ThreadExited();
+
+  reconciler::PeerManager* const peers_;
+  const std::shared_ptr<spdlog::logger> logger_;
+  absl::Mutex mu_;
+  int threads_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace recondb::daemon
+
+#endif  // RECONDB_DAEMON_REPLICATION_SERVICE_H_

@@ -1,0 +1,80 @@
+// The state of the peer manager's configured peers and links, shared by
+// peer_manager.cc (configuration, dial loops) and peer_links.cc (sessions).
+#ifndef RECONDB_RECONCILER_INTERNAL_PEER_STATE_H_
+#define RECONDB_RECONCILER_INTERNAL_PEER_STATE_H_
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "reconciler/peer_manager.h"
+
+namespace recondb::reconciler {
+
+// One configured peer and its dial loop.
+struct PeerManager::Peer {
+  std::string address;
+  std::vector<std::string> tables;
+  // Learnt from the last handshake (persisted).
+  std::string node_id;
+  // The loop must end (RemovePeer).
+  bool removed = false;
+  // The loop must redial at once (the table filter changed).
+  bool wake = false;
+  int failures = 0;
+  std::string last_error;
+  absl::Time last_error_time = absl::InfinitePast();
+  absl::Time last_sync_time = absl::InfinitePast();
+  // Of the last link with the peer, kept for ListPeers while disconnected.
+  std::optional<SessionProgress> last_progress;
+  // The link of the session the loop is running, if any.
+  std::shared_ptr<Link> link;
+  std::thread thread;
+};
+
+// One session, dialed or accepted.
+struct PeerManager::Link {
+  int64_t id = 0;
+  bool dialed_by_us = false;
+  bool one_shot = false;
+  // The configured address (dialed) or the transport's name of the remote.
+  std::string address;
+  // The configured peer whose loop dialed it; null otherwise. The loop
+  // outlives the link.
+  Peer* peer = nullptr;
+
+  // Guarded by PeerManager::mu_.
+  std::string node_id;  // After the handshake.
+  absl::Status stop_reason = absl::OkStatus();
+  bool stopped = false;
+  SessionProgress progress;
+  absl::Time last_sync_time = absl::InfinitePast();
+
+  // Guards `running`, `session` and `stream`: StopLink() uses them only
+  // while the session runs. Acquired before PeerManager::mu_.
+  absl::Mutex run_mu;
+  bool running ABSL_GUARDED_BY(run_mu) = false;
+  Session* session ABSL_GUARDED_BY(run_mu) = nullptr;
+  MessageStream* stream ABSL_GUARDED_BY(run_mu) = nullptr;
+};
+
+namespace internal {
+
+// `tables` sorted, without duplicates: the canonical form of a filter.
+inline std::vector<std::string> SortedTables(std::vector<std::string> tables) {
+  std::sort(tables.begin(), tables.end());
+  tables.erase(std::unique(tables.begin(), tables.end()), tables.end());
+  return tables;
+}
+
+}  // namespace internal
+}  // namespace recondb::reconciler
+
+#endif  // RECONDB_RECONCILER_INTERNAL_PEER_STATE_H_
