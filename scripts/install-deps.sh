@@ -2,8 +2,16 @@
 # Installs exactly the Debian 12 packages recondb needs to build, test and run.
 # Used by the README's two commands, by .ci/run and by docker/Dockerfile.
 #   scripts/install-deps.sh            build + test + runtime packages
-#   scripts/install-deps.sh --runtime  only what a running recondbd needs
+#   scripts/install-deps.sh --build    what building needs (no test-only packages:
+#                                      no Python gRPC, no Node.js); the image's build stage
+#   scripts/install-deps.sh --runtime  only what a running recondbd (and recondb) needs
 set -euo pipefail
+
+mode=${1:-all}
+case "$mode" in
+  all|--build|--runtime) ;;
+  *) echo "usage: $0 [--build|--runtime]" >&2; exit 1 ;;
+esac
 
 runtime_packages=(
   libgrpc++1.51 libgrpc29 libprotobuf32 libsqlite3-0 libspdlog1.10
@@ -13,14 +21,14 @@ build_packages=(
   build-essential cmake ninja-build ccache pkg-config
   libgrpc++-dev libgrpc-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev grpc-proto
   libabsl-dev libspdlog-dev libfmt-dev libsqlite3-dev sqlite3 libssl-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-grpcio python3-protobuf
+  libgtest-dev libgmock-dev libbenchmark-dev python3
 )
+# Only the tests run these (CMake's configure step needs gtest, benchmark and python3).
+test_packages=(python3-grpcio python3-protobuf)
 
 packages=("${runtime_packages[@]}")
-if [[ "${1:-}" != "--runtime" ]]; then
-  packages+=("${build_packages[@]}")
-fi
+[[ "$mode" == --runtime ]] || packages+=("${build_packages[@]}")
+[[ "$mode" != all ]] || packages+=("${test_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do
@@ -29,7 +37,7 @@ done
 # The Node example (examples/node, run by the tests): Debian's nodejs and npm,
 # unless a node and an npm are already on PATH (e.g. another Node.js build,
 # whose nodejs package would conflict with Debian's npm).
-if [[ "${1:-}" != "--runtime" ]] && ! { command -v node && command -v npm; } >/dev/null 2>&1; then
+if [[ "$mode" == all ]] && ! { command -v node && command -v npm; } >/dev/null 2>&1; then
   missing+=(nodejs npm)
 fi
 if ((${#missing[@]})); then
