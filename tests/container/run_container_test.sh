@@ -34,6 +34,14 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 1
 fi
 
+# The setup script checks podman's API service with curl but does not install
+# it; without curl it would start a second service each time.
+if ! command -v curl >/dev/null 2>&1; then
+  apt-get install -y --no-install-recommends curl >/dev/null || {
+    apt-get update >/dev/null && apt-get install -y --no-install-recommends curl >/dev/null
+  }
+fi
+
 # Whether podman's API service is already up (someone else's: leave it running).
 sock=${CONTAINER_HOME:-/var/tmp/recondb-containers}/podman.sock
 service_was_up=0
