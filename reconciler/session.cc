@@ -128,7 +128,7 @@ class Session::Impl {
   void Send(v1::ReplicateMessage message);
   void Publish();
   bool OneShotDone() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return mode_ == v1::SESSION_MODE_ONE_SHOT && source_done_ && peer_caught_up_ &&
+    return mode_ == v1::SESSION_MODE_ONE_SHOT && source_done_ && peer_final_ &&
            pending_.empty() && sink_in_.empty();
   }
 
@@ -156,10 +156,16 @@ class Session::Impl {
   bool read_ended_ ABSL_GUARDED_BY(mu_) = false;
   // Source state.
   int64_t notified_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  // One-shot: the final CaughtUp is sent; nothing more will be.
   bool source_done_ ABSL_GUARDED_BY(mu_) = false;
+  // One-shot: the final CaughtUp waits for newer feed entries to be sent.
+  bool final_caught_up_blocked_ ABSL_GUARDED_BY(mu_) = false;
   // Sink state.
   std::deque<Pending> pending_ ABSL_GUARDED_BY(mu_);
   bool peer_caught_up_ ABSL_GUARDED_BY(mu_) = false;
+  // The peer has sent a CaughtUp in this session / its final one.
+  bool peer_sent_caught_up_ ABSL_GUARDED_BY(mu_) = false;
+  bool peer_final_ ABSL_GUARDED_BY(mu_) = false;
   // Echo suppression: the leaves the peer offered for each record ("table
   // \0 id"). A record whose leaves here are all among them need not be
   // offered back. Bounded: cleared when it grows past kPeerHasLimit.
@@ -432,6 +438,13 @@ void Session::Impl::SinkLoop() {
 }
 
 absl::Status Session::Impl::HandleSummaries(const v1::Summaries& summaries) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (peer_final_) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(peer_name_, " sent Summaries after its final CaughtUp"));
+    }
+  }
   if (summaries.batch() != expected_batch_) {
     return absl::InvalidArgumentError(absl::StrCat(peer_name_, " sent Summaries batch ",
                                                    summaries.batch(), ", expected ", expected_batch_));
@@ -538,7 +551,12 @@ absl::Status Session::Impl::HandleCaughtUp(const v1::CaughtUp& caught_up) {
     return absl::InvalidArgumentError(absl::StrCat(peer_name_, " said it was caught up with batch ",
                                                    pending_.front().batch, " unfinished"));
   }
+  if (peer_final_) {
+    return absl::InvalidArgumentError(absl::StrCat(peer_name_, " sent a CaughtUp after its final one"));
+  }
   peer_caught_up_ = true;
+  peer_sent_caught_up_ = true;
+  peer_final_ = caught_up.final();
   progress_.incoming_caught_up = true;
   progress_.peer_last_seq = std::max(progress_.peer_last_seq, caught_up.up_to_seq());
   return absl::OkStatus();
@@ -552,8 +570,14 @@ void Session::Impl::SourceLoop() {
       absl::MutexLock lock(&mu_);
       auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         if (ending_ || !source_in_.empty()) return true;
-        if (cursor_ < 0 || out_bytes_ >= kOutgoingByteLimit) return false;
-        if (at_end_ && live && notified_seq_ > cursor_) return true;
+        if (cursor_ < 0 || out_bytes_ >= kOutgoingByteLimit || source_done_) return false;
+        // Live, and one-shot until its final CaughtUp: follow the feed.
+        if (at_end_ && notified_seq_ > cursor_) return true;
+        // One-shot: the peer's CaughtUp may allow the final one.
+        if (!live && at_end_ && in_flight_.empty() && peer_sent_caught_up_ &&
+            !final_caught_up_blocked_) {
+          return true;
+        }
         return !at_end_ && static_cast<int>(in_flight_.size()) < options_.window;
       };
       mu_.Await(absl::Condition(&ready));
@@ -561,7 +585,7 @@ void Session::Impl::SourceLoop() {
       if (!source_in_.empty()) {
         message = std::move(source_in_.front());
         source_in_.pop_front();
-      } else if (at_end_) {
+      } else if (at_end_ && notified_seq_ > cursor_) {
         at_end_ = false;  // Notified of new changes.
       }
     }
@@ -571,16 +595,25 @@ void Session::Impl::SourceLoop() {
     } else if (!at_end_) {
       status = SendPage();
     }
-    if (status.ok() && at_end_ && in_flight_.empty() && cursor_ > caught_up_sent_at_) {
-      caught_up_sent_at_ = cursor_;
-      v1::ReplicateMessage caught_up;
-      caught_up.mutable_caught_up()->set_up_to_seq(cursor_);
+    if (status.ok() && at_end_ && in_flight_.empty()) {
       // Flags first: once the peer has this message it may finish.
       absl::MutexLock lock(&mu_);
-      progress_.outgoing_caught_up = true;
-      if (!live) source_done_ = true;
-      out_bytes_ += static_cast<int64_t>(caught_up.ByteSizeLong());
-      out_.push_back(std::move(caught_up));
+      // A one-shot source ends with a final CaughtUp once the peer has said
+      // it is caught up too (so nothing more will be grafted here) and
+      // everything in the feed since, echoes included, is sent: the
+      // peer's checkpoint for this node then reaches this node's end.
+      const bool final = !live && peer_sent_caught_up_ && notified_seq_ <= cursor_;
+      final_caught_up_blocked_ = !live && peer_sent_caught_up_ && !final;
+      if (final || cursor_ > caught_up_sent_at_) {
+        caught_up_sent_at_ = cursor_;
+        v1::ReplicateMessage caught_up;
+        caught_up.mutable_caught_up()->set_up_to_seq(cursor_);
+        caught_up.mutable_caught_up()->set_final(final);
+        progress_.outgoing_caught_up = true;
+        if (final) source_done_ = true;
+        out_bytes_ += static_cast<int64_t>(caught_up.ByteSizeLong());
+        out_.push_back(std::move(caught_up));
+      }
     }
     if (!status.ok()) {
       Fail(status);
