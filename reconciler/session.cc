@@ -153,6 +153,9 @@ class Session::Impl {
   // Incoming.
   std::deque<v1::ReplicateMessage> sink_in_ ABSL_GUARDED_BY(mu_);
   std::deque<v1::ReplicateMessage> source_in_ ABSL_GUARDED_BY(mu_);
+  // Messages queued for the source, and those it has finished handling.
+  int64_t source_received_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t source_handled_ ABSL_GUARDED_BY(mu_) = 0;
   bool read_ended_ ABSL_GUARDED_BY(mu_) = false;
   // Source state.
   int64_t notified_seq_ ABSL_GUARDED_BY(mu_) = 0;
@@ -364,6 +367,13 @@ void Session::Impl::ReaderLoop() {
     v1::ReplicateMessage message;
     if (!stream_->Read(&message)) {
       absl::MutexLock lock(&mu_);
+      // What the peer sent before it left is judged first: a bad last
+      // message is reported as such, not as the end of the stream.
+      mu_.Await(absl::Condition(
+          +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return self->ending_ || self->source_handled_ == self->source_received_;
+          },
+          this));
       read_ended_ = true;
       // Tell the sink in order: the stream's end is a message too.
       sink_in_.emplace_back();
@@ -387,6 +397,7 @@ void Session::Impl::ReaderLoop() {
       case v1::ReplicateMessage::kAck: {
         absl::MutexLock lock(&mu_);
         source_in_.push_back(std::move(message));
+        ++source_received_;
         break;
       }
       case v1::ReplicateMessage::kHello:
@@ -592,6 +603,10 @@ void Session::Impl::SourceLoop() {
     absl::Status status;
     if (message.has_value()) {
       status = message->has_want() ? HandleWant(message->want()) : HandleAck(message->ack());
+      if (status.ok()) {
+        absl::MutexLock lock(&mu_);
+        ++source_handled_;
+      }
     } else if (!at_end_) {
       status = SendPage();
     }
