@@ -1,5 +1,6 @@
 #include "daemon/daemon.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <utility>
 
@@ -67,6 +68,11 @@ void Daemon::MakeReplication() {
   peers.engine = engine_.get();
   peers.dialer = dialer_.get();
   peers.logger = logger_;
+  // Revisions parts stay well under the message limit (of this node, and of
+  // its peers if the mesh shares its configuration): a part may exceed its
+  // target by one record and that record's ancestry.
+  peers.session_defaults.part_bytes =
+      std::clamp<int64_t>(config_.max_message_bytes / 4, 16 << 10, 1 << 20);
   peers_ = std::make_unique<reconciler::PeerManager>(std::move(peers));
   replication_ = std::make_unique<ReplicationService>(peers_.get(), logger_);
   AdminServiceOptions admin;

@@ -188,6 +188,35 @@ TEST(ReplicationScenariosTest, ANodeKilledInTheMiddleOfASyncResumesFromItsCheckp
   db_b.Close();
 }
 
+TEST(ReplicationScenariosTest, ReplicatesUnderASmallMessageLimit) {
+  // Revisions travel in parts sized from --max_message_bytes, not in one
+  // message per batch.
+  constexpr int kRecords = 3000;  // ~250 bytes each: ~750 KB in all.
+  const std::vector<std::string> flags = {"--max_message_bytes=65536"};
+  Cluster cluster;
+  ASSERT_OK_AND_ASSIGN(int a, cluster.AddNode({}, flags));
+  ASSERT_OK_AND_ASSIGN(int b, cluster.AddNode({}, flags));
+  {
+    DbClient db_a(cluster.node(a).NewChannel());
+    ASSERT_OK(db_a.CreateTable(TodoTable()));
+    for (const auto& request : TodoImports(kRecords)) {
+      for (int start = 0; start < request.revisions_size(); start += 100) {
+        v1::ImportRevisionsRequest part;  // Under the 64 KiB limit too.
+        for (int i = start; i < std::min(request.revisions_size(), start + 100); ++i) {
+          *part.add_revisions() = request.revisions(i);
+        }
+        grpc::ClientContext context;
+        v1::ImportRevisionsResponse response;
+        ASSERT_TRUE(db_a.stub()->ImportRevisions(&context, part, &response).ok());
+      }
+    }
+    db_a.Close();
+  }
+  ASSERT_OK_AND_ASSIGN(v1::SyncResponse sync, cluster.Sync(b, cluster.address(a)));
+  EXPECT_EQ(sync.received().revisions_grafted(), kRecords);
+  EXPECT_EQ(LiveRecords(cluster, b), kRecords);
+}
+
 // A client that speaks Replicate and lies: each kind of bad message ends the
 // stream with the right status and leaves the node's data unchanged.
 class LyingPeer {
