@@ -1,6 +1,5 @@
 #include "daemon/database_service.h"
 
-#include <cstdlib>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -90,19 +89,6 @@ grpc::ServerUnaryReactor* DatabaseService::PutRecord(grpc::CallbackServerContext
                                                      const v1::PutRecordRequest* request,
                                                      v1::Record* response) {
   if (!request->has_record()) return MissingField(context, "PutRecord", "record");
-  static const bool inline_writes = std::getenv("RECONDB_EXP_INLINE") != nullptr;
-  if (inline_writes) {
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    absl::StatusOr<v1::Record> result = engine_->PutRecord(
-        request->record(), request->has_update_mask() ? &request->update_mask() : nullptr);
-    if (!result.ok()) {
-      reactor->Finish(ToGrpcStatus(result.status()));
-    } else {
-      *response = std::move(result).value();
-      reactor->Finish(grpc::Status::OK);
-    }
-    return reactor;
-  }
   return RunOnPool(context, "PutRecord", response, [this, request] {
     return engine_->PutRecord(request->record(),
                               request->has_update_mask() ? &request->update_mask() : nullptr);
