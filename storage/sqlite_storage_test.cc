@@ -603,12 +603,14 @@ TEST_F(SqliteStorageTest, BackgroundCheckpointsKeepTheWalSmallWithoutTheCommitte
   // checkpointer, so that the next round's first write restarts the WAL.
   for (int round = 1; round <= 5; ++round) {
     CommitMetaWrites(*storage, 120);
+    // Bounded polling: the checkpointer runs on its own thread.
     const absl::Time deadline = absl::Now() + absl::Seconds(30);
     internal::CheckpointCounts counts;
-    do {
+    while (true) {
       ASSERT_OK_AND_ASSIGN(counts, internal::SqliteCheckpointsForTesting(*storage));
-    } while (counts.background < round && absl::Now() < deadline &&
-             (absl::SleepFor(absl::Milliseconds(1)), true));
+      if (counts.background >= round || absl::Now() > deadline) break;
+      absl::SleepFor(absl::Milliseconds(1));
+    }
     ASSERT_GE(counts.background, round);
     EXPECT_EQ(counts.in_commit, 0);
   }
