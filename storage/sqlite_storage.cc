@@ -271,8 +271,11 @@ class SqliteStorage final : public Storage {
   bool CheckpointWantedOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(wake_mu_) {
     return checkpoint_wanted_ || stopping_;
   }
-  // A passive checkpoint of `db`, one at a time. Returns whether the
-  // whole WAL is now in the database (the next write restarts the WAL).
+  // A passive checkpoint of `db`, one at a time. Returns whether every
+  // frame the WAL held when it began is now in the database; frames
+  // committed meanwhile are not (with the writer held off there are none,
+  // and the next write restarts the WAL). Failures are not reported: the
+  // next checkpoint retries, and an I/O error shows at the next commit.
   bool Checkpoint(sqlite3* db);
 
   const SqliteOptions options_;
