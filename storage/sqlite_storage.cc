@@ -3,8 +3,11 @@
 // layout: docs/storage-format.md.
 #include "storage/sqlite_storage.h"
 
+#include <sqlite3.h>
+
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -222,8 +225,10 @@ class SqliteStorage final : public Storage {
   // Opens the writer connection and creates or checks the store.
   static absl::StatusOr<std::unique_ptr<SqliteStorage>> Open(const SqliteOptions& options);
 
+  // Stops the checkpointer; closing the writer connection, last, then
+  // checkpoints the whole WAL and removes it.
   // REQUIRES: no transaction of this store is alive.
-  ~SqliteStorage() override = default;
+  ~SqliteStorage() override;
 
   absl::StatusOr<std::unique_ptr<ReadTransaction>> BeginRead() override;
   absl::StatusOr<std::unique_ptr<WriteTransaction>> BeginWrite() override;
@@ -239,6 +244,11 @@ class SqliteStorage final : public Storage {
 
   Session& writer_session() { return *writer_; }
 
+  internal::CheckpointCounts checkpoint_counts() {
+    absl::MutexLock lock(&wake_mu_);
+    return counts_;
+  }
+
  private:
   SqliteStorage(SqliteOptions options, std::unique_ptr<Session> writer)
       : options_(std::move(options)), writer_(std::move(writer)) {}
@@ -248,12 +258,47 @@ class SqliteStorage final : public Storage {
   absl::Status InitializeOrCheck();
   absl::Status InitializeOrCheckInTransaction();
   absl::StatusOr<std::unique_ptr<Session>> TakeReader();
+  // Waits until no write transaction is open and holds the writer off, like
+  // BeginWrite; ReleaseWriter ends it.
+  void AcquireWriter();
+
+  // ---- Checkpoints (storage/DESIGN.md, "Checkpoints") ----
+  // Turns SQLite's automatic checkpoint off on the writer and starts the
+  // background checkpointer with its own connection.
+  absl::Status StartCheckpointer();
+  // The writer's sqlite3_wal_hook: runs in the committing thread after each
+  // commit, SQLite's write lock released; `frames` is the WAL's size.
+  static int OnWalCommit(void* self, sqlite3* db, const char* name, int frames);
+  // The checkpointer thread: one checkpoint per wake-up.
+  void CheckpointLoop();
+  bool CheckpointWantedOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(wake_mu_) {
+    return checkpoint_wanted_ || stopping_;
+  }
+  // A passive checkpoint of `db`, one at a time. Returns whether every
+  // frame the WAL held when it began is now in the database; frames
+  // committed meanwhile are not (with the writer held off there are none,
+  // and the next write restarts the WAL). Failures are not reported: the
+  // next checkpoint retries, and an I/O error shows at the next commit.
+  bool Checkpoint(sqlite3* db);
 
   const SqliteOptions options_;
   const std::unique_ptr<Session> writer_;
 
   absl::Mutex writer_mu_;
   bool writer_busy_ ABSL_GUARDED_BY(writer_mu_) = false;
+
+  // Used by the checkpointer thread only (and by Checkpoint, under
+  // checkpoint_mu_). Null when SqliteOptions::checkpoint_frames is 0.
+  std::unique_ptr<Connection> checkpointer_connection_;
+  // Taken around every checkpoint, so that the committing thread's (past
+  // max_wal_frames) waits for a background one instead of failing busy.
+  // Lock order: the writer gate, then checkpoint_mu_.
+  absl::Mutex checkpoint_mu_;
+  absl::Mutex wake_mu_;
+  bool checkpoint_wanted_ ABSL_GUARDED_BY(wake_mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(wake_mu_) = false;
+  internal::CheckpointCounts counts_ ABSL_GUARDED_BY(wake_mu_);
+  std::thread checkpointer_;
   // Commits since the statistics were refreshed; used by the writer only.
   int64_t commits_since_analyze_ = 0;
 
@@ -294,10 +339,86 @@ absl::StatusOr<std::unique_ptr<SqliteStorage>> SqliteStorage::Open(const SqliteO
   session->connection = std::move(connection);
   std::unique_ptr<SqliteStorage> storage(new SqliteStorage(options, std::move(session)));
   RETURN_IF_ERROR(storage->InitializeOrCheck());
+  if (options.checkpoint_frames > 0) RETURN_IF_ERROR(storage->StartCheckpointer());
   // Statistics only guide the planner: a store that cannot refresh them
   // still works, and any real write problem shows at the next commit.
   storage->writer_->connection->Exec(kAnalyze).IgnoreError();
   return storage;
+}
+
+SqliteStorage::~SqliteStorage() {
+  if (!checkpointer_.joinable()) return;
+  {
+    absl::MutexLock lock(&wake_mu_);
+    stopping_ = true;
+  }
+  checkpointer_.join();
+  // The writer connection, destroyed after this body, closes last: SQLite
+  // then checkpoints the whole WAL and deletes it.
+  checkpointer_connection_.reset();
+}
+
+absl::Status SqliteStorage::StartCheckpointer() {
+  ASSIGN_OR_RETURN(checkpointer_connection_,
+                   Connection::Open(ConnectionOptionsFor(options_, /*writer=*/false)));
+  sqlite3* db = writer_->connection->db();
+  // Turning the automatic checkpoint off removes SQLite's own WAL hook,
+  // which this one then replaces.
+  sqlite3_wal_autocheckpoint(db, 0);
+  sqlite3_wal_hook(db, &SqliteStorage::OnWalCommit, this);
+  checkpointer_ = std::thread([this] { CheckpointLoop(); });
+  return absl::OkStatus();
+}
+
+int SqliteStorage::OnWalCommit(void* self, sqlite3* db, const char* /*name*/, int frames) {
+  auto* storage = static_cast<SqliteStorage*>(self);
+  if (frames >= storage->options_.max_wal_frames) {
+    // The background checkpoints do not keep up: bound the WAL here. Any
+    // failure (a reader pins the WAL) is retried at the next commit.
+    const bool whole = storage->Checkpoint(db);
+    absl::MutexLock lock(&storage->wake_mu_);
+    ++storage->counts_.in_commit;
+    if (whole) return SQLITE_OK;
+  }
+  if (frames >= storage->options_.checkpoint_frames) {
+    absl::MutexLock lock(&storage->wake_mu_);
+    storage->checkpoint_wanted_ = true;
+  }
+  return SQLITE_OK;
+}
+
+bool SqliteStorage::Checkpoint(sqlite3* db) {
+  absl::MutexLock lock(&checkpoint_mu_);
+  int log_frames = 0;
+  int done_frames = 0;
+  const int rc =
+      sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done_frames);
+  return rc == SQLITE_OK && done_frames >= log_frames;
+}
+
+void SqliteStorage::CheckpointLoop() {
+  sqlite3* db = checkpointer_connection_->db();
+  while (true) {
+    {
+      absl::MutexLock lock(&wake_mu_);
+      wake_mu_.Await(absl::Condition(this, &SqliteStorage::CheckpointWantedOrStopping));
+      if (stopping_) return;
+    }
+    // Most of the WAL is copied while commits go on. The WAL restarts from
+    // its start only when a write begins with every frame copied; the
+    // frames committed meanwhile (a few, often none) are therefore copied
+    // with writes held off, or under a steady load the WAL would keep
+    // growing. A failure (an I/O error, a reader pinning older frames) is
+    // left to the next wake-up; a commit that leaves max_wal_frames
+    // checkpoints itself.
+    Checkpoint(db);
+    AcquireWriter();
+    Checkpoint(db);
+    ReleaseWriter();
+    absl::MutexLock lock(&wake_mu_);
+    checkpoint_wanted_ = false;
+    ++counts_.background;
+  }
 }
 
 absl::Status SqliteStorage::InitializeOrCheck() {
@@ -395,15 +516,17 @@ absl::StatusOr<std::unique_ptr<ReadTransaction>> SqliteStorage::BeginRead() {
   return std::make_unique<SqliteReadTransaction>(this, std::move(session));
 }
 
+void SqliteStorage::AcquireWriter() {
+  // The gate is a flag rather than a held mutex so that the transaction
+  // may end on another thread than the one that began it.
+  absl::MutexLock lock(&writer_mu_);
+  writer_mu_.Await(absl::Condition(
+      +[](bool* busy) { return !*busy; }, &writer_busy_));
+  writer_busy_ = true;
+}
+
 absl::StatusOr<std::unique_ptr<WriteTransaction>> SqliteStorage::BeginWrite() {
-  {
-    // The gate is a flag rather than a held mutex so that the transaction
-    // may end on another thread than the one that began it.
-    absl::MutexLock lock(&writer_mu_);
-    writer_mu_.Await(absl::Condition(
-        +[](bool* busy) { return !*busy; }, &writer_busy_));
-    writer_busy_ = true;
-  }
+  AcquireWriter();
   Connection& connection = *writer_->connection;
   absl::Status status = RunCached(connection, kBeginWrite);
   if (!status.ok()) {
@@ -455,6 +578,12 @@ absl::StatusOr<std::string> SqliteWriterPragmaForTesting(Storage& storage,
   ASSIGN_OR_RETURN(const bool row, stmt.Step());
   if (!row) return absl::NotFoundError(absl::StrCat("PRAGMA ", std::string(pragma), " is empty"));
   return std::string(stmt.Text(0));
+}
+
+absl::StatusOr<CheckpointCounts> SqliteCheckpointsForTesting(Storage& storage) {
+  auto* sqlite = dynamic_cast<SqliteStorage*>(&storage);
+  if (sqlite == nullptr) return absl::InvalidArgumentError("not a SQLite store");
+  return sqlite->checkpoint_counts();
 }
 
 }  // namespace internal

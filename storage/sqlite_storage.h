@@ -26,6 +26,16 @@ struct SqliteOptions {
   Durability durability = Durability::kFull;
   // How long a connection waits for a lock held by another process.
   int busy_timeout_ms = 5000;
+  // WAL checkpoints (copying committed pages from the WAL into the database
+  // file) run on a background thread with its own connection once the WAL
+  // holds this many frames, instead of inside the commit that crosses
+  // SQLite's threshold. 0: SQLite's own automatic checkpoint, run by the
+  // committing thread every 1,000 frames.
+  int checkpoint_frames = 1000;
+  // Bound on the WAL while background checkpoints are on: a commit that
+  // leaves at least this many frames (the checkpointer fell behind, e.g.
+  // under a long read) checkpoints in the committing thread, as SQLite would.
+  int max_wal_frames = 10000;
 };
 
 // Opens (creating if needed) the database at options.path. UNAVAILABLE if the

@@ -573,6 +573,103 @@ TEST_F(SqliteStorageTest, GarbageFileAndMissingDirectoryAreUnavailable) {
   EXPECT_THAT(OpenSqliteStorage(options), StatusIs(absl::StatusCode::kUnavailable));
 }
 
+// Commits `count` write transactions of one meta row each (one WAL frame
+// or more each).
+void CommitMetaWrites(Storage& storage, int count) {
+  for (int i = 0; i < count; ++i) {
+    ASSERT_OK_AND_ASSIGN(auto txn, storage.BeginWrite());
+    ASSERT_OK(txn->SetMeta(absl::StrCat("key", i % 50), absl::StrCat("value", i)));
+    ASSERT_OK(txn->Commit());
+  }
+}
+
+// The WAL file's size in frames (its largest size so far: SQLite reuses it
+// from its start after a complete checkpoint rather than shrinking it).
+int64_t WalFrames(const std::string& db_path) {
+  constexpr int64_t kHeader = 32;
+  constexpr int64_t kFrame = 24 + 4096;
+  const std::filesystem::path wal = db_path + "-wal";
+  if (!std::filesystem::exists(wal)) return 0;
+  return (static_cast<int64_t>(std::filesystem::file_size(wal)) - kHeader) / kFrame;
+}
+
+TEST_F(SqliteStorageTest, BackgroundCheckpointsKeepTheWalSmallWithoutTheCommitter) {
+  SqliteOptions options;
+  options.path = path();
+  options.checkpoint_frames = 100;
+  options.max_wal_frames = 1 << 30;  // Never in the committing thread.
+  ASSERT_OK_AND_ASSIGN(auto storage, OpenSqliteStorage(options));
+  // Each round fills the WAL past the mark, then waits for the
+  // checkpointer, so that the next round's first write restarts the WAL.
+  for (int round = 1; round <= 5; ++round) {
+    CommitMetaWrites(*storage, 120);
+    // Bounded polling: the checkpointer runs on its own thread.
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    internal::CheckpointCounts counts;
+    while (true) {
+      ASSERT_OK_AND_ASSIGN(counts, internal::SqliteCheckpointsForTesting(*storage));
+      if (counts.background >= round || absl::Now() > deadline) break;
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    ASSERT_GE(counts.background, round);
+    EXPECT_EQ(counts.in_commit, 0);
+  }
+  // 5 rounds wrote over 600 frames; restarted after each checkpoint, the
+  // WAL never held much more than one round.
+  EXPECT_LT(WalFrames(path()), 250);
+}
+
+TEST_F(SqliteStorageTest, CommitsCheckpointThemselvesPastMaxWalFrames) {
+  SqliteOptions options;
+  options.path = path();
+  options.checkpoint_frames = 1 << 30;  // The background never starts one.
+  options.max_wal_frames = 100;
+  ASSERT_OK_AND_ASSIGN(auto storage, OpenSqliteStorage(options));
+  CommitMetaWrites(*storage, 500);
+  ASSERT_OK_AND_ASSIGN(const internal::CheckpointCounts counts,
+                       internal::SqliteCheckpointsForTesting(*storage));
+  EXPECT_EQ(counts.background, 0);
+  EXPECT_GE(counts.in_commit, 5);
+  // Bounded by the mark plus the last commit's frames (and SQLite's
+  // restart happening at the write after a checkpoint).
+  EXPECT_LE(WalFrames(path()), 110);
+}
+
+TEST_F(SqliteStorageTest, WritesUnderBackgroundCheckpointsSurviveAReopen) {
+  SqliteOptions options;
+  options.path = path();
+  options.checkpoint_frames = 20;
+  options.max_wal_frames = 200;
+  {
+    ASSERT_OK_AND_ASSIGN(auto storage, OpenSqliteStorage(options));
+    {
+      ASSERT_OK_AND_ASSIGN(auto txn, storage->BeginWrite());
+      ASSERT_OK(txn->CreateTable(Todos()));
+      ASSERT_OK(txn->Commit());
+    }
+    for (int i = 0; i < 300; ++i) {
+      ASSERT_OK_AND_ASSIGN(auto write, storage->BeginWrite());
+      const std::string id = absl::StrCat("r", i);
+      ASSERT_OK(write->InsertRevision(Todos(), Revision(id, Rev(1, 'a'), "", 1, TodoAttributes())));
+      ASSERT_OK(write->UpsertViewRow(Todos(), ViewRow("todos", id, Rev(1, 'a'), TodoAttributes())));
+      ASSERT_OK(write->AppendChange(RecordChange("todos", id, Rev(1, 'a'))).status());
+      ASSERT_OK(write->Commit());
+    }
+    ASSERT_OK_AND_ASSIGN(const internal::CheckpointCounts counts,
+                         internal::SqliteCheckpointsForTesting(*storage));
+    EXPECT_GE(counts.background + counts.in_commit, 1);
+  }
+  // Closing checkpointed everything and removed the WAL.
+  EXPECT_FALSE(std::filesystem::exists(path() + "-wal"));
+  ASSERT_OK_AND_ASSIGN(auto reopened, Open());
+  ASSERT_OK_AND_ASSIGN(auto read, reopened->BeginRead());
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_OK_AND_ASSIGN(v1::Record row, read->GetViewRow(Todos(), absl::StrCat("r", i)));
+    EXPECT_EQ(row.revision(), Rev(1, 'a'));
+  }
+  EXPECT_THAT(read->LastSeq(), IsOkAndHolds(300));
+}
+
 TEST_F(SqliteStorageTest, WritersTakeTurns) {
   ASSERT_OK_AND_ASSIGN(auto storage, Open());
   // Read-modify-write of one counter from two threads: lost updates would

@@ -2,6 +2,7 @@
 #ifndef RECONDB_STORAGE_INTERNAL_SQLITE_TESTING_H_
 #define RECONDB_STORAGE_INTERNAL_SQLITE_TESTING_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,18 @@ namespace recondb::storage::internal {
 // by OpenSqliteStorage), e.g. "synchronous" -> "2" (FULL) or "1" (NORMAL).
 // Waits for the writer like BeginWrite. INVALID_ARGUMENT for another backend.
 absl::StatusOr<std::string> SqliteWriterPragmaForTesting(Storage& storage, std::string_view pragma);
+
+// How many WAL checkpoints a SQLite store has run since it was opened.
+struct CheckpointCounts {
+  // By the background checkpointer (SqliteOptions::checkpoint_frames).
+  int64_t background = 0;
+  // By a committing thread, past SqliteOptions::max_wal_frames.
+  int64_t in_commit = 0;
+};
+
+// The checkpoints of `storage` (made by OpenSqliteStorage) so far.
+// INVALID_ARGUMENT for another backend.
+absl::StatusOr<CheckpointCounts> SqliteCheckpointsForTesting(Storage& storage);
 
 }  // namespace recondb::storage::internal
 
