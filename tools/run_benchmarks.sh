@@ -8,6 +8,7 @@
 #
 # BUILD_DIR defaults to ./build, DURATION_S to 10.
 set -eu
+. "$(dirname "$0")/bench/daemons.sh"
 
 BUILD=${1:-build}
 DURATION=${2:-10}
@@ -22,29 +23,10 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/recondb-bench-XXXXXX")
 DAEMON_PID=
 ECHO_PID=
 cleanup() {
-  for pid in $DAEMON_PID $ECHO_PID; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in $DAEMON_PID $ECHO_PID; do
-    wait "$pid" 2>/dev/null || true
-  done
+  stop_pids $DAEMON_PID $ECHO_PID
   rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
-
-# Waits (up to 20 s) for `listening on HOST:PORT` in log $1; prints HOST:PORT.
-wait_listening() {
-  i=0
-  while [ $i -lt 1000 ]; do
-    addr=$(sed -n 's/.*listening on \([^ ]*:[0-9][0-9]*\).*/\1/p' "$1" | head -n 1)
-    if [ -n "$addr" ]; then echo "$addr"; return 0; fi
-    sleep 0.02
-    i=$((i + 1))
-  done
-  echo "no 'listening on' line in $1:" >&2
-  cat "$1" >&2
-  return 1
-}
 
 mkdir "$WORK/data"
 "$RECONDBD" --listen=127.0.0.1:0 --data_dir="$WORK/data" --storage=sqlite >"$WORK/recondbd.log" 2>&1 &
