@@ -260,7 +260,13 @@ absl::Status Session::Impl::Handshake() {
         absl::StrCat("the peer claims this node's own id ", hello.node_id()));
   }
   for (const auto& t : hello.tables()) {
-    if (t.empty() || t.size() > 63) {
+    // Table names are identifiers (docs/api.md); anything else is a lie.
+    const bool identifier =
+        !t.empty() && t.size() <= 63 && t[0] >= 'a' && t[0] <= 'z' &&
+        std::all_of(t.begin(), t.end(), [](char c) {
+          return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+        });
+    if (!identifier) {
       return absl::InvalidArgumentError(absl::StrCat("Hello.tables: bad table name \"", t, "\""));
     }
   }

@@ -309,6 +309,17 @@ TEST(SessionTest, RefusesAPeerClaimingTheNodesOwnId) {
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("own id")));
 }
 
+TEST(SessionTest, RefusesATableFilterThatIsNotTableNames) {
+  Node n = MemoryNode();
+  for (const std::string bad : {"", "Todos", "to dos", "x'; drop table t; --"}) {
+    v1::Hello hello = PeerHello();
+    hello.add_tables(bad);
+    EXPECT_THAT(AgainstScriptedPeer(*n.engine, hello, {}),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("Hello.tables")))
+        << bad;
+  }
+}
+
 TEST(SessionTest, RefusesBadRevisionsAndKeepsNothingOfTheBatch) {
   struct Case {
     std::string name;
