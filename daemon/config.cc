@@ -46,7 +46,8 @@ ABSL_FLAG(int64_t, max_record_bytes, 1 << 20,
           "Largest record revision (canonical encoding), in bytes; larger "
           "writes get RESOURCE_EXHAUSTED. Env: RECONDB_MAX_RECORD_BYTES.");
 ABSL_FLAG(int32_t, worker_threads, 8,
-          "Threads that run storage work off the gRPC threads. "
+          "Threads that answer unary calls, storage work included (as many "
+          "again read for change streams). "
           "Env: RECONDB_WORKER_THREADS.");
 ABSL_FLAG(std::vector<std::string>, peer, {},
           "A peer to replicate with, host:port; repeatable, or comma-separated. "

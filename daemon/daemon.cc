@@ -87,6 +87,7 @@ absl::Status Daemon::StartServer() {
   ServerOptions options;
   options.listen = config_.listen;
   options.max_message_bytes = config_.max_message_bytes;
+  options.unary_call_queue = true;
   ASSIGN_OR_RETURN(
       StartedServer started,
       StartGrpcServer(options,
@@ -94,6 +95,10 @@ absl::Status Daemon::StartServer() {
                        {std::string(v1::Replication::service_full_name()), replication_.get()},
                        {std::string(v1::Admin::service_full_name()), admin_.get()}}));
   server_ = std::move(started.server);
+  unary_call_queue_ = std::move(started.unary_call_queue);
+  service_->StartUnaryCalls(unary_call_queue_.get());
+  unary_call_threads_ =
+      std::make_unique<CompletionQueueThreads>(unary_call_queue_.get(), config_.worker_threads);
   address_ = std::move(started.address);
   port_ = started.port;
   return absl::OkStatus();
@@ -114,6 +119,10 @@ void Daemon::Shutdown() {
     peers_->Shutdown();
     server_->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
     server_->Wait();
+    // Only now may the queue shut down (gRPC's order); its threads run
+    // what is left in it and end.
+    unary_call_threads_.reset();
+    unary_call_queue_.reset();
     server_.reset();
   }
   // Calls are over, but their pool tasks may still be returning; they use

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "daemon/admin_service.h"
+#include "daemon/completion_queue_threads.h"
 #include "daemon/config.h"
 #include "daemon/data_dir_lock.h"
 #include "daemon/database_service.h"
@@ -50,7 +51,8 @@ class Daemon {
   // Stops gracefully: health NOT_SERVING; follow streams end with
   // UNAVAILABLE; replication sessions stop and dial loops end; new calls
   // refused; in-flight calls finish (cancelled after
-  // kShutdownGrace); the worker pool drains; the engine and the storage
+  // kShutdownGrace); the unary-call threads stop and the worker pool
+  // drains; the engine and the storage
   // close (SQLite checkpoints and closes its file); the lock is released.
   // Idempotent.
   void Shutdown();
@@ -86,6 +88,10 @@ class Daemon {
   std::unique_ptr<ReplicationService> replication_;
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<grpc::Server> server_;
+  // The unary calls' queue and the threads that answer them; the threads
+  // are declared last so that they stop first.
+  std::unique_ptr<grpc::ServerCompletionQueue> unary_call_queue_;
+  std::unique_ptr<CompletionQueueThreads> unary_call_threads_;
   std::string address_;
   int port_ = 0;
 };

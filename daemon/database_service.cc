@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "daemon/rpc_logging.h"
 #include "daemon/status_conversion.h"
 #include "engine/revision.h"
@@ -15,122 +16,102 @@ DatabaseService::DatabaseService(engine::Engine* engine, WorkerPool* pool,
 
 void DatabaseService::BeginShutdown() { streams_.ShutdownAll(); }
 
-template <typename Response, typename Call>
-grpc::ServerUnaryReactor* DatabaseService::RunOnPool(grpc::CallbackServerContext* context,
-                                                     const char* method, Response* response,
-                                                     Call call) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  pool_->Schedule([this, context, reactor, method, response, call = std::move(call)]() {
-    // A call whose client gave up (deadline, cancel) while it was queued is
-    // not worth a transaction.
-    if (context->IsCancelled()) {
-      reactor->Finish(grpc::Status::CANCELLED);
-      return;
-    }
-    absl::StatusOr<Response> result = call();
+template <typename Request, typename Response, typename RequestNext, typename Call>
+void DatabaseService::Serve(grpc::ServerCompletionQueue* queue, const char* method,
+                            RequestNext request_next, Call call) {
+  auto unary = std::make_shared<UnaryMethod<Request, Response>>();
+  unary->queue = queue;
+  unary->request_next = [this, request_next](grpc::ServerContext* context, Request* request,
+                                             grpc::ServerAsyncResponseWriter<Response>* responder,
+                                             grpc::ServerCompletionQueue* queue, void* tag) {
+    (this->*request_next)(context, request, responder, queue, queue, tag);
+  };
+  unary->handle = [this, method, call](const Request& request, Response* response) {
+    absl::StatusOr<Response> result = call(request);
     if (!result.ok()) {
       LogRpcFailure(*logger_, method, result.status());
-      reactor->Finish(ToGrpcStatus(result.status()));
-      return;
+      return ToGrpcStatus(result.status());
     }
-    *response = std::move(result).value();
-    reactor->Finish(grpc::Status::OK);
-  });
-  return reactor;
+    *response = *std::move(result);
+    return grpc::Status::OK;
+  };
+  AsyncUnaryCall<Request, Response>::Start(unary.get());
+  unary_methods_.push_back(std::move(unary));
 }
 
-grpc::ServerUnaryReactor* DatabaseService::MissingField(grpc::CallbackServerContext* context,
-                                                        const char* method, const char* field) {
-  const absl::Status status = absl::InvalidArgumentError(absl::StrCat("missing field: ", field));
-  LogRpcFailure(*logger_, method, status);
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
+void DatabaseService::StartUnaryCalls(grpc::ServerCompletionQueue* queue) {
+  using Self = DatabaseService;
+  Serve<v1::CreateTableRequest, v1::Table>(
+      queue, "CreateTable", &Self::RequestCreateTable,
+      [this](const v1::CreateTableRequest& r) { return CreateTable(r); });
+  Serve<v1::AddColumnsRequest, v1::Table>(
+      queue, "AddColumns", &Self::RequestAddColumns,
+      [this](const v1::AddColumnsRequest& r) { return AddColumns(r); });
+  Serve<v1::GetTableRequest, v1::Table>(
+      queue, "GetTable", &Self::RequestGetTable,
+      [this](const v1::GetTableRequest& r) { return engine_->GetTable(r.name()); });
+  Serve<v1::ListTablesRequest, v1::ListTablesResponse>(
+      queue, "ListTables", &Self::RequestListTables,
+      [this](const v1::ListTablesRequest&) { return ListTables(); });
+  Serve<v1::PutRecordRequest, v1::Record>(
+      queue, "PutRecord", &Self::RequestPutRecord,
+      [this](const v1::PutRecordRequest& r) { return PutRecord(r); });
+  Serve<v1::ResolveConflictRequest, v1::Record>(
+      queue, "ResolveConflict", &Self::RequestResolveConflict,
+      [this](const v1::ResolveConflictRequest& r) { return ResolveConflict(r); });
+  Serve<v1::GetRecordRequest, v1::Record>(
+      queue, "GetRecord", &Self::RequestGetRecord,
+      [this](const v1::GetRecordRequest& r) { return engine_->GetRecord(r); });
+  Serve<v1::DeleteRecordRequest, v1::Record>(
+      queue, "DeleteRecord", &Self::RequestDeleteRecord,
+      [this](const v1::DeleteRecordRequest& r) { return engine_->DeleteRecord(r); });
+  Serve<v1::ListRecordsRequest, v1::ListRecordsResponse>(
+      queue, "ListRecords", &Self::RequestListRecords,
+      [this](const v1::ListRecordsRequest& r) { return engine_->ListRecords(r); });
+  Serve<v1::GetRecordHistoryRequest, v1::GetRecordHistoryResponse>(
+      queue, "GetRecordHistory", &Self::RequestGetRecordHistory,
+      [this](const v1::GetRecordHistoryRequest& r) { return engine_->GetRecordHistory(r); });
+  Serve<v1::ImportRevisionsRequest, v1::ImportRevisionsResponse>(
+      queue, "ImportRevisions", &Self::RequestImportRevisions,
+      [this](const v1::ImportRevisionsRequest& r) { return ImportRevisions(r); });
 }
 
-grpc::ServerUnaryReactor* DatabaseService::CreateTable(grpc::CallbackServerContext* context,
-                                                       const v1::CreateTableRequest* request,
-                                                       v1::Table* response) {
-  if (!request->has_table()) return MissingField(context, "CreateTable", "table");
-  return RunOnPool(context, "CreateTable", response,
-                   [this, request] { return engine_->CreateTable(request->table()); });
+namespace {
+
+absl::Status MissingField(const char* field) {
+  return absl::InvalidArgumentError(absl::StrCat("missing field: ", field));
 }
 
-grpc::ServerUnaryReactor* DatabaseService::AddColumns(grpc::CallbackServerContext* context,
-                                                      const v1::AddColumnsRequest* request,
-                                                      v1::Table* response) {
-  return RunOnPool(context, "AddColumns", response, [this, request] {
-    const std::vector<v1::Column> columns(request->columns().begin(), request->columns().end());
-    return engine_->AddColumns(request->table(), columns);
-  });
+}  // namespace
+
+absl::StatusOr<v1::Table> DatabaseService::CreateTable(const v1::CreateTableRequest& request) {
+  if (!request.has_table()) return MissingField("table");
+  return engine_->CreateTable(request.table());
 }
 
-grpc::ServerUnaryReactor* DatabaseService::GetTable(grpc::CallbackServerContext* context,
-                                                    const v1::GetTableRequest* request,
-                                                    v1::Table* response) {
-  return RunOnPool(context, "GetTable", response,
-                   [this, request] { return engine_->GetTable(request->name()); });
+absl::StatusOr<v1::Table> DatabaseService::AddColumns(const v1::AddColumnsRequest& request) {
+  const std::vector<v1::Column> columns(request.columns().begin(), request.columns().end());
+  return engine_->AddColumns(request.table(), columns);
 }
 
-grpc::ServerUnaryReactor* DatabaseService::ListTables(grpc::CallbackServerContext* context,
-                                                      const v1::ListTablesRequest* request,
-                                                      v1::ListTablesResponse* response) {
-  return RunOnPool(context, "ListTables", response,
-                   [this]() -> absl::StatusOr<v1::ListTablesResponse> {
-                     absl::StatusOr<std::vector<v1::Table>> tables = engine_->ListTables();
-                     if (!tables.ok()) return tables.status();
-                     v1::ListTablesResponse out;
-                     for (v1::Table& t : *tables) *out.add_tables() = std::move(t);
-                     return out;
-                   });
+absl::StatusOr<v1::ListTablesResponse> DatabaseService::ListTables() {
+  ASSIGN_OR_RETURN(std::vector<v1::Table> tables, engine_->ListTables());
+  v1::ListTablesResponse out;
+  for (v1::Table& t : tables) *out.add_tables() = std::move(t);
+  return out;
 }
 
-grpc::ServerUnaryReactor* DatabaseService::PutRecord(grpc::CallbackServerContext* context,
-                                                     const v1::PutRecordRequest* request,
-                                                     v1::Record* response) {
-  if (!request->has_record()) return MissingField(context, "PutRecord", "record");
-  return RunOnPool(context, "PutRecord", response, [this, request] {
-    return engine_->PutRecord(request->record(),
-                              request->has_update_mask() ? &request->update_mask() : nullptr);
-  });
+absl::StatusOr<v1::Record> DatabaseService::PutRecord(const v1::PutRecordRequest& request) {
+  if (!request.has_record()) return MissingField("record");
+  return engine_->PutRecord(request.record(),
+                            request.has_update_mask() ? &request.update_mask() : nullptr);
 }
 
-grpc::ServerUnaryReactor* DatabaseService::ResolveConflict(
-    grpc::CallbackServerContext* context, const v1::ResolveConflictRequest* request,
-    v1::Record* response) {
-  if (!request->has_record()) return MissingField(context, "ResolveConflict", "record");
-  return RunOnPool(context, "ResolveConflict", response, [this, request] {
-    return engine_->ResolveConflict(request->record(),
-                                    request->has_update_mask() ? &request->update_mask() : nullptr);
-  });
-}
-
-grpc::ServerUnaryReactor* DatabaseService::GetRecord(grpc::CallbackServerContext* context,
-                                                     const v1::GetRecordRequest* request,
-                                                     v1::Record* response) {
-  return RunOnPool(context, "GetRecord", response,
-                   [this, request] { return engine_->GetRecord(*request); });
-}
-
-grpc::ServerUnaryReactor* DatabaseService::DeleteRecord(grpc::CallbackServerContext* context,
-                                                        const v1::DeleteRecordRequest* request,
-                                                        v1::Record* response) {
-  return RunOnPool(context, "DeleteRecord", response,
-                   [this, request] { return engine_->DeleteRecord(*request); });
-}
-
-grpc::ServerUnaryReactor* DatabaseService::ListRecords(grpc::CallbackServerContext* context,
-                                                       const v1::ListRecordsRequest* request,
-                                                       v1::ListRecordsResponse* response) {
-  return RunOnPool(context, "ListRecords", response,
-                   [this, request] { return engine_->ListRecords(*request); });
-}
-
-grpc::ServerUnaryReactor* DatabaseService::GetRecordHistory(
-    grpc::CallbackServerContext* context, const v1::GetRecordHistoryRequest* request,
-    v1::GetRecordHistoryResponse* response) {
-  return RunOnPool(context, "GetRecordHistory", response,
-                   [this, request] { return engine_->GetRecordHistory(*request); });
+absl::StatusOr<v1::Record> DatabaseService::ResolveConflict(
+    const v1::ResolveConflictRequest& request) {
+  if (!request.has_record()) return MissingField("record");
+  return engine_->ResolveConflict(request.record(),
+                                  request.has_update_mask() ? &request.update_mask() : nullptr);
 }
 
 namespace {
@@ -160,19 +141,13 @@ absl::StatusOr<std::vector<engine::ForeignRevision>> ToForeignRevisions(
 
 }  // namespace
 
-grpc::ServerUnaryReactor* DatabaseService::ImportRevisions(
-    grpc::CallbackServerContext* context, const v1::ImportRevisionsRequest* request,
-    v1::ImportRevisionsResponse* response) {
-  return RunOnPool(context, "ImportRevisions", response,
-                   [this, request]() -> absl::StatusOr<v1::ImportRevisionsResponse> {
-                     auto revisions = ToForeignRevisions(*request);
-                     if (!revisions.ok()) return revisions.status();
-                     absl::StatusOr<int64_t> imported = engine_->ApplyForeignRevisions(*revisions);
-                     if (!imported.ok()) return imported.status();
-                     v1::ImportRevisionsResponse out;
-                     out.set_imported(*imported);
-                     return out;
-                   });
+absl::StatusOr<v1::ImportRevisionsResponse> DatabaseService::ImportRevisions(
+    const v1::ImportRevisionsRequest& request) {
+  ASSIGN_OR_RETURN(std::vector<engine::ForeignRevision> revisions, ToForeignRevisions(request));
+  ASSIGN_OR_RETURN(int64_t imported, engine_->ApplyForeignRevisions(revisions));
+  v1::ImportRevisionsResponse out;
+  out.set_imported(imported);
+  return out;
 }
 
 grpc::ServerWriteReactor<v1::Change>* DatabaseService::GetChanges(

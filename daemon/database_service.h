@@ -1,14 +1,21 @@
-// recondb.v1.Database over gRPC's callback API: a thin adapter that checks
-// what only the transport can (a missing message field), runs the engine call
-// on the worker pool and converts its status. Everything else — names,
-// types, values, revisions — is validated by the engine, whose messages name
-// the table, record, column or value at fault.
+// recondb.v1.Database over gRPC: a thin adapter that checks what only the
+// transport can (a missing message field), runs the engine call and converts
+// its status. Everything else — names, types, values, revisions — is
+// validated by the engine, whose messages name the table, record, column or
+// value at fault.
+//
+// The unary methods use gRPC's async API: the daemon's own completion-queue
+// threads take each call and answer it on the same thread (see
+// daemon/DESIGN.md, "Threading model"). GetChanges, a long-lived stream,
+// uses the callback API with its reads on the worker pool.
 #ifndef RECONDB_DAEMON_DATABASE_SERVICE_H_
 #define RECONDB_DAEMON_DATABASE_SERVICE_H_
 
 #include <memory>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "daemon/async_unary_call.h"
 #include "daemon/change_stream.h"
 #include "daemon/worker_pool.h"
 #include "engine/engine.h"
@@ -17,14 +24,32 @@
 
 namespace recondb::daemon {
 
-// Thread-safe. Reactions never block: each unary call is answered from a
-// worker pool task; GetChanges is a ChangeStream.
-class DatabaseService final : public v1::Database::CallbackService {
+// The generated service with every unary method async and GetChanges a
+// callback method.
+using DatabaseServiceBase = v1::Database::WithAsyncMethod_CreateTable<
+    v1::Database::WithAsyncMethod_AddColumns<v1::Database::WithAsyncMethod_GetTable<
+        v1::Database::WithAsyncMethod_ListTables<v1::Database::WithAsyncMethod_PutRecord<
+            v1::Database::WithAsyncMethod_GetRecord<v1::Database::WithAsyncMethod_DeleteRecord<
+                v1::Database::WithAsyncMethod_ResolveConflict<
+                    v1::Database::WithAsyncMethod_ListRecords<
+                        v1::Database::WithAsyncMethod_GetRecordHistory<
+                            v1::Database::WithAsyncMethod_ImportRevisions<
+                                v1::Database::WithCallbackMethod_GetChanges<
+                                    v1::Database::Service>>>>>>>>>>>>;
+
+// Thread-safe.
+class DatabaseService final : public DatabaseServiceBase {
  public:
   // `engine` and `pool` are not owned and must outlive the service; the
   // service must outlive the grpc::Server it is registered with, and the pool
-  // must be drained (destroyed) before the engine. `logger` is never null.
+  // and the queue threads must be drained (destroyed) before the engine.
+  // `logger` is never null.
   DatabaseService(engine::Engine* engine, WorkerPool* pool, std::shared_ptr<spdlog::logger> logger);
+
+  // Starts accepting the unary methods' calls on `queue`, a completion queue
+  // of the server this service is registered with, drained by
+  // CompletionQueueThreads. Call once, after the server has started.
+  void StartUnaryCalls(grpc::ServerCompletionQueue* queue);
 
   // Ends every open follow stream of GetChanges with UNAVAILABLE "server
   // shutting down" and answers later GetChanges follow calls the same way.
@@ -32,56 +57,30 @@ class DatabaseService final : public v1::Database::CallbackService {
   // grpc::Server::Shutdown(), which waits for every open call.
   void BeginShutdown();
 
-  grpc::ServerUnaryReactor* CreateTable(grpc::CallbackServerContext* context,
-                                        const v1::CreateTableRequest* request,
-                                        v1::Table* response) override;
-  grpc::ServerUnaryReactor* AddColumns(grpc::CallbackServerContext* context,
-                                       const v1::AddColumnsRequest* request,
-                                       v1::Table* response) override;
-  grpc::ServerUnaryReactor* GetTable(grpc::CallbackServerContext* context,
-                                     const v1::GetTableRequest* request,
-                                     v1::Table* response) override;
-  grpc::ServerUnaryReactor* ListTables(grpc::CallbackServerContext* context,
-                                       const v1::ListTablesRequest* request,
-                                       v1::ListTablesResponse* response) override;
-  grpc::ServerUnaryReactor* PutRecord(grpc::CallbackServerContext* context,
-                                      const v1::PutRecordRequest* request,
-                                      v1::Record* response) override;
-  grpc::ServerUnaryReactor* ResolveConflict(grpc::CallbackServerContext* context,
-                                            const v1::ResolveConflictRequest* request,
-                                            v1::Record* response) override;
-  grpc::ServerUnaryReactor* GetRecord(grpc::CallbackServerContext* context,
-                                      const v1::GetRecordRequest* request,
-                                      v1::Record* response) override;
-  grpc::ServerUnaryReactor* DeleteRecord(grpc::CallbackServerContext* context,
-                                         const v1::DeleteRecordRequest* request,
-                                         v1::Record* response) override;
-  grpc::ServerUnaryReactor* ListRecords(grpc::CallbackServerContext* context,
-                                        const v1::ListRecordsRequest* request,
-                                        v1::ListRecordsResponse* response) override;
-  grpc::ServerUnaryReactor* GetRecordHistory(grpc::CallbackServerContext* context,
-                                             const v1::GetRecordHistoryRequest* request,
-                                             v1::GetRecordHistoryResponse* response) override;
-  grpc::ServerUnaryReactor* ImportRevisions(grpc::CallbackServerContext* context,
-                                            const v1::ImportRevisionsRequest* request,
-                                            v1::ImportRevisionsResponse* response) override;
   grpc::ServerWriteReactor<v1::Change>* GetChanges(grpc::CallbackServerContext* context,
                                                    const v1::GetChangesRequest* request) override;
 
  private:
-  // Answers the call with `call()`'s result, computed on the pool. `call`
-  // may use the request and `method` (a literal): both live until Finish.
-  template <typename Response, typename Call>
-  grpc::ServerUnaryReactor* RunOnPool(grpc::CallbackServerContext* context, const char* method,
-                                      Response* response, Call call);
-  // Answers INVALID_ARGUMENT "missing field: <field>" at once.
-  grpc::ServerUnaryReactor* MissingField(grpc::CallbackServerContext* context, const char* method,
-                                         const char* field);
+  // Serves one unary method on `queue`: `request_next` is the generated
+  // Request<Method> and `call` the engine call for a request.
+  template <typename Request, typename Response, typename RequestNext, typename Call>
+  void Serve(grpc::ServerCompletionQueue* queue, const char* method, RequestNext request_next,
+             Call call);
+
+  absl::StatusOr<v1::Table> CreateTable(const v1::CreateTableRequest& request);
+  absl::StatusOr<v1::Table> AddColumns(const v1::AddColumnsRequest& request);
+  absl::StatusOr<v1::ListTablesResponse> ListTables();
+  absl::StatusOr<v1::Record> PutRecord(const v1::PutRecordRequest& request);
+  absl::StatusOr<v1::Record> ResolveConflict(const v1::ResolveConflictRequest& request);
+  absl::StatusOr<v1::ImportRevisionsResponse> ImportRevisions(
+      const v1::ImportRevisionsRequest& request);
 
   engine::Engine* const engine_;
   WorkerPool* const pool_;
   const std::shared_ptr<spdlog::logger> logger_;
   ChangeStreamRegistry streams_;
+  // The UnaryMethod of each unary method, which its calls point to.
+  std::vector<std::shared_ptr<const void>> unary_methods_;
 };
 
 }  // namespace recondb::daemon

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/completion_queue_threads.h"
 #include "daemon/server_builder.h"
 #include "daemon/worker_pool.h"
 #include "engine/engine.h"
@@ -58,10 +59,14 @@ class DatabaseServiceTest : public ::testing::Test {
     service_ = std::make_unique<DatabaseService>(engine_.get(), pool_.get(), logger);
     ServerOptions server_options;
     server_options.listen = "127.0.0.1:0";
+    server_options.unary_call_queue = true;
     ASSERT_OK_AND_ASSIGN(
         StartedServer started,
         StartGrpcServer(server_options, {{"recondb.v1.Database", service_.get()}}));
     server_ = std::move(started.server);
+    queue_ = std::move(started.unary_call_queue);
+    service_->StartUnaryCalls(queue_.get());
+    queue_threads_ = std::make_unique<CompletionQueueThreads>(queue_.get(), 2);
     stub_ = v1::Database::NewStub(
         grpc::CreateChannel(started.address, grpc::InsecureChannelCredentials()));
   }
@@ -73,6 +78,8 @@ class DatabaseServiceTest : public ::testing::Test {
     if (server_ == nullptr) return;
     service_->BeginShutdown();
     server_->Shutdown(std::chrono::system_clock::now() + kDeadline);
+    queue_threads_.reset();
+    queue_.reset();
     server_.reset();
     pool_.reset();
     service_.reset();
@@ -105,6 +112,8 @@ class DatabaseServiceTest : public ::testing::Test {
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<DatabaseService> service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<grpc::ServerCompletionQueue> queue_;
+  std::unique_ptr<CompletionQueueThreads> queue_threads_;
   std::unique_ptr<v1::Database::Stub> stub_;
 };
 

@@ -49,9 +49,19 @@ absl::StatusOr<StartedServer> StartGrpcServer(const ServerOptions& options,
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   for (const NamedService& s : services) builder.RegisterService(s.service);
 
+  std::unique_ptr<grpc::ServerCompletionQueue> unary_call_queue;
+  if (options.unary_call_queue) unary_call_queue = builder.AddCompletionQueue();
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || selected_port <= 0) {
     if (server != nullptr) server->Shutdown();
+    if (unary_call_queue != nullptr) {
+      // Nothing was requested on it yet: shut down, it is empty at once.
+      unary_call_queue->Shutdown();
+      void* tag = nullptr;
+      bool ok = false;
+      while (unary_call_queue->Next(&tag, &ok)) {
+      }
+    }
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen, ": address in use or invalid"));
   }
@@ -62,6 +72,7 @@ absl::StatusOr<StartedServer> StartGrpcServer(const ServerOptions& options,
   }
   StartedServer started;
   started.server = std::move(server);
+  started.unary_call_queue = std::move(unary_call_queue);
   started.port = selected_port;
   started.address = absl::StrCat(requested.host, ":", selected_port);
   return started;

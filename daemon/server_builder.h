@@ -21,6 +21,9 @@ struct ServerOptions {
   std::string listen;
   // Largest message received or sent. Default: 4 MiB.
   int max_message_bytes = 4 << 20;
+  // Whether to add a completion queue for services with async methods
+  // (StartedServer::unary_call_queue). Default: no.
+  bool unary_call_queue = false;
 };
 
 // A service to register and the name under which the health service reports
@@ -35,6 +38,10 @@ struct StartedServer {
   // The host of options.listen and the port actually bound, "host:port".
   std::string address;
   int port = 0;
+  // When ServerOptions::unary_call_queue: the server's completion queue for
+  // async calls. Shut it down (CompletionQueueThreads does) after the
+  // server's Shutdown() has returned, never before.
+  std::unique_ptr<grpc::ServerCompletionQueue> unary_call_queue;
 };
 
 // Registers `services`, grpc.health.v1.Health (the default health service,
