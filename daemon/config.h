@@ -34,7 +34,8 @@ struct Config {
   int max_message_bytes = 4 << 20;
   // Largest canonical encoding of one revision (the engine's limit).
   int64_t max_record_bytes = 1 << 20;
-  // Threads of the worker pool that runs storage work.
+  // Threads answering unary calls (storage work included), and as many in
+  // the worker pool that reads for change streams.
   int worker_threads = 8;
   // Peers to replicate with ("host:port"), added at start-up to the
   // persisted ones (--peer, repeatable; RECONDB_PEERS, comma-separated).

@@ -1,7 +1,8 @@
 // One running recondbd: the data directory lock, the storage, the engine, the
 // worker pool, the Database service, the peer manager with the Replication
-// and Admin services, and the gRPC server, started in that order and
-// stopped in the reverse one (the peers' dial loops start last).
+// and Admin services, the gRPC server and the threads answering its unary
+// calls, started in that order and stopped in the reverse one (the peers'
+// dial loops start last).
 #ifndef RECONDB_DAEMON_DAEMON_H_
 #define RECONDB_DAEMON_DAEMON_H_
 

@@ -1,5 +1,6 @@
-// A fixed set of threads that run storage work, so that gRPC's reaction
-// threads never wait on a disk or a lock.
+// A fixed set of threads that run storage work for callback reactors (the
+// GetChanges streams), so that gRPC's reaction threads never wait on a disk
+// or a lock.
 #ifndef RECONDB_DAEMON_WORKER_POOL_H_
 #define RECONDB_DAEMON_WORKER_POOL_H_
 
