@@ -36,6 +36,9 @@ ABSL_FLAG(std::string, durability, "full",
           "SQLite durability: full (an acknowledged write survives a power "
           "loss) or normal (survives a crash of the process only). "
           "Env: RECONDB_DURABILITY.");
+ABSL_FLAG(int32_t, page_size, recondb::storage::kDefaultPageSize,
+          "SQLite page size in bytes of a new database: a power of two from 512 "
+          "to 65536; an existing database keeps its own. Env: RECONDB_PAGE_SIZE.");
 ABSL_FLAG(std::string, log_level, "info",
           "Log level on stderr: trace, debug, info, warn or error. "
           "Env: RECONDB_LOG_LEVEL.");
@@ -149,6 +152,7 @@ const std::vector<FlagEnv>& ConfigFlags() {
       {"data_dir", "RECONDB_DATA_DIR"},
       {"storage", "RECONDB_STORAGE"},
       {"durability", "RECONDB_DURABILITY"},
+      {"page_size", "RECONDB_PAGE_SIZE"},
       {"log_level", "RECONDB_LOG_LEVEL"},
       {"max_message_bytes", "RECONDB_MAX_MESSAGE_BYTES"},
       {"max_record_bytes", "RECONDB_MAX_RECORD_BYTES"},
@@ -207,6 +211,10 @@ absl::StatusOr<Config> ConfigFromFlags() {
     return BadValue("data_dir", "must not be empty with --storage=sqlite");
   }
   ASSIGN_OR_RETURN(config.durability, ParseDurability(absl::GetFlag(FLAGS_durability)));
+  config.page_size = absl::GetFlag(FLAGS_page_size);
+  if (absl::Status s = storage::CheckPageSize(config.page_size); !s.ok()) {
+    return BadValue("page_size", std::string_view(s.message().data(), s.message().size()));
+  }
   ASSIGN_OR_RETURN(config.log_level, ParseLogLevel(absl::GetFlag(FLAGS_log_level)));
 
   const int64_t max_message = absl::GetFlag(FLAGS_max_message_bytes);

@@ -29,6 +29,8 @@ struct Config {
   std::string data_dir = "./data";
   StorageKind storage = StorageKind::kSqlite;
   storage::Durability durability = storage::Durability::kFull;
+  // Page size of a new SQLite database; an existing one keeps its own.
+  int page_size = storage::kDefaultPageSize;
   spdlog::level::level_enum log_level = spdlog::level::info;
   // Largest gRPC message received or sent.
   int max_message_bytes = 4 << 20;

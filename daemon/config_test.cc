@@ -6,6 +6,7 @@
 
 #include "absl/flags/reflection.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/status_matchers.h"
@@ -46,6 +47,7 @@ TEST_F(ConfigTest, DefaultsAreTheContractsDefaults) {
   EXPECT_EQ(config.data_dir, "./data");
   EXPECT_EQ(config.storage, StorageKind::kSqlite);
   EXPECT_EQ(config.durability, storage::Durability::kFull);
+  EXPECT_EQ(config.page_size, 1024);
   EXPECT_EQ(config.log_level, spdlog::level::info);
   EXPECT_EQ(config.max_message_bytes, 4194304);
   EXPECT_EQ(config.max_record_bytes, 1048576);
@@ -57,6 +59,7 @@ TEST_F(ConfigTest, EnvironmentVariablesApply) {
                                                  {"RECONDB_DATA_DIR", "/tmp/x"},
                                                  {"RECONDB_STORAGE", "memory"},
                                                  {"RECONDB_DURABILITY", "normal"},
+                                                 {"RECONDB_PAGE_SIZE", "4096"},
                                                  {"RECONDB_LOG_LEVEL", "debug"},
                                                  {"RECONDB_MAX_MESSAGE_BYTES", "65536"},
                                                  {"RECONDB_MAX_RECORD_BYTES", "2048"},
@@ -65,6 +68,7 @@ TEST_F(ConfigTest, EnvironmentVariablesApply) {
   EXPECT_EQ(config.data_dir, "/tmp/x");
   EXPECT_EQ(config.storage, StorageKind::kMemory);
   EXPECT_EQ(config.durability, storage::Durability::kNormal);
+  EXPECT_EQ(config.page_size, 4096);
   EXPECT_EQ(config.log_level, spdlog::level::debug);
   EXPECT_EQ(config.max_message_bytes, 65536);
   EXPECT_EQ(config.max_record_bytes, 2048);
@@ -109,6 +113,12 @@ TEST_F(ConfigTest, OutOfRangeNumbersAreRejected) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--max_message_bytes")));
   EXPECT_THAT(Parse({"--max_record_bytes=-1"}, {}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--max_record_bytes")));
+  for (const char* page_size : {"256", "1000", "131072", "0"}) {
+    EXPECT_THAT(Parse({absl::StrCat("--page_size=", page_size)}, {}),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         AllOf(HasSubstr("--page_size"), HasSubstr("RECONDB_PAGE_SIZE"),
+                               HasSubstr("power of two"), HasSubstr(page_size))));
+  }
 }
 
 TEST_F(ConfigTest, ListenMustBeHostPort) {

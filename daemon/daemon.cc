@@ -46,6 +46,7 @@ absl::Status Daemon::OpenStorage() {
   storage::SqliteOptions options;
   options.path = (std::filesystem::path(config_.data_dir) / kDatabaseFile).string();
   options.durability = config_.durability;
+  options.page_size = config_.page_size;
   logger_->debug("opening {}", options.path);
   ASSIGN_OR_RETURN(storage_, storage::OpenSqliteStorage(options));
   return absl::OkStatus();

@@ -51,6 +51,7 @@ ConnectionOptions ConnectionOptionsFor(const SqliteOptions& options, bool writer
   out.writer = writer;
   out.full_sync = options.durability == Durability::kFull;
   out.busy_timeout_ms = options.busy_timeout_ms;
+  out.page_size = options.page_size;
   return out;
 }
 
@@ -333,6 +334,7 @@ absl::Status SqliteWriteTransaction::Commit() {
 
 absl::StatusOr<std::unique_ptr<SqliteStorage>> SqliteStorage::Open(const SqliteOptions& options) {
   if (options.path.empty()) return absl::InvalidArgumentError("no SQLite database path given");
+  RETURN_IF_ERROR(CheckPageSize(options.page_size));
   ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
                    Connection::Open(ConnectionOptionsFor(options, /*writer=*/true)));
   auto session = std::make_unique<Session>();
@@ -550,6 +552,14 @@ void SqliteStorage::ReleaseWriter() {
 }
 
 }  // namespace
+
+absl::Status CheckPageSize(int page_size) {
+  if (page_size >= 512 && page_size <= 65536 && (page_size & (page_size - 1)) == 0) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "the SQLite page size must be a power of two from 512 to 65536, got ", page_size));
+}
 
 absl::StatusOr<std::unique_ptr<Storage>> OpenSqliteStorage(const SqliteOptions& options) {
   absl::StatusOr<std::unique_ptr<SqliteStorage>> storage = SqliteStorage::Open(options);

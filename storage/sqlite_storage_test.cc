@@ -178,6 +178,13 @@ class SqliteStorageTest : public ::testing::Test {
     return OpenSqliteStorage(options);
   }
 
+  absl::StatusOr<std::unique_ptr<Storage>> OpenWithPageSize(int page_size) {
+    SqliteOptions options;
+    options.path = path();
+    options.page_size = page_size;
+    return OpenSqliteStorage(options);
+  }
+
   // Creates todos and writes one record "t1" (revision 1, then 2 as its
   // child), its view row, its change and a meta key; commits.
   void WriteTodo(Storage& storage) {
@@ -239,6 +246,56 @@ TEST_F(SqliteStorageTest, JournalIsWalAndSynchronousFollowsDurability) {
   // WAL is a property of the file, seen by any connection.
   PlainDb plain(path());
   EXPECT_THAT(plain.Query("PRAGMA journal_mode"), ElementsAre(Row{"wal"}));
+}
+
+TEST_F(SqliteStorageTest, NewStoreTakesTheConfiguredPageSize) {
+  {
+    ASSERT_OK_AND_ASSIGN(auto storage, Open());
+    WriteTodo(*storage);
+  }
+  EXPECT_THAT(PlainDb(path()).Query("PRAGMA page_size"),
+              ElementsAre(Row{std::to_string(kDefaultPageSize)}));
+
+  TempDir other;
+  SqliteOptions options;
+  options.path = other.File("recondb.sqlite3");
+  options.page_size = 8192;
+  {
+    ASSERT_OK_AND_ASSIGN(auto storage, OpenSqliteStorage(options));
+    WriteTodo(*storage);
+  }
+  EXPECT_THAT(PlainDb(options.path).Query("PRAGMA page_size"), ElementsAre(Row{"8192"}));
+}
+
+// SQLite cannot change the page size of a WAL database in place: a store
+// keeps the size it was created with, whatever a later open asks for.
+TEST_F(SqliteStorageTest, ExistingStoreKeepsItsPageSize) {
+  {
+    ASSERT_OK_AND_ASSIGN(auto storage, OpenWithPageSize(4096));
+    WriteTodo(*storage);
+  }
+  ASSERT_OK_AND_ASSIGN(auto storage, OpenWithPageSize(1024));
+  {
+    ASSERT_OK_AND_ASSIGN(auto txn, storage->BeginWrite());
+    ASSERT_OK(txn->UpsertViewRow(Todos(), ViewRow("todos", "t2", Rev(1, 'c'), TodoAttributes())));
+    ASSERT_OK(txn->Commit());
+  }
+  EXPECT_THAT(internal::SqliteWriterPragmaForTesting(*storage, "page_size"),
+              IsOkAndHolds(std::string("4096")));
+  ASSERT_OK_AND_ASSIGN(auto txn, storage->BeginRead());
+  EXPECT_THAT(txn->CountViewRows(Todos()), IsOkAndHolds(2));
+  EXPECT_THAT(txn->GetMeta("node_id"), IsOkAndHolds(std::string("node-1")));
+}
+
+TEST_F(SqliteStorageTest, PageSizeOutsideSqlitesRangeIsRefusedBeforeTheFileIsMade) {
+  for (int page_size : {0, 256, 1000, 3072, 131072, -1024}) {
+    SCOPED_TRACE(page_size);
+    absl::StatusOr<std::unique_ptr<Storage>> storage = OpenWithPageSize(page_size);
+    EXPECT_EQ(storage.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(storage.status().message(), HasSubstr("page size"));
+    EXPECT_FALSE(std::filesystem::exists(path()));
+  }
+  EXPECT_OK(OpenWithPageSize(512).status());
 }
 
 TEST_F(SqliteStorageTest, PlainSqliteSeesTypedColumnsAndIsoTimestamps) {

@@ -1,6 +1,7 @@
 // The daemon contract of decisions.md as seen from outside the process:
 // RECONDB_* environment variables, flag > env precedence, the `listening on`
 // line, --help.
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -64,9 +65,49 @@ TEST(DaemonFlagsTest, FlagsWinOverEnvironmentVariables) {
   EXPECT_EQ(code, 0);
 }
 
+// The page size SQLite wrote in a database file's header (bytes 16-17, big
+// endian; 1 means 65536), or 0 if the file cannot be read.
+int HeaderPageSize(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  unsigned char header[18] = {};
+  if (!file.read(reinterpret_cast<char*>(header), sizeof(header))) return 0;
+  const int size = header[16] << 8 | header[17];
+  return size == 1 ? 65536 : size;
+}
+
+TEST(DaemonFlagsTest, PageSizeAppliesToANewDatabaseOnly) {
+  TempDir defaults;
+  TempDir data;
+  {
+    DaemonOptions options;
+    options.data_dir = defaults.path();
+    ASSERT_OK_AND_ASSIGN(auto daemon, DaemonProcess::Start(options));
+    ASSERT_OK_AND_ASSIGN(int code, daemon->Stop());
+    EXPECT_EQ(code, 0);
+  }
+  EXPECT_EQ(HeaderPageSize(defaults.File("recondb.sqlite3")), 1024);
+  for (const char* env : {"RECONDB_PAGE_SIZE=8192", "RECONDB_PAGE_SIZE=2048"}) {
+    SCOPED_TRACE(env);
+    DaemonOptions options;
+    options.data_dir = data.path();
+    options.extra_env = {env};
+    ASSERT_OK_AND_ASSIGN(auto daemon, DaemonProcess::Start(options));
+    DbClient db(daemon->NewChannel());
+    absl::Status created = db.CreateTable(NotesTable()).status();
+    if (!created.ok()) EXPECT_EQ(created.code(), absl::StatusCode::kAlreadyExists);
+    EXPECT_OK(PutBody(db, 20000));
+    db.Close();
+    ASSERT_OK_AND_ASSIGN(int code, daemon->Stop());
+    EXPECT_EQ(code, 0);
+    // The second start asks for 2048: the file keeps the 8192 it was made with.
+    EXPECT_EQ(HeaderPageSize(data.File("recondb.sqlite3")), 8192);
+  }
+}
+
 TEST(DaemonFlagsTest, BadFlagValuesFailAtOnceWithTheFlagNamed) {
   TempDir data;
   for (const std::string& flag : {std::string("--storage=bogus"), std::string("--durability=sometimes"),
+                                  std::string("--page_size=3000"),
                                   std::string("--log_level=loud"), std::string("--max_message_bytes=-5")}) {
     SCOPED_TRACE(flag);
     DaemonOptions options;
@@ -91,7 +132,7 @@ TEST(DaemonFlagsTest, HelpListsTheFlags) {
   ASSERT_OK_AND_ASSIGN(auto daemon, DaemonProcess::Spawn(options));
   ASSERT_OK_AND_ASSIGN(int code, daemon->WaitForExit(absl::Seconds(20)));
   (void)code;  // absl's --help exits 1; only the text is checked.
-  for (const char* flag : {"listen", "data_dir", "storage", "durability", "log_level", "max_message_bytes",
+  for (const char* flag : {"listen", "data_dir", "storage", "durability", "page_size", "log_level", "max_message_bytes",
                            "max_record_bytes", "worker_threads", "peer", "RECONDB_PEERS"}) {
     EXPECT_THAT(daemon->log(), HasSubstr(flag));
   }

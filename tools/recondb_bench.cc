@@ -49,6 +49,8 @@ ABSL_FLAG(std::string, table, "bench_todos", "Table to use; created todo-shaped 
 ABSL_FLAG(int, records, 1000, "Records preloaded for --mode=get and --mode=mixed.");
 ABSL_FLAG(double, read_fraction, 0.5, "Share of GetRecord calls in --mode=mixed.");
 ABSL_FLAG(int, payload_bytes, 256, "Payload size in --mode=echo.");
+ABSL_FLAG(int, description_bytes, 0,
+          "Length of each written record's description, up to 65536; 0: a fixed 59-byte text.");
 ABSL_FLAG(int, timeout_ms, 10000, "Deadline of each call.");
 ABSL_FLAG(uint64_t, seed, 1, "Seed of the workers' random choices.");
 ABSL_FLAG(std::string, source_addr, "",
@@ -62,6 +64,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 namespace v1 = recondb::v1;
+
+// The bench table's description column holds up to this many characters.
+constexpr int kMaxDescriptionBytes = 65536;
 
 enum class Mode { kPut, kGet, kMixed, kEcho };
 
@@ -78,6 +83,7 @@ struct Config {
   int records;
   double read_fraction;
   int payload_bytes;
+  int description_bytes;
   int timeout_ms;
   uint64_t seed;
   bool json;
@@ -108,7 +114,10 @@ class Caller {
         echo_(bench::v1::Echo::NewStub(channel)),
         ids_(ids),
         rng_(seed),
-        payload_(static_cast<size_t>(std::max(0, config.payload_bytes)), 'x') {}
+        payload_(static_cast<size_t>(std::max(0, config.payload_bytes)), 'x'),
+        description_(config.description_bytes > 0
+                         ? std::string(static_cast<size_t>(config.description_bytes), 'd')
+                         : std::string("a todo-shaped record written by recondb_bench, ~60 bytes")) {}
 
   CallResult Call() {
     switch (config_.mode) {
@@ -133,7 +142,7 @@ class Caller {
     r->set_table(config_.table);
     auto& attrs = *r->mutable_attributes();
     attrs["title"].set_string(absl::StrCat("bench todo ", counter_++));
-    attrs["description"].set_string("a todo-shaped record written by recondb_bench, ~60 bytes");
+    attrs["description"].set_string(description_);
     attrs["completed"].set_bool_(false);
     *attrs["deadline_at"].mutable_timestamp() = google::protobuf::util::TimeUtil::GetCurrentTime();
     v1::Record resp;
@@ -181,6 +190,7 @@ class Caller {
   const std::vector<std::string>* ids_;
   std::mt19937_64 rng_;
   std::string payload_;
+  std::string description_;
   int64_t counter_ = 0;
 };
 
@@ -222,7 +232,7 @@ bool EnsureTable(const Config& config, const std::shared_ptr<grpc::Channel>& cha
     return c;
   };
   add("title", v1::COLUMN_TYPE_STRING, false)->set_max_length(80);
-  add("description", v1::COLUMN_TYPE_STRING, true)->set_max_length(120);
+  add("description", v1::COLUMN_TYPE_STRING, true)->set_max_length(kMaxDescriptionBytes);
   add("completed", v1::COLUMN_TYPE_BOOL, false)->mutable_default_value()->set_bool_(false);
   add("deadline_at", v1::COLUMN_TYPE_TIMESTAMP, true);
   grpc::ClientContext create_ctx;
@@ -389,12 +399,17 @@ int Main() {
   c.records = absl::GetFlag(FLAGS_records);
   c.read_fraction = absl::GetFlag(FLAGS_read_fraction);
   c.payload_bytes = absl::GetFlag(FLAGS_payload_bytes);
+  c.description_bytes = absl::GetFlag(FLAGS_description_bytes);
   c.timeout_ms = absl::GetFlag(FLAGS_timeout_ms);
   c.seed = absl::GetFlag(FLAGS_seed);
   c.json = absl::GetFlag(FLAGS_json);
   if (c.concurrency < 1 || c.channels < 1 || c.timeout_ms < 1 ||
       (c.requests <= 0 && c.duration_s <= 0)) {
     std::fprintf(stderr, "need --concurrency, --channels, --timeout_ms >= 1 and --requests or --duration_s > 0\n");
+    return 2;
+  }
+  if (c.description_bytes < 0 || c.description_bytes > kMaxDescriptionBytes) {
+    std::fprintf(stderr, "--description_bytes must be 0..%d\n", kMaxDescriptionBytes);
     return 2;
   }
   if ((c.mode == Mode::kGet || c.mode == Mode::kMixed) && c.records < 1) {

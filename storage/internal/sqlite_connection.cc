@@ -144,6 +144,11 @@ absl::Status Connection::Configure(const ConnectionOptions& options) {
   sqlite3_db_config(db_, SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
   sqlite3_db_config(db_, SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
   if (options.writer) {
+    // Must come before the first write (here, switching to WAL); SQLite
+    // ignores it for a file that already has pages.
+    if (options.page_size > 0) {
+      RETURN_IF_ERROR(Exec(absl::StrCat("PRAGMA page_size=", options.page_size)));
+    }
     // journal_mode is persistent in the file; it returns the mode in effect,
     // which is not WAL if the file system cannot support it.
     {

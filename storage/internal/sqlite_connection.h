@@ -27,6 +27,9 @@ struct ConnectionOptions {
   bool full_sync = true;
   // How long to wait for a lock held by another connection or process.
   int busy_timeout_ms = 5000;
+  // The writer's page size for a new (empty) file; 0 leaves SQLite's
+  // default. A file that has pages keeps its own.
+  int page_size = 0;
 };
 
 // One cached prepared statement. Owned by its Connection.
