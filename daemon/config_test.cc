@@ -47,7 +47,7 @@ TEST_F(ConfigTest, DefaultsAreTheContractsDefaults) {
   EXPECT_EQ(config.data_dir, "./data");
   EXPECT_EQ(config.storage, StorageKind::kSqlite);
   EXPECT_EQ(config.durability, storage::Durability::kFull);
-  EXPECT_EQ(config.page_size, 1024);
+  EXPECT_EQ(config.page_size, 4096);
   EXPECT_EQ(config.log_level, spdlog::level::info);
   EXPECT_EQ(config.max_message_bytes, 4194304);
   EXPECT_EQ(config.max_record_bytes, 1048576);
@@ -59,7 +59,7 @@ TEST_F(ConfigTest, EnvironmentVariablesApply) {
                                                  {"RECONDB_DATA_DIR", "/tmp/x"},
                                                  {"RECONDB_STORAGE", "memory"},
                                                  {"RECONDB_DURABILITY", "normal"},
-                                                 {"RECONDB_PAGE_SIZE", "4096"},
+                                                 {"RECONDB_PAGE_SIZE", "1024"},
                                                  {"RECONDB_LOG_LEVEL", "debug"},
                                                  {"RECONDB_MAX_MESSAGE_BYTES", "65536"},
                                                  {"RECONDB_MAX_RECORD_BYTES", "2048"},
@@ -68,7 +68,7 @@ TEST_F(ConfigTest, EnvironmentVariablesApply) {
   EXPECT_EQ(config.data_dir, "/tmp/x");
   EXPECT_EQ(config.storage, StorageKind::kMemory);
   EXPECT_EQ(config.durability, storage::Durability::kNormal);
-  EXPECT_EQ(config.page_size, 4096);
+  EXPECT_EQ(config.page_size, 1024);
   EXPECT_EQ(config.log_level, spdlog::level::debug);
   EXPECT_EQ(config.max_message_bytes, 65536);
   EXPECT_EQ(config.max_record_bytes, 2048);

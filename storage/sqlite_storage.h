@@ -21,7 +21,7 @@ enum class Durability {
 };
 
 // The page size of a new store (see SqliteOptions::page_size).
-inline constexpr int kDefaultPageSize = 1024;
+inline constexpr int kDefaultPageSize = 4096;
 
 struct SqliteOptions {
   // The database file; created if missing. No default.
@@ -32,9 +32,10 @@ struct SqliteOptions {
   int busy_timeout_ms = 5000;
   // The page size, in bytes, of a new database file: a power of two from
   // 512 to 65536. An existing file keeps the page size it was created with.
-  // Every commit writes whole pages to the WAL and syncs them, so small
-  // pages make small durable writes cheaper (docs/benchmarks.md, "Session
-  // 4"); SQLite's default, 4096, suits stores read in large scans better.
+  // Every commit writes whole pages to the WAL and syncs them, so smaller
+  // pages make small durable writes a little cheaper, but records larger
+  // than about a quarter of a page spill into overflow pages: more space,
+  // slower scans (storage/DESIGN.md, "Page size").
   int page_size = kDefaultPageSize;
   // WAL checkpoints (copying committed pages from the WAL into the database
   // file) run on a background thread with its own connection once the WAL

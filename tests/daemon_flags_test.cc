@@ -85,8 +85,8 @@ TEST(DaemonFlagsTest, PageSizeAppliesToANewDatabaseOnly) {
     ASSERT_OK_AND_ASSIGN(int code, daemon->Stop());
     EXPECT_EQ(code, 0);
   }
-  EXPECT_EQ(HeaderPageSize(defaults.File("recondb.sqlite3")), 1024);
-  for (const char* env : {"RECONDB_PAGE_SIZE=8192", "RECONDB_PAGE_SIZE=2048"}) {
+  EXPECT_EQ(HeaderPageSize(defaults.File("recondb.sqlite3")), 4096);
+  for (const char* env : {"RECONDB_PAGE_SIZE=1024", "RECONDB_PAGE_SIZE=8192"}) {
     SCOPED_TRACE(env);
     DaemonOptions options;
     options.data_dir = data.path();
@@ -99,8 +99,8 @@ TEST(DaemonFlagsTest, PageSizeAppliesToANewDatabaseOnly) {
     db.Close();
     ASSERT_OK_AND_ASSIGN(int code, daemon->Stop());
     EXPECT_EQ(code, 0);
-    // The second start asks for 2048: the file keeps the 8192 it was made with.
-    EXPECT_EQ(HeaderPageSize(data.File("recondb.sqlite3")), 8192);
+    // The second start asks for 8192: the file keeps the 1024 it was made with.
+    EXPECT_EQ(HeaderPageSize(data.File("recondb.sqlite3")), 1024);
   }
 }
 
