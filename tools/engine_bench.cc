@@ -95,6 +95,10 @@ void CreateRecords(benchmark::State& state, storage::Storage& store) {
 // Args: {durable (0 or 1), page size}.
 void BM_CreateRecordSqlite(benchmark::State& state) {
   ScratchDir dir;
+  if (dir.path().empty()) {
+    state.SkipWithError("cannot make a scratch directory under $TMPDIR");
+    return;
+  }
   storage::SqliteOptions options;
   options.path = absl::StrCat(dir.path(), "/recondb.sqlite3");
   options.durability = state.range(0) != 0 ? storage::Durability::kFull : storage::Durability::kNormal;

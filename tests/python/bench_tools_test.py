@@ -1,0 +1,85 @@
+#!/usr/bin/python3
+"""The benchmark tools do what their flags say (not how fast: that is theirs
+to print). recondb_bench writes records with --description_bytes against a
+real recondbd and refuses values out of range; recondb_engine_bench runs its
+quick variants without an error.
+
+    PYTHONPATH=build/python python3 tests/python/bench_tools_test.py \
+        --recondbd=build/daemon/recondbd --bench=build/tools/recondb_bench \
+        --engine_bench=build/tools/recondb_engine_bench
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import grpc
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from recondbd_process import RecondbdProcess  # noqa: E402
+
+from recondb.v1 import database_pb2
+from recondb.v1 import database_pb2_grpc
+
+BINARIES = {}
+TIMEOUT_S = 60
+
+
+class RecondbBenchTest(unittest.TestCase):
+    def setUp(self):
+        self.daemon = RecondbdProcess(BINARIES["recondbd"])
+        self.addCleanup(self.daemon.cleanup)
+
+    def bench(self, *flags):
+        return subprocess.run([BINARIES["bench"], "--addr=" + self.daemon.address] + list(flags),
+                              capture_output=True, text=True, timeout=TIMEOUT_S)
+
+    def test_description_bytes_sets_the_written_description(self):
+        run = self.bench("--mode=put", "--requests=5", "--warmup_s=0", "--description_bytes=3000",
+                         "--json")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        result = json.loads(run.stdout.strip().splitlines()[-1])
+        self.assertEqual(result["errors"], 0)
+        with grpc.insecure_channel(self.daemon.address) as channel:
+            stub = database_pb2_grpc.DatabaseStub(channel)
+            listed = stub.ListRecords(database_pb2.ListRecordsRequest(table="bench_todos"),
+                                      timeout=10)
+        self.assertGreaterEqual(len(listed.records), 5)
+        for record in listed.records:
+            self.assertEqual(record.attributes["description"].string, "d" * 3000)
+
+    def test_description_bytes_out_of_range_exits_2(self):
+        for value in ("-1", "65537"):
+            run = self.bench("--mode=put", "--requests=1", "--description_bytes=" + value)
+            self.assertEqual(run.returncode, 2, value)
+            self.assertIn("--description_bytes", run.stderr)
+
+
+class EngineBenchTest(unittest.TestCase):
+    def test_quick_variants_run_without_error(self):
+        with tempfile.TemporaryDirectory(prefix="recondb-engine-bench-") as tmp:
+            run = subprocess.run(
+                [BINARIES["engine_bench"], "--benchmark_min_time=0.01",
+                 "--benchmark_filter=Memory|durable:0/page_size:1024"],
+                capture_output=True, text=True, timeout=TIMEOUT_S, env=dict(os.environ, TMPDIR=tmp))
+            # Its scratch directory is gone with it.
+            self.assertEqual(os.listdir(tmp), [])
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertNotIn("ERROR OCCURRED", run.stdout + run.stderr)
+        self.assertIn("BM_CreateRecordMemory", run.stdout)
+        self.assertIn("BM_CreateRecordSqlite/durable:0/page_size:1024", run.stdout)
+        self.assertIn("items_per_second", run.stdout)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--recondbd", required=True)
+    parser.add_argument("--bench", required=True)
+    parser.add_argument("--engine_bench", required=True)
+    args, rest = parser.parse_known_args()
+    BINARIES.update(recondbd=args.recondbd, bench=args.bench, engine_bench=args.engine_bench)
+    unittest.main(argv=[sys.argv[0]] + rest)
