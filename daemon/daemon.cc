@@ -108,7 +108,7 @@ absl::Status Daemon::StartServer() {
 std::string Daemon::StorageDescription() const {
   if (config_.storage == StorageKind::kMemory) return "memory durability=none";
   return absl::StrCat("sqlite durability=", Sv(DurabilityName(config_.durability)),
-                      " data_dir=", config_.data_dir);
+                      " data_dir=", config_.data_dir, " ", storage_->Settings());
 }
 
 void Daemon::Shutdown() {

@@ -572,6 +572,7 @@ class MemoryStorage final : public Storage {
   }
 
   std::string_view Name() const override { return "memory"; }
+  std::string Settings() const override { return ""; }
 
  private:
   internal::SharedGate gate_;

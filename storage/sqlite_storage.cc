@@ -234,6 +234,8 @@ class SqliteStorage final : public Storage {
   absl::StatusOr<std::unique_ptr<ReadTransaction>> BeginRead() override;
   absl::StatusOr<std::unique_ptr<WriteTransaction>> BeginWrite() override;
   std::string_view Name() const override { return "sqlite"; }
+  // The page size is the file's, which may not be SqliteOptions::page_size.
+  std::string Settings() const override { return absl::StrCat("page_size=", page_size_); }
 
   // Called by a read transaction as it ends, with its (idle) session.
   void ReturnReader(std::unique_ptr<Session> session);
@@ -281,9 +283,13 @@ class SqliteStorage final : public Storage {
   // and the next write restarts the WAL). Failures are not reported: the
   // next checkpoint retries, and an I/O error shows at the next commit.
   bool Checkpoint(sqlite3* db);
+  // PRAGMA page_size, on the writer connection.
+  absl::StatusOr<int64_t> ReadPageSize();
 
   const SqliteOptions options_;
   const std::unique_ptr<Session> writer_;
+  // Read from the file once it is open.
+  int64_t page_size_ = 0;
 
   absl::Mutex writer_mu_;
   bool writer_busy_ ABSL_GUARDED_BY(writer_mu_) = false;
@@ -341,6 +347,7 @@ absl::StatusOr<std::unique_ptr<SqliteStorage>> SqliteStorage::Open(const SqliteO
   session->connection = std::move(connection);
   std::unique_ptr<SqliteStorage> storage(new SqliteStorage(options, std::move(session)));
   RETURN_IF_ERROR(storage->InitializeOrCheck());
+  ASSIGN_OR_RETURN(storage->page_size_, storage->ReadPageSize());
   if (options.checkpoint_frames > 0) RETURN_IF_ERROR(storage->StartCheckpointer());
   // Statistics only guide the planner: a store that cannot refresh them
   // still works, and any real write problem shows at the next commit.
@@ -387,6 +394,14 @@ int SqliteStorage::OnWalCommit(void* self, sqlite3* db, const char* /*name*/, in
     storage->checkpoint_wanted_ = true;
   }
   return SQLITE_OK;
+}
+
+absl::StatusOr<int64_t> SqliteStorage::ReadPageSize() {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   writer_->connection->Prepare("PRAGMA page_size", internal::StatementCache::kQuery));
+  ASSIGN_OR_RETURN(const bool row, stmt.Step());
+  if (!row) return absl::UnavailableError("PRAGMA page_size returned no row");
+  return stmt.Int(0);
 }
 
 bool SqliteStorage::Checkpoint(sqlite3* db) {

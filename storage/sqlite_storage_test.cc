@@ -265,6 +265,8 @@ TEST_F(SqliteStorageTest, NewStoreTakesTheConfiguredPageSize) {
     WriteTodo(*storage);
   }
   EXPECT_THAT(PlainDb(options.path).Query("PRAGMA page_size"), ElementsAre(Row{"8192"}));
+  ASSERT_OK_AND_ASSIGN(auto reopened, OpenSqliteStorage(options));
+  EXPECT_EQ(reopened->Settings(), "page_size=8192");
 }
 
 // SQLite cannot change the page size of a WAL database in place: a store
@@ -282,6 +284,8 @@ TEST_F(SqliteStorageTest, ExistingStoreKeepsItsPageSize) {
   }
   EXPECT_THAT(internal::SqliteWriterPragmaForTesting(*storage, "page_size"),
               IsOkAndHolds(std::string("4096")));
+  // What status output shows is the file's page size, not the option's.
+  EXPECT_EQ(storage->Settings(), "page_size=4096");
   ASSERT_OK_AND_ASSIGN(auto txn, storage->BeginRead());
   EXPECT_THAT(txn->CountViewRows(Todos()), IsOkAndHolds(2));
   EXPECT_THAT(txn->GetMeta("node_id"), IsOkAndHolds(std::string("node-1")));

@@ -185,6 +185,10 @@ class Storage {
   virtual absl::StatusOr<std::unique_ptr<WriteTransaction>> BeginWrite() = 0;
   // "sqlite" or "memory".
   virtual std::string_view Name() const = 0;
+  // The settings the store itself keeps, which options cannot change once
+  // it exists, as `key=value` words for status output ("page_size=4096" for
+  // SQLite); empty if there are none.
+  virtual std::string Settings() const = 0;
 };
 
 }  // namespace recondb::storage

@@ -23,6 +23,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
@@ -281,6 +282,16 @@ class StorageConformanceTest : public ::testing::TestWithParam<Backend> {
 
 TEST_P(StorageConformanceTest, NameIsTheBackendName) {
   EXPECT_EQ(storage_->Name(), GetParam().name);
+}
+
+// Status output appends Settings() to other key=value words: it must be
+// such words itself, or nothing.
+TEST_P(StorageConformanceTest, SettingsAreKeyValueWords) {
+  const std::string settings = storage_->Settings();
+  if (settings.empty()) return;
+  for (absl::string_view word : absl::StrSplit(settings, ' ')) {
+    EXPECT_THAT(std::string(word), ::testing::MatchesRegex("[a-z_]+=[^ =]+")) << settings;
+  }
 }
 
 TEST_P(StorageConformanceTest, NewStoreIsEmpty) {

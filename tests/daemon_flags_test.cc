@@ -1,13 +1,16 @@
 // The daemon contract of decisions.md as seen from outside the process:
 // RECONDB_* environment variables, flag > env precedence, the `listening on`
 // line, --help.
+#include <chrono>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
+#include "recondb/v1/admin.grpc.pb.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/db_client.h"
 #include "tests/support/status_matchers.h"
@@ -75,6 +78,16 @@ int HeaderPageSize(const std::string& path) {
   return size == 1 ? 65536 : size;
 }
 
+// Admin.GetStatus's storage description of a running daemon.
+absl::StatusOr<std::string> StatusStorage(DaemonProcess& daemon) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  v1::NodeStatus status;
+  grpc::Status s = v1::Admin::NewStub(daemon.NewChannel())->GetStatus(&ctx, v1::GetStatusRequest(), &status);
+  if (!s.ok()) return absl::UnavailableError(s.error_message());
+  return status.storage();
+}
+
 TEST(DaemonFlagsTest, PageSizeAppliesToANewDatabaseOnly) {
   TempDir defaults;
   TempDir data;
@@ -82,6 +95,8 @@ TEST(DaemonFlagsTest, PageSizeAppliesToANewDatabaseOnly) {
     DaemonOptions options;
     options.data_dir = defaults.path();
     ASSERT_OK_AND_ASSIGN(auto daemon, DaemonProcess::Start(options));
+    ASSERT_OK_AND_ASSIGN(std::string storage, StatusStorage(*daemon));
+    EXPECT_THAT(storage, HasSubstr(" page_size=4096"));
     ASSERT_OK_AND_ASSIGN(int code, daemon->Stop());
     EXPECT_EQ(code, 0);
   }
@@ -97,6 +112,9 @@ TEST(DaemonFlagsTest, PageSizeAppliesToANewDatabaseOnly) {
     if (!created.ok()) EXPECT_EQ(created.code(), absl::StatusCode::kAlreadyExists);
     EXPECT_OK(PutBody(db, 20000));
     db.Close();
+    // The status shows the file's page size, whatever this start asked for.
+    ASSERT_OK_AND_ASSIGN(std::string storage, StatusStorage(*daemon));
+    EXPECT_THAT(storage, HasSubstr(" page_size=1024"));
     ASSERT_OK_AND_ASSIGN(int code, daemon->Stop());
     EXPECT_EQ(code, 0);
     // The second start asks for 8192: the file keeps the 1024 it was made with.
