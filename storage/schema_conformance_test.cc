@@ -22,6 +22,7 @@ namespace recondb::storage {
 namespace {
 
 using ::recondb::testing::IntValue;
+using ::recondb::testing::IsOkAndHolds;
 using ::recondb::testing::NullValue;
 using ::recondb::testing::StatusIs;
 using ::recondb::testing::StringValue;
@@ -30,14 +31,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
-
-MATCHER_P(IsOkAndHolds, matcher, "is OK and holds a matching value") {
-  if (!arg.ok()) {
-    *result_listener << "status is " << arg.status();
-    return false;
-  }
-  return ::testing::ExplainMatchResult(matcher, *arg, result_listener);
-}
 
 std::string Rev(int gen, char c) { return absl::StrCat(gen, "-", std::string(32, c)); }
 

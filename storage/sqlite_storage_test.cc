@@ -34,6 +34,7 @@ using ::recondb::testing::BoolValue;
 using ::recondb::testing::BytesValue;
 using ::recondb::testing::FloatValue;
 using ::recondb::testing::IntValue;
+using ::recondb::testing::IsOkAndHolds;
 using ::recondb::testing::NullValue;
 using ::recondb::testing::StatusIs;
 using ::recondb::testing::StringValue;
@@ -48,14 +49,6 @@ using Row = std::vector<std::string>;
 // 2026-01-02T03:04:05.123456789Z.
 constexpr int64_t kDeadlineSeconds = 1767323045;
 constexpr int32_t kDeadlineNanos = 123456789;
-
-MATCHER_P(IsOkAndHolds, matcher, "is OK and holds a matching value") {
-  if (!arg.ok()) {
-    *result_listener << "status is " << arg.status();
-    return false;
-  }
-  return ::testing::ExplainMatchResult(matcher, *arg, result_listener);
-}
 
 // A plain sqlite3 connection, as a user's shell would open the file.
 class PlainDb {

@@ -41,6 +41,7 @@ using ::recondb::testing::BoolValue;
 using ::recondb::testing::BytesValue;
 using ::recondb::testing::FloatValue;
 using ::recondb::testing::IntValue;
+using ::recondb::testing::IsOkAndHolds;
 using ::recondb::testing::NullValue;
 using ::recondb::testing::StatusIs;
 using ::recondb::testing::StringValue;
@@ -104,14 +105,6 @@ std::vector<std::string> Describe(const std::vector<StoredRevision>& revs) {
   for (const StoredRevision& r : revs) out.push_back(Describe(r));
   std::sort(out.begin(), out.end());
   return out;
-}
-
-MATCHER_P(IsOkAndHolds, matcher, "is OK and holds a matching value") {
-  if (!arg.ok()) {
-    *result_listener << "status is " << arg.status();
-    return false;
-  }
-  return ::testing::ExplainMatchResult(matcher, *arg, result_listener);
 }
 
 std::vector<std::string> LeavesOf(ReadTransaction& txn, const v1::Table& table,

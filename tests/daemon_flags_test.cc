@@ -95,8 +95,7 @@ TEST(DaemonFlagsTest, PageSizeAppliesToANewDatabaseOnly) {
     DaemonOptions options;
     options.data_dir = defaults.path();
     ASSERT_OK_AND_ASSIGN(auto daemon, DaemonProcess::Start(options));
-    ASSERT_OK_AND_ASSIGN(std::string storage, StatusStorage(*daemon));
-    EXPECT_THAT(storage, HasSubstr(" page_size=4096"));
+    EXPECT_THAT(StatusStorage(*daemon), IsOkAndHolds(HasSubstr(" page_size=4096")));
     ASSERT_OK_AND_ASSIGN(int code, daemon->Stop());
     EXPECT_EQ(code, 0);
   }
@@ -113,8 +112,7 @@ TEST(DaemonFlagsTest, PageSizeAppliesToANewDatabaseOnly) {
     EXPECT_OK(PutBody(db, 20000));
     db.Close();
     // The status shows the file's page size, whatever this start asked for.
-    ASSERT_OK_AND_ASSIGN(std::string storage, StatusStorage(*daemon));
-    EXPECT_THAT(storage, HasSubstr(" page_size=1024"));
+    EXPECT_THAT(StatusStorage(*daemon), IsOkAndHolds(HasSubstr(" page_size=1024")));
     ASSERT_OK_AND_ASSIGN(int code, daemon->Stop());
     EXPECT_EQ(code, 0);
     // The second start asks for 8192: the file keeps the 1024 it was made with.

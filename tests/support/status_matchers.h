@@ -33,6 +33,15 @@ MATCHER_P(StatusIs, code, "has status code " + ::testing::PrintToString(code)) {
   return s.code() == code;
 }
 
+// A StatusOr that is OK and whose value matches `matcher`.
+MATCHER_P(IsOkAndHolds, matcher, "is OK and holds a matching value") {
+  if (!arg.ok()) {
+    *result_listener << "status is " << arg.status();
+    return false;
+  }
+  return ::testing::ExplainMatchResult(matcher, *arg, result_listener);
+}
+
 MATCHER_P2(StatusIs, code, message_matcher,
            "has status code " + ::testing::PrintToString(code)) {
   const absl::Status& s = GetStatus(arg);
