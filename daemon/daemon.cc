@@ -107,8 +107,11 @@ absl::Status Daemon::StartServer() {
 
 std::string Daemon::StorageDescription() const {
   if (config_.storage == StorageKind::kMemory) return "memory durability=none";
-  return absl::StrCat("sqlite durability=", Sv(DurabilityName(config_.durability)),
-                      " data_dir=", config_.data_dir, " ", storage_->Settings());
+  std::string description = absl::StrCat("sqlite durability=", Sv(DurabilityName(config_.durability)),
+                                         " data_dir=", config_.data_dir);
+  const std::string settings = storage_->Settings();
+  if (!settings.empty()) absl::StrAppend(&description, " ", settings);
+  return description;
 }
 
 void Daemon::Shutdown() {

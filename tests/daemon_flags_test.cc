@@ -1,7 +1,6 @@
 // The daemon contract of decisions.md as seen from outside the process:
 // RECONDB_* environment variables, flag > env precedence, the `listening on`
 // line, --help.
-#include <chrono>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -81,7 +80,7 @@ int HeaderPageSize(const std::string& path) {
 // Admin.GetStatus's storage description of a running daemon.
 absl::StatusOr<std::string> StatusStorage(DaemonProcess& daemon) {
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  SetDeadline(&ctx);
   v1::NodeStatus status;
   grpc::Status s = v1::Admin::NewStub(daemon.NewChannel())->GetStatus(&ctx, v1::GetStatusRequest(), &status);
   if (!s.ok()) return absl::UnavailableError(s.error_message());
