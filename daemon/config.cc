@@ -12,7 +12,6 @@
 #include "absl/flags/usage_config.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
@@ -24,8 +23,9 @@
 // Each help text names the flag's environment variable; ConfigFlags() below
 // is the same list for the code.
 ABSL_FLAG(std::string, listen, "127.0.0.1:7470",
-          "Address to serve gRPC on, host:port; port 0 picks a free port "
-          "(the actual one is logged). Env: RECONDB_LISTEN.");
+          "Address to serve gRPC on: host:port (port 0 picks a free port; the "
+          "actual one is logged), or unix:PATH for a Unix domain socket that "
+          "local clients reach without TCP. Env: RECONDB_LISTEN.");
 ABSL_FLAG(std::string, data_dir, "./data",
           "Directory of the database (recondb.sqlite3) and of its LOCK file; "
           "created if missing. Env: RECONDB_DATA_DIR.");
@@ -187,22 +187,10 @@ absl::Status ApplyEnvironment(const EnvLookup& env) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<HostPort> ParseHostPort(std::string_view address) {
-  const size_t colon = address.rfind(':');
-  int port = 0;
-  if (colon == std::string_view::npos || colon == 0 ||
-      !absl::SimpleAtoi(Sv(address.substr(colon + 1)), &port) || port < 0 || port > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("listening address \"", Sv(address),
-                     "\" is not host:port with a port between 0 and 65535"));
-  }
-  return HostPort{std::string(address.substr(0, colon)), port};
-}
-
 absl::StatusOr<Config> ConfigFromFlags() {
   Config config;
   config.listen = absl::GetFlag(FLAGS_listen);
-  if (absl::Status s = ParseHostPort(config.listen).status(); !s.ok()) {
+  if (absl::Status s = ParseListenAddress(config.listen).status(); !s.ok()) {
     return BadValue("listen", std::string_view(s.message().data(), s.message().size()));
   }
   config.data_dir = absl::GetFlag(FLAGS_data_dir);

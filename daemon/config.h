@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "daemon/listen_address.h"
 #include "spdlog/common.h"
 #include "storage/sqlite_storage.h"
 
@@ -23,7 +24,8 @@ enum class StorageKind { kSqlite, kMemory };
 // The validated configuration of one daemon. The defaults are those of the
 // flags.
 struct Config {
-  // "host:port" to listen on; port 0 picks a free port.
+  // "host:port" to listen on (port 0 picks a free port), or "unix:PATH" for
+  // a Unix domain socket (daemon/listen_address.h).
   std::string listen = "127.0.0.1:7470";
   // Holds recondb.sqlite3 and LOCK. Unused by the memory backend.
   std::string data_dir = "./data";
@@ -78,17 +80,6 @@ absl::StatusOr<Config> ConfigFromFlags();
 // up (absl alone keeps the last one), and any --peer replaces
 // RECONDB_PEERS.
 absl::StatusOr<Config> ParseConfig(int argc, char** argv, const EnvLookup& env);
-
-// A listening address split in two: "127.0.0.1:7470" -> {"127.0.0.1", 7470},
-// "[::1]:0" -> {"[::1]", 0}.
-struct HostPort {
-  std::string host;
-  int port = 0;
-};
-
-// INVALID_ARGUMENT unless `address` is "host:port" with a non-empty host and
-// a port in 0..65535.
-absl::StatusOr<HostPort> ParseHostPort(std::string_view address);
 
 // "sqlite" / "memory", "full" / "normal": for logs.
 std::string_view StorageKindName(StorageKind kind);

@@ -131,6 +131,23 @@ TEST_F(ConfigTest, ListenMustBeHostPort) {
   EXPECT_EQ(config.listen, "[::1]:0");
 }
 
+TEST_F(ConfigTest, ListenTakesAUnixSocketPath) {
+  ASSERT_OK_AND_ASSIGN(Config config, Parse({"--listen=unix:/run/recondb/recondb.sock"}, {}));
+  EXPECT_EQ(config.listen, "unix:/run/recondb/recondb.sock");
+  ASSERT_OK_AND_ASSIGN(config, Parse({}, {{"RECONDB_LISTEN", "unix:recondb.sock"}}));
+  EXPECT_EQ(config.listen, "unix:recondb.sock");
+  EXPECT_THAT(Parse({"--listen=unix:"}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("--listen"), HasSubstr("no socket path"))));
+  // sockaddr_un holds 107 bytes of path and a NUL.
+  const std::string longest = "unix:/" + std::string(106, 's');
+  EXPECT_OK(Parse({"--listen=" + longest}, {}));
+  EXPECT_THAT(Parse({"--listen=" + longest + "s"}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("--listen"), HasSubstr("108 bytes"),
+                             HasSubstr("limit of 107"))));
+}
+
 TEST_F(ConfigTest, PositionalArgumentsAreRejected) {
   EXPECT_THAT(Parse({"serve"}, {}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("serve")));
@@ -168,6 +185,18 @@ TEST_F(ConfigTest, PeersFromRepeatedFlagsCommaListsAndTheEnvironment) {
   // After "--" nothing is a flag.
   EXPECT_THAT(Parse({"--", "--peer=a:1"}, {}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unexpected argument")));
+}
+
+TEST(ListenAddressTest, TellsUnixSocketsFromHostPorts) {
+  ASSERT_OK_AND_ASSIGN(ListenAddress tcp, ParseListenAddress("127.0.0.1:7470"));
+  EXPECT_FALSE(tcp.is_unix());
+  EXPECT_EQ(tcp.tcp.host, "127.0.0.1");
+  EXPECT_EQ(tcp.tcp.port, 7470);
+  ASSERT_OK_AND_ASSIGN(ListenAddress local, ParseListenAddress("unix:/tmp/r.sock"));
+  EXPECT_TRUE(local.is_unix());
+  EXPECT_EQ(local.unix_path, "/tmp/r.sock");
+  EXPECT_THAT(ParseListenAddress(std::string_view("unix:a\0b", 8)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("NUL")));
 }
 
 TEST(HostPortTest, SplitsHostAndPort) {

@@ -96,6 +96,7 @@ absl::Status Daemon::StartServer() {
                        {std::string(v1::Replication::service_full_name()), replication_.get()},
                        {std::string(v1::Admin::service_full_name()), admin_.get()}}));
   server_ = std::move(started.server);
+  unix_socket_lock_ = std::move(started.unix_socket_lock);
   unary_call_queue_ = std::move(started.unary_call_queue);
   service_->StartUnaryCalls(unary_call_queue_.get());
   unary_call_threads_ =
@@ -128,6 +129,8 @@ void Daemon::Shutdown() {
     unary_call_threads_.reset();
     unary_call_queue_.reset();
     server_.reset();
+    // gRPC has removed the socket file; another daemon may take the path.
+    unix_socket_lock_.reset();
   }
   // Calls are over, but their pool tasks may still be returning; they use
   // the service and the engine.

@@ -17,6 +17,7 @@
 #include "daemon/config.h"
 #include "daemon/data_dir_lock.h"
 #include "daemon/database_service.h"
+#include "daemon/pid_lock_file.h"
 #include "daemon/replication_service.h"
 #include "daemon/replication_stream.h"
 #include "daemon/worker_pool.h"
@@ -35,7 +36,10 @@ inline constexpr std::chrono::seconds kShutdownGrace{10};
 class Daemon {
  public:
   // Opens everything `config` describes and starts serving; logs one info
-  // line "listening on <host>:<port> node_id=... storage=... durability=...".
+  // line "listening on <host>:<port> node_id=... storage=... durability=..."
+  // (or "listening on unix:PATH ..."). With --listen=unix:PATH it claims the
+  // path first (ClaimUnixSocketPath: FAILED_PRECONDITION if another process
+  // holds it or it is not a socket).
   // With sqlite storage it first locks <data_dir>/LOCK (creating data_dir):
   // FAILED_PRECONDITION "data directory X is locked by another recondbd".
   // UNAVAILABLE "cannot listen on ADDR: address in use or invalid" if the
@@ -58,7 +62,7 @@ class Daemon {
   // Idempotent.
   void Shutdown();
 
-  // "host:port" with the port actually bound.
+  // "host:port" with the port actually bound, or "unix:PATH" (port 0).
   const std::string& address() const { return address_; }
   int port() const { return port_; }
   // REQUIRES: Shutdown() has not run.
@@ -88,6 +92,8 @@ class Daemon {
   std::unique_ptr<reconciler::PeerManager> peers_;
   std::unique_ptr<ReplicationService> replication_;
   std::unique_ptr<AdminService> admin_;
+  // The claim on a Unix socket path (--listen=unix:PATH); null for TCP.
+  std::unique_ptr<PidLockFile> unix_socket_lock_;
   std::unique_ptr<grpc::Server> server_;
   // The unary calls' queue and the threads that answer them; the threads
   // are declared last so that they stop first.

@@ -8,14 +8,13 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "daemon/pid_lock_file.h"
 
 namespace recondb::daemon {
 
-// Holds flock(LOCK_EX) on <data_dir>/LOCK for its lifetime. The file holds
-// the pid of the owner, for people; the lock itself is what counts, and the
-// kernel drops it when the process dies however it dies, so a stale LOCK file
-// never blocks a restart. The file is left in place on release (removing it
-// would race with a daemon that just opened it).
+// Holds a PidLockFile on <data_dir>/LOCK for its lifetime (the kernel drops
+// the lock when the process dies, so a stale LOCK file never blocks a
+// restart).
 class DataDirLock {
  public:
   // Creates `data_dir` (and its parents) if missing, then takes the lock
@@ -28,16 +27,15 @@ class DataDirLock {
   DataDirLock(const DataDirLock&) = delete;
   DataDirLock& operator=(const DataDirLock&) = delete;
   // Releases the lock.
-  ~DataDirLock();
+  ~DataDirLock() = default;
 
   // The path of the LOCK file.
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return file_->path(); }
 
  private:
-  DataDirLock(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  explicit DataDirLock(std::unique_ptr<PidLockFile> file) : file_(std::move(file)) {}
 
-  const std::string path_;
-  const int fd_;
+  const std::unique_ptr<PidLockFile> file_;
 };
 
 }  // namespace recondb::daemon

@@ -2,7 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "daemon/config.h"
+#include "daemon/listen_address.h"
+#include "daemon/unix_socket_claim.h"
 #include "grpc/grpc.h"
 #include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -24,7 +25,11 @@ const google::protobuf::Descriptor* KeepHealthDescriptors() {
 
 absl::StatusOr<StartedServer> StartGrpcServer(const ServerOptions& options,
                                               const std::vector<NamedService>& services) {
-  ASSIGN_OR_RETURN(HostPort requested, ParseHostPort(options.listen));
+  ASSIGN_OR_RETURN(ListenAddress requested, ParseListenAddress(options.listen));
+  std::unique_ptr<PidLockFile> unix_socket_lock;
+  if (requested.is_unix()) {
+    ASSIGN_OR_RETURN(unix_socket_lock, ClaimUnixSocketPath(requested.unix_path));
+  }
   if (KeepHealthDescriptors() == nullptr) {
     return absl::InternalError("grpc.health.v1 descriptors are missing");
   }
@@ -73,8 +78,13 @@ absl::StatusOr<StartedServer> StartGrpcServer(const ServerOptions& options,
   StartedServer started;
   started.server = std::move(server);
   started.unary_call_queue = std::move(unary_call_queue);
-  started.port = selected_port;
-  started.address = absl::StrCat(requested.host, ":", selected_port);
+  started.unix_socket_lock = std::move(unix_socket_lock);
+  if (requested.is_unix()) {
+    started.address = options.listen;
+  } else {
+    started.port = selected_port;
+    started.address = absl::StrCat(requested.tcp.host, ":", selected_port);
+  }
   return started;
 }
 

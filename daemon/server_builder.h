@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "daemon/pid_lock_file.h"
 #include "grpcpp/server.h"
 
 namespace grpc {
@@ -17,7 +18,7 @@ class Service;
 namespace recondb::daemon {
 
 struct ServerOptions {
-  // "host:port"; port 0 picks a free port. No default.
+  // "host:port" (port 0 picks a free port) or "unix:PATH". No default.
   std::string listen;
   // Largest message received or sent. Default: 4 MiB.
   int max_message_bytes = 4 << 20;
@@ -35,9 +36,13 @@ struct NamedService {
 
 struct StartedServer {
   std::unique_ptr<grpc::Server> server;
-  // The host of options.listen and the port actually bound, "host:port".
+  // TCP: the host of options.listen and the port actually bound,
+  // "host:port". Unix socket: options.listen as given, and port 0.
   std::string address;
   int port = 0;
+  // Unix socket only: the claim on the path (ClaimUnixSocketPath). Release
+  // it after the server is gone.
+  std::unique_ptr<PidLockFile> unix_socket_lock;
   // When ServerOptions::unary_call_queue: the server's completion queue for
   // async calls. Shut it down (CompletionQueueThreads does) after the
   // server's Shutdown() has returned, never before.
@@ -50,7 +55,9 @@ struct StartedServer {
 // that a port in use is an error instead of a silently shared port; starts
 // the server; and marks the whole server and each service SERVING.
 // UNAVAILABLE "cannot listen on ADDR: address in use or invalid" if the port
-// cannot be bound; INVALID_ARGUMENT if options.listen is not host:port.
+// cannot be bound; INVALID_ARGUMENT if options.listen is neither host:port
+// nor unix:PATH; a Unix socket path another process holds, or that is not a
+// socket, as ClaimUnixSocketPath says.
 absl::StatusOr<StartedServer> StartGrpcServer(const ServerOptions& options,
                                               const std::vector<NamedService>& services);
 

@@ -265,6 +265,33 @@ class TodoExampleTest(unittest.TestCase):
         self.assertEqual(check(b"", timeout=TIMEOUT_S), b"\x08\x01")
 
 
+class UnixSocketTest(unittest.TestCase):
+    """The same stubs over --listen=unix:PATH, the address of local apps."""
+
+    def test_put_get_and_health_over_a_unix_socket(self):
+        daemon = RecondbdProcess(RECONDBD, unix_socket=True)
+        try:
+            self.assertTrue(daemon.address.startswith("unix:/"), daemon.address)
+            with grpc.insecure_channel(daemon.address) as channel:
+                db = database_pb2_grpc.DatabaseStub(channel)
+                db.CreateTable(database_pb2.CreateTableRequest(table=todo_table()), timeout=TIMEOUT_S)
+                put = db.PutRecord(database_pb2.PutRecordRequest(record=types_pb2.Record(
+                    table="todos", id="local", attributes={"title": S("Over the socket")})),
+                    timeout=TIMEOUT_S)
+                got = db.GetRecord(database_pb2.GetRecordRequest(table="todos", id="local"),
+                                   timeout=TIMEOUT_S)
+                self.assertEqual(got.revision, put.revision)
+                self.assertEqual(got.attributes["title"].string, "Over the socket")
+                check = channel.unary_unary("/grpc.health.v1.Health/Check",
+                                            request_serializer=lambda b: b,
+                                            response_deserializer=lambda b: b)
+                self.assertEqual(check(b"", timeout=TIMEOUT_S), b"\x08\x01")
+            self.assertEqual(daemon.stop(), 0, daemon.log())
+            self.assertFalse(os.path.exists(daemon.address[len("unix:"):]))
+        finally:
+            daemon.cleanup()
+
+
 def main():
     global RECONDBD
     parser = argparse.ArgumentParser()

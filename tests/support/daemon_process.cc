@@ -181,15 +181,21 @@ std::string DaemonProcess::log() const {
 }
 
 absl::Status DaemonProcess::WaitUntilListening(absl::Duration timeout) {
-  static const std::regex kListening(R"(listening on (\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.\-]+):([0-9]+))");
+  static const std::regex kListening(
+      R"(listening on (?:(unix:[^ \n]+)|(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.\-]+):([0-9]+)))");
   static const std::regex kUuid(R"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})");
   absl::Time deadline = absl::Now() + timeout;
   while (true) {
     const std::string text = log();
     std::smatch m;
     if (std::regex_search(text, m, kListening)) {
-      address_ = absl::StrCat(m[1].str(), ":", m[2].str());
-      port_ = std::atoi(m[2].str().c_str());
+      if (m[1].matched) {
+        address_ = m[1].str();
+        port_ = 0;
+      } else {
+        address_ = absl::StrCat(m[2].str(), ":", m[3].str());
+        port_ = std::atoi(m[3].str().c_str());
+      }
       // The node id is logged on the same line (decisions.md).
       size_t line_start = text.rfind('\n', m.position(0));
       line_start = line_start == std::string::npos ? 0 : line_start + 1;

@@ -47,7 +47,8 @@ std::string RecondbdPath();
 struct DaemonOptions {
   // Required: --data_dir.
   std::filesystem::path data_dir;
-  // --listen. Port 0 lets the kernel choose a free port.
+  // --listen. Port 0 lets the kernel choose a free port; "unix:PATH" listens
+  // on a Unix socket.
   std::string listen = "127.0.0.1:0";
   // --storage.
   std::string storage = "sqlite";
@@ -97,8 +98,10 @@ class DaemonProcess {
 
   pid_t pid() const { return pid_; }
   bool running() const { return !exit_code_.has_value(); }
-  // "HOST:PORT" from the `listening on` line; empty before it.
+  // "HOST:PORT" (or "unix:PATH") from the `listening on` line; empty
+  // before it.
   const std::string& address() const { return address_; }
+  // 0 for a Unix socket.
   int port() const { return port_; }
   // The node id, if the `listening on` line names one (any UUID on it).
   const std::string& node_id() const { return node_id_; }

@@ -2,6 +2,7 @@
 
     daemon = RecondbdProcess("/path/to/recondbd")   # 127.0.0.1:0, own data dir
     ... grpc.insecure_channel(daemon.address) ...
+    RecondbdProcess(binary, unix_socket=True)        # unix:<its temp dir>/recondb.sock
     daemon.cleanup()                                 # SIGTERM by PID, temp dir removed
 
 Shared by tests/python and examples/run_example_test.py; the C++ tests use
@@ -14,20 +15,23 @@ import subprocess
 import tempfile
 import time
 
-LISTENING = re.compile(r"listening on (\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.\-]+):([0-9]+)")
+LISTENING = re.compile(r"listening on (unix:[^ \n]+|(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.\-]+):[0-9]+)")
 
 
 class RecondbdProcess:
-    """A recondbd child process on 127.0.0.1:0 with its own data directory."""
+    """A recondbd child process on 127.0.0.1:0 (or on a Unix socket in its
+    temporary directory) with its own data directory."""
 
-    def __init__(self, binary):
+    def __init__(self, binary, unix_socket=False):
         self._tmp = tempfile.TemporaryDirectory(prefix="recondb-py-")
         self.data_dir = os.path.join(self._tmp.name, "data")
         os.mkdir(self.data_dir)
         self.log_path = os.path.join(self._tmp.name, "recondbd.log")
+        listen = ("unix:" + os.path.join(self._tmp.name, "recondb.sock")) if unix_socket \
+            else "127.0.0.1:0"
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [binary, "--listen=127.0.0.1:0", "--data_dir=" + self.data_dir, "--storage=sqlite"],
+            [binary, "--listen=" + listen, "--data_dir=" + self.data_dir, "--storage=sqlite"],
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True)
         self.address = self._wait_listening(20.0)
@@ -41,7 +45,7 @@ class RecondbdProcess:
         while True:
             m = LISTENING.search(self.log())
             if m:
-                return "%s:%s" % (m.group(1), m.group(2))
+                return m.group(1)
             if self.proc.poll() is not None:
                 raise RuntimeError("recondbd exited with %d before listening:\n%s"
                                    % (self.proc.returncode, self.log()))
