@@ -18,7 +18,8 @@
 #include "grpcpp/server_builder.h"
 #include "grpcpp/security/server_credentials.h"
 
-ABSL_FLAG(std::string, listen, "127.0.0.1:0", "HOST:PORT to listen on; port 0 picks a free port.");
+ABSL_FLAG(std::string, listen, "127.0.0.1:0",
+          "HOST:PORT to listen on (port 0 picks a free port), or unix:PATH.");
 
 namespace recondb::tools {
 namespace {
@@ -60,7 +61,11 @@ int Run() {
     std::fprintf(stderr, "recondb_echo_server: cannot listen on %s\n", listen.c_str());
     return 1;
   }
-  std::fprintf(stderr, "recondb_echo_server: listening on %s:%d\n", HostOf(listen).c_str(), port);
+  if (listen.rfind("unix:", 0) == 0) {  // gRPC reports port 1 for a socket.
+    std::fprintf(stderr, "recondb_echo_server: listening on %s\n", listen.c_str());
+  } else {
+    std::fprintf(stderr, "recondb_echo_server: listening on %s:%d\n", HostOf(listen).c_str(), port);
+  }
 
   int sig = 0;
   sigwait(&signals, &sig);
