@@ -16,32 +16,15 @@ DURATION=${2:-10}
 RECONDBD="$BUILD/daemon/recondbd"
 ECHO="$BUILD/tools/recondb_echo_server"
 BENCH="$BUILD/tools/recondb_bench"
-for f in "$RECONDBD" "$ECHO" "$BENCH"; do
-  [ -x "$f" ] || { echo "missing $f: build the recondbd, recondb_echo_server and recondb_bench targets" >&2; exit 1; }
-done
+require_executables "$RECONDBD" "$ECHO" "$BENCH"
+make_work_dir recondb-bench
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/recondb-bench-XXXXXX")
-DAEMON_PID=
-ECHO_PID=
-UNIX_DAEMON_PID=
-UNIX_ECHO_PID=
-cleanup() {
-  stop_pids $DAEMON_PID $ECHO_PID $UNIX_DAEMON_PID $UNIX_ECHO_PID
-  rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-
-mkdir "$WORK/data"
-"$RECONDBD" --listen=127.0.0.1:0 --data_dir="$WORK/data" --storage=sqlite >"$WORK/recondbd.log" 2>&1 &
-DAEMON_PID=$!
-"$ECHO" --listen=127.0.0.1:0 >"$WORK/echo.log" 2>&1 &
-ECHO_PID=$!
-mkdir "$WORK/unix-data"
-"$RECONDBD" --listen="unix:$WORK/recondbd.sock" --data_dir="$WORK/unix-data" --storage=sqlite \
-  >"$WORK/recondbd-unix.log" 2>&1 &
-UNIX_DAEMON_PID=$!
-"$ECHO" --listen="unix:$WORK/echo.sock" >"$WORK/echo-unix.log" 2>&1 &
-UNIX_ECHO_PID=$!
+mkdir "$WORK/data" "$WORK/unix-data"
+start_server "$WORK/recondbd.log" "$RECONDBD" --listen=127.0.0.1:0 --data_dir="$WORK/data"
+start_server "$WORK/echo.log" "$ECHO" --listen=127.0.0.1:0
+start_server "$WORK/recondbd-unix.log" "$RECONDBD" --listen="unix:$WORK/recondbd.sock" \
+  --data_dir="$WORK/unix-data"
+start_server "$WORK/echo-unix.log" "$ECHO" --listen="unix:$WORK/echo.sock"
 DB=$(wait_listening "$WORK/recondbd.log")
 EC=$(wait_listening "$WORK/echo.log")
 DB_UNIX=$(wait_listening "$WORK/recondbd-unix.log")

@@ -15,24 +15,13 @@ BUILD=${1:-build}
 RECORDS=${2:-100000}
 RECONDBD="$BUILD/daemon/recondbd"
 BENCH="$BUILD/tools/recondb_bench"
-for f in "$RECONDBD" "$BENCH"; do
-  [ -x "$f" ] || { echo "missing $f: build the recondbd and recondb_bench targets" >&2; exit 1; }
-done
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/recondb-replication-bench-XXXXXX")
-SOURCE_PID=
-RECEIVER_PID=
-cleanup() {
-  stop_pids $SOURCE_PID $RECEIVER_PID
-  rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
+require_executables "$RECONDBD" "$BENCH"
+make_work_dir recondb-replication-bench
 
 mkdir "$WORK/source" "$WORK/receiver"
-"$RECONDBD" --listen=127.0.0.1:0 --data_dir="$WORK/source" >"$WORK/source.log" 2>&1 &
-SOURCE_PID=$!
-"$RECONDBD" --listen=127.0.0.1:0 --data_dir="$WORK/receiver" >"$WORK/receiver.log" 2>&1 &
-RECEIVER_PID=$!
+start_server "$WORK/source.log" "$RECONDBD" --listen=127.0.0.1:0 --data_dir="$WORK/source"
+start_server "$WORK/receiver.log" "$RECONDBD" --listen=127.0.0.1:0 --data_dir="$WORK/receiver"
+RECEIVER_PID=$LAST_SERVER_PID
 SOURCE=$(wait_listening "$WORK/source.log")
 RECEIVER=$(wait_listening "$WORK/receiver.log")
 

@@ -1,6 +1,33 @@
 # Shell helpers shared by tools/run_benchmarks.sh and
 # tools/run_replication_benchmark.sh (sourced, POSIX sh).
 
+# Exits 1 naming the first of the given files that is not executable.
+require_executables() {
+  for f in "$@"; do
+    [ -x "$f" ] || { echo "missing $f: build it first (tools/DESIGN.md)" >&2; exit 1; }
+  done
+}
+
+# Sets WORK to a new temporary directory named after $1, and traps the
+# script's end (however it ends) to stop every server started with
+# start_server, by PID, and remove WORK.
+SERVER_PIDS=
+make_work_dir() {
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/$1-XXXXXX")
+  trap 'stop_pids $SERVER_PIDS; rm -rf "$WORK"' EXIT
+  trap 'exit 130' INT TERM
+}
+
+# start_server LOG COMMAND [ARGS...]: runs the command in the background,
+# its output in LOG, and remembers its PID for the cleanup.
+start_server() {
+  log=$1
+  shift
+  "$@" >"$log" 2>&1 &
+  SERVER_PIDS="$SERVER_PIDS $!"
+  LAST_SERVER_PID=$!
+}
+
 # Waits (up to 20 s) for `listening on HOST:PORT` (or `listening on
 # unix:PATH`) in log $1; prints the address.
 wait_listening() {
