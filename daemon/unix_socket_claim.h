@@ -17,8 +17,11 @@ namespace recondb::daemon {
 // looks at what is at `socket_path`:
 // - nothing, or a socket nobody accepts on (left by a daemon that died): OK,
 //   gRPC replaces it;
-// - a socket some other program accepts on: FAILED_PRECONDITION "unix
-//   socket PATH is in use by another process";
+// - a socket some other program accepts on (or queues on, its backlog
+//   full): FAILED_PRECONDITION "unix socket PATH is in use by another
+//   process";
+// - a socket that cannot be probed (say no permission to connect):
+//   FAILED_PRECONDITION "cannot tell whether unix socket PATH is in use";
 // - anything else (a file, a directory): FAILED_PRECONDITION "PATH exists
 //   and is not a socket".
 // Another recondbd holding the path: FAILED_PRECONDITION "unix socket PATH

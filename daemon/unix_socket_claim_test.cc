@@ -92,6 +92,26 @@ TEST(UnixSocketClaimTest, ASocketAnotherProgramServesIsRefusedAndKept) {
   EXPECT_TRUE(IsSocket(path));
 }
 
+TEST(UnixSocketClaimTest, AServerWithAFullBacklogIsInUseAndAnsweredAtOnce) {
+  TempDir tmp;
+  const std::string path = tmp.File("recondb.sock");
+  // Backlog 0: the kernel queues one connection, then refuses to queue more
+  // (a blocking connect would wait for the server to accept).
+  const int server = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::memcpy(address.sun_path, path.data(), path.size());
+  ASSERT_EQ(bind(server, reinterpret_cast<const sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(listen(server, 0), 0);
+  const int queued = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_EQ(connect(queued, reinterpret_cast<const sockaddr*>(&address), sizeof(address)), 0);
+  EXPECT_THAT(ClaimUnixSocketPath(path),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("unix socket " + path + " is in use by another process")));
+  close(queued);
+  close(server);
+}
+
 TEST(UnixSocketClaimTest, AFileThatIsNotASocketIsRefusedAndKept) {
   TempDir tmp;
   const std::string path = tmp.File("notes.txt");
