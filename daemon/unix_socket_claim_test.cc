@@ -112,6 +112,23 @@ TEST(UnixSocketClaimTest, AServerWithAFullBacklogIsInUseAndAnsweredAtOnce) {
   close(server);
 }
 
+TEST(UnixSocketClaimTest, ASocketThatCannotBeProbedIsRefusedAndKept) {
+  TempDir tmp;
+  const std::string path = tmp.File("recondb.sock");
+  // A datagram socket: a stream connect answers EPROTOTYPE, neither served
+  // nor refused, so whether it is in use cannot be told.
+  const int datagram = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::memcpy(address.sun_path, path.data(), path.size());
+  ASSERT_EQ(bind(datagram, reinterpret_cast<const sockaddr*>(&address), sizeof(address)), 0);
+  EXPECT_THAT(ClaimUnixSocketPath(path),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("cannot tell whether unix socket " + path + " is in use")));
+  EXPECT_TRUE(IsSocket(path));
+  close(datagram);
+}
+
 TEST(UnixSocketClaimTest, AFileThatIsNotASocketIsRefusedAndKept) {
   TempDir tmp;
   const std::string path = tmp.File("notes.txt");
