@@ -88,6 +88,15 @@ absl::Status PeerManager::OnHandshake(Link* link, const PeerIdentity& peer) {
                    peer.protocol_version}
           .LinkKey();
   const std::string theirs = peer.LinkKey();
+  // Messages name nodes by node id; two copies of one store by incarnation.
+  const bool same_id = peer_node_id == options_.engine->node_id();
+  auto name = [&](const std::string& key) {
+    const bool ours = key == own;
+    const std::string& id = ours ? options_.engine->node_id() : peer_node_id;
+    if (!same_id) return id;
+    return absl::StrCat(id, " (incarnation ", ours ? options_.engine->incarnation() : peer.incarnation,
+                        ")");
+  };
   {
     absl::MutexLock lock(&mu_);
     link->node_id = peer_node_id;
@@ -115,19 +124,19 @@ absl::Status PeerManager::OnHandshake(Link* link, const PeerIdentity& peer) {
       } else if (dialer_of(*link) == dialer_of(*slot)) {
         loser = slot;
         loser_reason = absl::AlreadyExistsError(
-            absl::StrCat("the replication link between ", own, " and ", theirs,
-                         " was replaced by a newer one dialed by ", dialer_of(*link)));
+            absl::StrCat("the replication link between ", name(own), " and ", name(theirs),
+                         " was replaced by a newer one dialed by ", name(dialer_of(*link))));
         slot = self;
       } else if (dialer_of(*link) == keeper) {
         loser = slot;
         loser_reason = absl::AlreadyExistsError(
-            absl::StrCat("a replication link between ", own, " and ", theirs,
-                         " already exists; the one dialed by ", keeper, " is kept"));
+            absl::StrCat("a replication link between ", name(own), " and ", name(theirs),
+                         " already exists; the one dialed by ", name(keeper), " is kept"));
         slot = self;
       } else {
         result = absl::AlreadyExistsError(
-            absl::StrCat("a replication link between ", own, " and ", theirs,
-                         " already exists; the one dialed by ", keeper, " is kept"));
+            absl::StrCat("a replication link between ", name(own), " and ", name(theirs),
+                         " already exists; the one dialed by ", name(keeper), " is kept"));
       }
     }
   }
