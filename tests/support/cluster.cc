@@ -27,10 +27,39 @@ DaemonOptions Options(const TempDir& data, const std::string& listen,
 
 }  // namespace
 
+absl::Status CopyDataDir(const std::filesystem::path& from, const std::filesystem::path& to) {
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(to, error)) {
+    std::filesystem::remove_all(entry.path(), error);
+    if (error) return absl::InternalError(absl::StrCat("cannot empty ", to.string(), ": ", error.message()));
+  }
+  std::filesystem::copy(from, to, std::filesystem::copy_options::recursive, error);
+  if (error) {
+    return absl::InternalError(
+        absl::StrCat("cannot copy ", from.string(), " to ", to.string(), ": ", error.message()));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int> Cluster::AddNode(const std::vector<int>& peers,
                                      std::vector<std::string> extra_flags) {
+  return Start(std::make_unique<TempDir>(), peers, std::move(extra_flags));
+}
+
+absl::StatusOr<int> Cluster::AddNodeFromCopy(
+    const std::filesystem::path& copy_of, const std::vector<int>& peers,
+    std::vector<std::string> extra_flags,
+    const std::function<void(const std::filesystem::path&)>& prepare) {
+  auto data = std::make_unique<TempDir>();
+  if (absl::Status s = CopyDataDir(copy_of, data->path()); !s.ok()) return s;
+  if (prepare) prepare(data->path());
+  return Start(std::move(data), peers, std::move(extra_flags));
+}
+
+absl::StatusOr<int> Cluster::Start(std::unique_ptr<TempDir> data, const std::vector<int>& peers,
+                                   std::vector<std::string> extra_flags) {
   Node node;
-  node.data = std::make_unique<TempDir>();
+  node.data = std::move(data);
   for (int p : peers) {
     if (p < 0 || p >= size() || nodes_[p].process == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat("node ", p, " is not running"));

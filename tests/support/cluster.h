@@ -18,6 +18,8 @@
 #ifndef RECONDB_TESTS_SUPPORT_CLUSTER_H_
 #define RECONDB_TESTS_SUPPORT_CLUSTER_H_
 
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -43,7 +45,18 @@ class Cluster {
   absl::StatusOr<int> AddNode(const std::vector<int>& peers = {},
                               std::vector<std::string> extra_flags = {});
 
+  // As AddNode, but the new node's data directory starts as a copy of the
+  // files in `copy_of` (another node's, stopped, or a backup): a laptop
+  // imaged from another, or a node restored elsewhere. `prepare`, if set,
+  // runs on the new directory before the node starts.
+  absl::StatusOr<int> AddNodeFromCopy(
+      const std::filesystem::path& copy_of, const std::vector<int>& peers = {},
+      std::vector<std::string> extra_flags = {},
+      const std::function<void(const std::filesystem::path&)>& prepare = nullptr);
+
   DaemonProcess& node(int i) { return *nodes_.at(i).process; }
+  // Node i's data directory (kept across Restart).
+  const std::filesystem::path& data_dir(int i) const { return nodes_.at(i).data->path(); }
   const std::string& address(int i) { return nodes_.at(i).process->address(); }
   const std::string& node_id(int i) { return nodes_.at(i).process->node_id(); }
   int size() const { return static_cast<int>(nodes_.size()); }
@@ -80,6 +93,8 @@ class Cluster {
                                                 absl::Duration timeout = absl::Seconds(30));
 
  private:
+  absl::StatusOr<int> Start(std::unique_ptr<TempDir> data, const std::vector<int>& peers,
+                            std::vector<std::string> extra_flags);
   struct Node {
     std::unique_ptr<TempDir> data;
     std::vector<std::string> flags;
@@ -87,6 +102,11 @@ class Cluster {
   };
   std::vector<Node> nodes_;
 };
+
+// Replaces the files of directory `to` by copies of those in `from` (as `cp
+// -a from/. to/` after emptying `to`): what a user does to restore a
+// directory-copy backup. REQUIRES: no daemon runs on either.
+absl::Status CopyDataDir(const std::filesystem::path& from, const std::filesystem::path& to);
 
 }  // namespace recondb::testing
 
