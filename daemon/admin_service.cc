@@ -25,6 +25,8 @@ grpc::Status AdminService::GetStatus(grpc::ServerContext* context,
                                      v1::NodeStatus* response) {
   engine::Engine& engine = *options_.engine;
   response->set_node_id(engine.node_id());
+  response->set_incarnation(engine.incarnation());
+  response->set_copy_of(engine.copied_from());
   response->set_version(std::string(RecondbVersion()));
   const absl::Duration uptime = absl::Now() - options_.start_time;
   response->mutable_uptime()->set_seconds(absl::ToInt64Seconds(uptime));

@@ -101,10 +101,13 @@ TEST_P(RestoreCloneTest, ALaptopRestoredFromACopyLosesNothing) {
   ASSERT_OK(CopyDataDir(backup.path(), cluster.data_dir(d)));
   if (disguised()) DisguiseCopy(cluster.data_dir(d));
   ASSERT_OK(cluster.Restart(d));
+  ASSERT_OK_AND_ASSIGN(v1::NodeStatus status, cluster.GetStatus(d));
   if (disguised()) {
     EXPECT_EQ(cluster.node_id(d), original_id);
+    EXPECT_EQ(status.copy_of(), "");
   } else {
     EXPECT_NE(cluster.node_id(d), original_id);
+    EXPECT_EQ(status.copy_of(), original_id);
     EXPECT_THAT(cluster.node(d).log(), HasSubstr(absl::StrCat("is a copy of node ", original_id)));
   }
   // Ten new records: the restored feed goes past E's checkpoint for D.

@@ -56,6 +56,8 @@ int Status(Context& ctx) {
     return kExitOk;
   }
   TextTable head({"node id:", status.node_id()});
+  if (!status.copy_of().empty()) head.AddRow({"copy of:", status.copy_of()});
+  head.AddRow({"incarnation:", status.incarnation()});
   head.AddRow({"version:", status.version()});
   head.AddRow({"uptime:", FormatUptime(status.uptime())});
   head.AddRow({"storage:", status.storage()});

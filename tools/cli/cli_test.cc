@@ -581,14 +581,18 @@ TEST_F(CliTest, StatusShowsTheNodeAndItsTables) {
   ASSERT_EQ(Run({"records", "delete", "todos", "t2"}).exit, 0);
   CliResult r = Run({"status"});
   ASSERT_EQ(r.exit, 0) << r.err;
-  EXPECT_THAT(r.out, AllOf(HasSubstr("node id:   " + daemon_->node_id()), HasSubstr("version:"),
-                           HasSubstr("uptime:"), HasSubstr("storage:   sqlite"),
+  EXPECT_THAT(r.out, AllOf(::testing::ContainsRegex("node id: +" + daemon_->node_id()),
+                           ::testing::ContainsRegex("incarnation: +[0-9a-f]{32}\n"),
+                           HasSubstr("version:"), HasSubstr("uptime:"),
+                           ::testing::ContainsRegex("storage: +sqlite"),
                            HasSubstr("TABLE  RECORDS\ntodos  1\n")));
   r = Run({"status", "--json"});
   ASSERT_EQ(r.exit, 0) << r.err;
   v1::NodeStatus status;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &status).ok()) << r.out;
   EXPECT_EQ(status.node_id(), daemon_->node_id());
+  EXPECT_EQ(status.incarnation().size(), 32u);
+  EXPECT_EQ(status.copy_of(), "");
   ASSERT_THAT(status.tables(), SizeIs(1));
   EXPECT_EQ(status.tables(0).records(), 1);
   EXPECT_GE(status.last_seq(), 3);
