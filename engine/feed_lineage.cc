@@ -63,6 +63,23 @@ absl::StatusOr<FeedLineage> ParseLineage(std::string_view text) {
   return lineage;
 }
 
+FeedLineage PruneLineage(FeedLineage lineage, size_t max_entries, size_t keep_recent) {
+  if (lineage.size() <= max_entries) return lineage;
+  size_t excess = lineage.size() - max_entries;
+  const size_t prunable_end = lineage.size() > keep_recent ? lineage.size() - keep_recent : 0;
+  FeedLineage out;
+  out.reserve(lineage.size());
+  for (size_t i = 0; i < lineage.size(); ++i) {
+    const bool empty = i + 1 < lineage.size() && lineage[i].start_seq == lineage[i + 1].start_seq;
+    if (excess > 0 && i < prunable_end && empty) {
+      --excess;
+      continue;
+    }
+    out.push_back(std::move(lineage[i]));
+  }
+  return out;
+}
+
 int64_t VerifiedResumePoint(const FeedLineage& lineage, int64_t last_seq,
                             std::string_view incarnation, int64_t seq) {
   if (seq <= 0 || incarnation.empty()) return 0;

@@ -37,6 +37,14 @@ std::string FormatLineage(const FeedLineage& lineage);
 // DATA_LOSS naming the line if `text` is not what FormatLineage writes.
 absl::StatusOr<FeedLineage> ParseLineage(std::string_view text);
 
+// Bounds a lineage that grew past `max_entries` (a daemon restarted in a
+// loop): drops incarnations that gave no seq (their start equals the next
+// one's), oldest first, never one of the newest `keep_recent`, until it
+// fits or none is left to drop. A receiver whose checkpoint names a dropped
+// incarnation is re-read from 0: costly, never wrong. Incarnations that
+// gave seqs are never dropped (their seqs would lose their author).
+FeedLineage PruneLineage(FeedLineage lineage, size_t max_entries, size_t keep_recent);
+
 // Where a source may resume a receiver whose checkpoint says "everything up
 // to `seq` of the feed written by incarnation `incarnation`": the highest
 // seq at which the source's feed (`lineage`, last seq `last_seq`) is known

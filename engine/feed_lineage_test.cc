@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "absl/strings/str_cat.h"
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/status_matchers.h"
@@ -55,6 +57,29 @@ TEST(VerifiedResumePoint, EmptyIncarnationsGiveNoSeqs) {
   EXPECT_EQ(VerifiedResumePoint(lineage, 8, kB, 7), 4);
   EXPECT_EQ(VerifiedResumePoint(lineage, 8, kB, 4), 4);
   EXPECT_EQ(VerifiedResumePoint(lineage, 8, kA, 3), 3);
+}
+
+TEST(Lineage, PruningDropsOnlyOldIncarnationsThatGaveNoSeq) {
+  auto id = [](int i) { return absl::StrCat(std::string(30, 'a'), i < 10 ? "0" : "", i); };
+  FeedLineage lineage;
+  // 0: seqs 1-4; 1-5: empty (restarts without a write); 6: seqs 5-; then
+  // 7-9: empty; 10: running.
+  lineage.push_back({id(0), 1});
+  for (int i = 1; i <= 6; ++i) lineage.push_back({id(i), 5});
+  for (int i = 7; i <= 10; ++i) lineage.push_back({id(i), 9});
+  EXPECT_EQ(PruneLineage(lineage, 20, 2), lineage);  // Fits: unchanged.
+  const FeedLineage pruned = PruneLineage(lineage, 6, 3);
+  // Five must go: the empty ones, oldest first (1-5); 7 is empty too but
+  // the list fits by then; 8-10 are recent; 0 and 6 gave seqs.
+  std::vector<std::string> ids;
+  for (const Incarnation& inc : pruned) ids.push_back(inc.id);
+  EXPECT_THAT(ids, ::testing::ElementsAre(id(0), id(6), id(7), id(8), id(9), id(10)));
+  // With room for fewer, 7 goes too, and nothing that gave seqs ever does.
+  EXPECT_THAT(PruneLineage(lineage, 2, 3), ::testing::SizeIs(5));
+  // Every seq still maps to the incarnation that gave it.
+  EXPECT_EQ(VerifiedResumePoint(pruned, 12, id(6), 8), 8);
+  EXPECT_EQ(VerifiedResumePoint(pruned, 12, id(0), 9), 4);
+  EXPECT_EQ(VerifiedResumePoint(pruned, 12, id(3), 4), 0);  // Dropped: from 0.
 }
 
 TEST(Lineage, FormatParseRoundTrip) {

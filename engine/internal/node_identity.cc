@@ -9,6 +9,11 @@
 namespace recondb::engine::internal {
 namespace {
 
+// A daemon restarted once a day keeps 10 years of incarnations; one that
+// crash-loops drops the restarts that wrote nothing (feed_lineage.h).
+constexpr size_t kMaxIncarnations = 4096;
+constexpr size_t kRecentIncarnations = 256;
+
 // The value of `key`, or nullopt-like empty with `found` false.
 absl::StatusOr<std::optional<std::string>> ReadMeta(storage::ReadTransaction& txn,
                                                     std::string_view key) {
@@ -52,6 +57,7 @@ absl::StatusOr<NodeIdentity> OpenNodeIdentity(storage::Storage& storage, spdlog:
   }
   ASSIGN_OR_RETURN(out.last_seq, txn->LastSeq());
   out.lineage.push_back(Incarnation{NewIncarnationId(), out.last_seq + 1});
+  out.lineage = PruneLineage(std::move(out.lineage), kMaxIncarnations, kRecentIncarnations);
   RETURN_IF_ERROR(txn->SetMeta(kIncarnationsKey, FormatLineage(out.lineage)));
   RETURN_IF_ERROR(txn->Commit());
   if (!out.copied_from.empty()) {
