@@ -107,6 +107,8 @@ struct Sql {
 
 // Adds the query's conditions, which every statement of the query shares.
 absl::Status AddConditions(const v1::Table& table, const ViewQuery& query, Sql& sql) {
+  // A literal 1, so that SQLite uses the partial index of conflicted rows.
+  if (query.conflicted_only) sql.terms.push_back("\"_conflicted\" = 1");
   for (const ViewCondition& condition : query.conditions) {
     ASSIGN_OR_RETURN(const ColumnRef column, Resolve(table, condition.column));
     ASSIGN_OR_RETURN(const std::string_view op, OperatorSql(condition.op));

@@ -17,9 +17,9 @@ namespace recondb::storage::internal {
 
 // Column positions. History rows: id, revision, parent, generation, deleted,
 // leaf, _stub, _columns, then the user columns in table order. View rows:
-// id, revision, then the user columns.
+// id, revision, _conflicted, then the user columns.
 inline constexpr int kHistoryFirstColumn = 8;
-inline constexpr int kViewFirstColumn = 2;
+inline constexpr int kViewFirstColumn = 3;
 
 // Statement texts for one table. Parameters are noted ?1, ?2, ...
 struct TableSql {
@@ -49,7 +49,8 @@ struct TableSql {
   std::string select_view_row;
   // -> the number of view rows.
   std::string count_view_rows;
-  // ?1 id, ?2 revision, ?3... the user columns: insert or replace.
+  // ?1 id, ?2 revision, ?3 conflicted, ?4... the user columns: insert or
+  // replace.
   std::string upsert_view_row;
   // ?1 id.
   std::string delete_view_row;
@@ -77,7 +78,7 @@ class TableSqlCache {
 absl::StatusOr<StoredRevision> ReadHistoryRow(const Statement& stmt, const v1::Table& table);
 
 // The current row of a statement of `table`'s view, as a record (table, id,
-// revision, every column).
+// revision, conflicted, every column).
 absl::StatusOr<v1::Record> ReadViewRow(const Statement& stmt, const v1::Table& table);
 
 }  // namespace recondb::storage::internal
