@@ -826,6 +826,22 @@ TEST_F(CliTest, ExportImportKeepsRevisionsAndMakesConflicts) {
   b.Close();
 }
 
+// A winners-only export of a conflicted record carries `conflicted`, an
+// output-only field: the import drops it and writes the value.
+TEST_F(CliTest, WinnersOnlyExportOfAConflictedRecordImports) {
+  CreateTodos();
+  v1::Record t1 = Put({"todos", "t1", "--set", "title=base"});
+  const auto [edit, tombstone] = MakeDeletedConflict(t1);
+  CliResult r = Run({"export", "todos", "--winners-only", "--progress", "none"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(R"("conflicted":true)"));
+  r = Run({"import", "copy"}, r.out);
+  ASSERT_EQ(r.exit, 0) << r.err;
+  r = Run({"records", "get", "copy", "t1", "--json"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr("t1 edited"), Not(HasSubstr("conflicted"))));
+}
+
 TEST_F(CliTest, ImportIntoEmptyNodeFromStdinAndWinnersOnly) {
   CreateTodos();
   v1::Record t1 = Put({"todos", "t1", "--set", "title=a"});
