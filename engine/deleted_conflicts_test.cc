@@ -401,6 +401,29 @@ TEST_P(DeletedConflictsTest, ARecreationAcknowledgesTheOldLifesDeletes) {
   ExpectEverywhere({&B()}, "t1", recreated->revision(), {});
 }
 
+TEST_P(DeletedConflictsTest, ARecreationFromAnyTombstoneAcknowledgesTheOthers) {
+  const auto [edit, tombstone] = EditVersusDelete();
+  auto a_delete = Delete(A(), "t1");
+  ASSERT_THAT(a_delete, IsOk());
+  Copy(B(), A(), "t1");
+  // Recreated as the child of the losing tombstone (B's, generation 2): the
+  // winning one (A's, of a live edit) is acknowledged.
+  auto recreated = A().PutRecord(Todo("t1", "again", tombstone.revision()), nullptr);
+  ASSERT_THAT(recreated, IsOk());
+  EXPECT_EQ(ParseRevision(recreated->revision())->generation, 3);
+  EXPECT_FALSE(recreated->conflicted());
+  ExpectEverywhere({&A()}, "t1", recreated->revision(), {});
+  auto acknowledgement = A().GetRecord([&] {
+    v1::GetRecordRequest r;
+    r.set_table("todos");
+    r.set_id("t1");
+    r.set_revision(TombstoneOf("t1", a_delete->revision()));
+    return r;
+  }());
+  ASSERT_THAT(acknowledgement, IsOk());
+  EXPECT_TRUE(acknowledgement->deleted());
+}
+
 TEST_P(DeletedConflictsTest, ConflictedOnlyListsPagesAndKeepsItsTokens) {
   // Three conflicted records among five.
   for (const std::string id : {"r1", "r2", "r3", "r4", "r5"}) {

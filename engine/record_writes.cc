@@ -101,16 +101,19 @@ absl::StatusOr<v1::Record> Engine::PutRecord(const v1::Record& record,
     if (!leaves.empty()) {  // Recreation: a child of the winning tombstone.
       internal::SortByPrecedence(leaves);
       parent = &leaves.front();
-      // The other deletes of the old life are acknowledged, so that none
-      // shows up as a deleted conflict of the new one.
-      for (size_t i = 1; i < leaves.size(); ++i) {
-        ASSIGN_OR_RETURN(const bool unreviewed,
-                         internal::IsUnreviewedDelete(*txn, *table, leaves[i]));
-        if (unreviewed) acknowledged.push_back(leaves[i]);
-      }
     }
   } else {
     ASSIGN_OR_RETURN(parent, FindParentLeaf(*txn, *table, id, record.revision(), leaves));
+  }
+  if (parent != nullptr && parent->deleted) {
+    // A recreation (by create, or by giving a tombstone of the deleted
+    // record): the other deletes of the old life are acknowledged, so that
+    // none shows up as a deleted conflict of the new one.
+    for (const StoredRevision& leaf : leaves) {
+      if (leaf.revision == parent->revision) continue;
+      ASSIGN_OR_RETURN(const bool unreviewed, internal::IsUnreviewedDelete(*txn, *table, leaf));
+      if (unreviewed) acknowledged.push_back(leaf);
+    }
   }
   const storage::Attributes* base = parent != nullptr && !parent->deleted ? &parent->attributes : nullptr;
   ASSIGN_OR_RETURN(storage::Attributes attributes,
