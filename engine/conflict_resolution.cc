@@ -112,7 +112,7 @@ absl::StatusOr<v1::Record> Engine::ResolveConflict(const v1::Record& record,
                                                    options_.max_record_bytes));
     after.push_back(std::move(merged));
   }
-  const v1::Record result = internal::ToRecord(table->name(), id, after.front());
+  v1::Record result = internal::ToRecord(table->name(), id, after.front());
   std::set<std::string> closed_revisions = {winner.revision};
   for (const auto* kind : {&conflicts.live, &conflicts.deleted}) {
     for (const StoredRevision& leaf : *kind) {
@@ -127,11 +127,12 @@ absl::StatusOr<v1::Record> Engine::ResolveConflict(const v1::Record& record,
   }
   ASSIGN_OR_RETURN(const Published published, PublishWinner(*txn, *table, id, std::move(after)));
   RETURN_IF_ERROR(CommitAndNotify(std::move(txn), published.seq));
+  result.set_conflicted(published.conflicted);  // False: nothing is left unreviewed.
   options_.logger->debug("resolved {}: {} -> {} ({}), {} conflicts and {} deleted conflicts closed",
                          name, record.revision(), result.revision(),
                          record.deleted() ? "deleted" : "kept", conflicts.live.size(),
                          conflicts.deleted.size());
-  return result;  // No conflict is left: conflicted is false.
+  return result;
 }
 
 }  // namespace recondb::engine
