@@ -106,10 +106,9 @@ absl::StatusOr<v1::Record> Engine::ResolveConflict(const v1::Record& record,
     ASSIGN_OR_RETURN(
         storage::Attributes attributes,
         internal::BuildAttributes(*table, record.attributes(), mask, &winner.attributes));
-    ASSIGN_OR_RETURN(StoredRevision merged,
-                     internal::InsertLocalRevision(*txn, *table, id, &winner, /*deleted=*/false,
-                                                   std::move(attributes),
-                                                   options_.max_record_bytes));
+    ASSIGN_OR_RETURN(StoredRevision merged, internal::InsertLocalRevision(
+                                                *txn, *table, id, &winner, /*deleted=*/false,
+                                                std::move(attributes), options_.max_record_bytes));
     after.push_back(std::move(merged));
   }
   v1::Record result = internal::ToRecord(table->name(), id, after.front());

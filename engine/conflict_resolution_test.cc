@@ -243,8 +243,8 @@ TEST_P(ConflictResolutionTest, ResolveExtendsTheWinnerAndTombstonesEveryLoser) {
                                                       acknowledged(edits[1].rev.revision),
                                                       acknowledged(edits[2].rev.revision)));
   for (int i = 1; i < 3; ++i) {
-    for (const std::string& revision : {TombstoneOf("t1", edits[i].rev.revision, 2),
-                                        acknowledged(edits[i].rev.revision)}) {
+    for (const std::string& revision :
+         {TombstoneOf("t1", edits[i].rev.revision, 2), acknowledged(edits[i].rev.revision)}) {
       auto tombstone = Get(engine, "t1", false, revision);
       ASSERT_THAT(tombstone, IsOk());
       EXPECT_TRUE(tombstone->deleted());

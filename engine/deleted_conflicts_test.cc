@@ -44,8 +44,7 @@ v1::Table Todos() {
   return t;
 }
 
-v1::Record Todo(const std::string& id, const std::string& title,
-                const std::string& revision = "") {
+v1::Record Todo(const std::string& id, const std::string& title, const std::string& revision = "") {
   v1::Record r;
   r.set_table("todos");
   r.set_id(id);

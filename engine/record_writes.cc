@@ -162,9 +162,10 @@ absl::StatusOr<v1::Record> Engine::WriteLocalRevision(
     storage::Attributes attributes, bool acknowledge, std::vector<StoredRevision> close) {
   // Replaces leaf `old_revision` by its new descendant `leaf`.
   auto replace_leaf = [&leaves](const std::string& old_revision, const StoredRevision& leaf) {
-    leaves.erase(std::remove_if(leaves.begin(), leaves.end(),
-                                [&](const StoredRevision& l) { return l.revision == old_revision; }),
-                 leaves.end());
+    leaves.erase(
+        std::remove_if(leaves.begin(), leaves.end(),
+                       [&](const StoredRevision& l) { return l.revision == old_revision; }),
+        leaves.end());
     leaves.push_back(leaf);
   };
   // `parent` points into `leaves`: copied before they change.
@@ -173,9 +174,9 @@ absl::StatusOr<v1::Record> Engine::WriteLocalRevision(
                    internal::InsertLocalRevision(*txn, table, id, parent, deleted,
                                                  std::move(attributes), options_.max_record_bytes));
   if (acknowledge && deleted) {
-    ASSIGN_OR_RETURN(rev, internal::InsertLocalRevision(*txn, table, id, &rev, /*deleted=*/true,
-                                                        storage::Attributes(),
-                                                        options_.max_record_bytes));
+    ASSIGN_OR_RETURN(
+        rev, internal::InsertLocalRevision(*txn, table, id, &rev, /*deleted=*/true,
+                                           storage::Attributes(), options_.max_record_bytes));
   }
   replace_leaf(parent_revision, rev);
   for (const StoredRevision& leaf : close) {

@@ -49,7 +49,8 @@ SyncResult Sync(engine::Engine& dialer, engine::Engine& acceptor, const SyncOpti
 // columns; per record (found through the change feed) its revision ids with
 // parent and leaf flag, its winner with conflicts, deleted conflicts and
 // conflicted flag, or "deleted", and the state of its latest feed entry
-// (winner, deleted, conflicted; not its seq); every view row. Bodies of non-winning revisions are left out (stubs differ by node).
+// (winner, deleted, conflicted; not its seq); every view row. Bodies of
+// non-winning revisions are left out (stubs differ by node).
 std::string Snapshot(engine::Engine& engine);
 
 }  // namespace recondb::reconciler::testing

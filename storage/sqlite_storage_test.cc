@@ -325,9 +325,10 @@ TEST_F(SqliteStorageTest, PlainSqliteSeesTypedColumnsAndIsoTimestamps) {
       ElementsAre(Row{"text", "text", "text", "integer", "text", "real", "blob", "integer"}));
   EXPECT_THAT(plain.Query("SELECT name, type, pk FROM pragma_table_info('todos')"),
               ElementsAre(Row{"id", "TEXT", "1"}, Row{"revision", "TEXT", "0"},
-                          Row{"_conflicted", "INTEGER", "0"}, Row{"title", "TEXT", "0"}, Row{"completed", "INTEGER", "0"},
-                          Row{"deadline_at", "TEXT", "0"}, Row{"score", "REAL", "0"},
-                          Row{"attachment", "BLOB", "0"}, Row{"count", "INTEGER", "0"}));
+                          Row{"_conflicted", "INTEGER", "0"}, Row{"title", "TEXT", "0"},
+                          Row{"completed", "INTEGER", "0"}, Row{"deadline_at", "TEXT", "0"},
+                          Row{"score", "REAL", "0"}, Row{"attachment", "BLOB", "0"},
+                          Row{"count", "INTEGER", "0"}));
   // The history: every revision, a tombstone with every column null.
   EXPECT_THAT(plain.Query("SELECT seq, id, revision, parent, generation, deleted, leaf, title,"
                           " deadline_at FROM todos_history ORDER BY seq"),
@@ -355,8 +356,7 @@ TEST_F(SqliteStorageTest, PlainSqliteSeesTypedColumnsAndIsoTimestamps) {
       plain.Query("SELECT name, tbl_name FROM sqlite_schema WHERE type = 'index'"
                   " AND name LIKE '\\_idx\\_%' ESCAPE '\\' ORDER BY name"),
       ElementsAre(Row{"_idx__changes-entry", "_changes"}, Row{"_idx_todos-_conflicted", "todos"},
-                  Row{"_idx_todos-completed", "todos"},
-                  Row{"_idx_todos-deadline_at", "todos"},
+                  Row{"_idx_todos-completed", "todos"}, Row{"_idx_todos-deadline_at", "todos"},
                   Row{"_idx_todos_history-id_revision", "todos_history"},
                   Row{"_idx_todos_history-leaves", "todos_history"}));
   // Timestamps compare as text in time order, so plain SQL can filter them.
@@ -624,26 +624,26 @@ TEST_F(SqliteStorageTest, FormatThreeStoreIsMigratedWithConflictedFlags) {
     for (const HistoryRow& r : rows) {
       v3.Exec(absl::StrCat(
           "INSERT INTO todos_history (id, revision, parent, generation, deleted, leaf, _stub,"
-          " _columns, title) VALUES ('", r.id, "', '", r.revision, "', '", r.parent, "', ",
-          r.generation, ", ", r.deleted, ", ", r.leaf, ", 0, ", r.deleted ? 0 : 1, ", ",
-          r.deleted ? "NULL" : "'x'", ")"));
+          " _columns, title) VALUES ('",
+          r.id, "', '", r.revision, "', '", r.parent, "', ", r.generation, ", ", r.deleted, ", ",
+          r.leaf, ", 0, ", r.deleted ? 0 : 1, ", ", r.deleted ? "NULL" : "'x'", ")"));
     }
     v3.Exec(absl::StrCat("INSERT INTO todos (id, revision, title) VALUES ('edits', '", Rev(2, 'b'),
                          "', 'x'), ('lost', '", Rev(2, 'd'), "', 'x'), ('acked', '", Rev(2, 'f'),
                          "', 'x'), ('plain', '", Rev(1, 'a'), "', 'x')"));
     v3.Exec(absl::StrCat(
         "INSERT INTO _changes VALUES (1, 2, 'todos', '', '', 0),"
-        " (2, 1, 'todos', 'edits', '", Rev(2, 'b'), "', 0), (3, 1, 'todos', 'lost', '",
-        Rev(2, 'd'), "', 0), (4, 1, 'todos', 'acked', '", Rev(2, 'f'),
-        "', 0), (5, 1, 'todos', 'plain', '", Rev(1, 'a'), "', 0), (6, 1, 'todos', 'gone', '",
-        Rev(2, 'i'), "', 1), (7, 1, 'others', 'edits', '", Rev(1, 'a'), "', 0)"));
+        " (2, 1, 'todos', 'edits', '",
+        Rev(2, 'b'), "', 0), (3, 1, 'todos', 'lost', '", Rev(2, 'd'),
+        "', 0), (4, 1, 'todos', 'acked', '", Rev(2, 'f'), "', 0), (5, 1, 'todos', 'plain', '",
+        Rev(1, 'a'), "', 0), (6, 1, 'todos', 'gone', '", Rev(2, 'i'),
+        "', 1), (7, 1, 'others', 'edits', '", Rev(1, 'a'), "', 0)"));
   }
   {
     ASSERT_OK_AND_ASSIGN(auto storage, Open());
     ASSERT_OK_AND_ASSIGN(auto txn, storage->BeginWrite());
     EXPECT_THAT(txn->GetMeta("format_version"), IsOkAndHolds(std::string("4")));
-    for (const auto& [id, conflicted] :
-         std::vector<std::pair<std::string, bool>>{
+    for (const auto& [id, conflicted] : std::vector<std::pair<std::string, bool>>{
              {"edits", true}, {"lost", true}, {"acked", false}, {"plain", false}}) {
       ASSERT_OK_AND_ASSIGN(v1::Record row, txn->GetViewRow(Todos(), id));
       EXPECT_EQ(row.conflicted(), conflicted) << id;
@@ -664,11 +664,12 @@ TEST_F(SqliteStorageTest, FormatThreeStoreIsMigratedWithConflictedFlags) {
               ElementsAre(Row{"1", "", "0"}, Row{"2", "edits", "1"}, Row{"3", "lost", "1"},
                           Row{"4", "acked", "0"}, Row{"5", "plain", "0"}, Row{"6", "gone", "0"},
                           Row{"7", "edits", "0"}));
-  EXPECT_THAT(plain.Query("SELECT id, _conflicted FROM todos ORDER BY id"),
-              ElementsAre(Row{"acked", "0"}, Row{"edits", "0"}, Row{"lost", "1"},
-                          Row{"plain", "0"}));
-  EXPECT_THAT(plain.Query("SELECT tbl_name FROM sqlite_schema WHERE name = '_idx_todos-_conflicted'"),
-              ElementsAre(Row{"todos"}));
+  EXPECT_THAT(
+      plain.Query("SELECT id, _conflicted FROM todos ORDER BY id"),
+      ElementsAre(Row{"acked", "0"}, Row{"edits", "0"}, Row{"lost", "1"}, Row{"plain", "0"}));
+  EXPECT_THAT(
+      plain.Query("SELECT tbl_name FROM sqlite_schema WHERE name = '_idx_todos-_conflicted'"),
+      ElementsAre(Row{"todos"}));
 }
 
 // A read transaction whose snapshot predates an appended column, given the
@@ -974,9 +975,9 @@ TEST_F(SqliteStorageTest, PerTableStatementsUseTheirIndexes) {
   EXPECT_THAT(resumed, Not(HasSubstr("TEMP B-TREE")));
   // A conflicted-only query reads the partial index of conflicted rows, in
   // id order, whatever the table's size.
-  const std::string conflicted =
-      plan(sql.view_query_prefix + " WHERE \"_conflicted\" = 1 AND \"id\" > 'a'"
-                                   " ORDER BY \"id\" ASC LIMIT 5");
+  const std::string conflicted = plan(sql.view_query_prefix +
+                                      " WHERE \"_conflicted\" = 1 AND \"id\" > 'a'"
+                                      " ORDER BY \"id\" ASC LIMIT 5");
   EXPECT_THAT(conflicted, HasSubstr("_idx_todos-_conflicted"));
   EXPECT_THAT(conflicted, Not(HasSubstr("TEMP B-TREE")));
 }

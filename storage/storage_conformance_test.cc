@@ -544,18 +544,17 @@ TEST_P(StorageConformanceTest, ViewRowsKeepTheirConflictedFlag) {
   {
     auto txn = Read();
     EXPECT_THAT(txn->GetViewRow(things_, "rec"), IsOkAndHolds(EqualsProto(plain)));
-    EXPECT_THAT(txn->QueryView(things_, only), IsOkAndHolds(ElementsAre(
-                                                   EqualsProto(Conflicted(ViewRecord(
-                                                       "other", Rev(1, 'c'), Attrs()))))));
+    EXPECT_THAT(txn->QueryView(things_, only), IsOkAndHolds(ElementsAre(EqualsProto(Conflicted(
+                                                   ViewRecord("other", Rev(1, 'c'), Attrs()))))));
   }
   Commit([&](WriteTransaction& txn) { ASSERT_OK(txn.UpsertViewRow(things_, conflicted)); });
   {
     auto txn = Read();
     EXPECT_THAT(txn->GetViewRow(things_, "rec"), IsOkAndHolds(EqualsProto(conflicted)));
-    EXPECT_THAT(txn->QueryView(things_, ViewQuery{}),
-                IsOkAndHolds(ElementsAre(
-                    EqualsProto(Conflicted(ViewRecord("other", Rev(1, 'c'), Attrs()))),
-                    EqualsProto(conflicted))));
+    EXPECT_THAT(
+        txn->QueryView(things_, ViewQuery{}),
+        IsOkAndHolds(ElementsAre(EqualsProto(Conflicted(ViewRecord("other", Rev(1, 'c'), Attrs()))),
+                                 EqualsProto(conflicted))));
     EXPECT_THAT(txn->QueryView(things_, only).value(), ::testing::SizeIs(2));
   }
   {  // A rolled back change of the flag leaves it as it was.

@@ -33,9 +33,9 @@ absl::StatusOr<storage::StoredRevision> InsertLocalRevision(
     storage::WriteTransaction& txn, const v1::Table& table, std::string_view id,
     const storage::StoredRevision* parent, bool deleted, storage::Attributes attributes,
     int64_t max_record_bytes) {
-  ASSIGN_OR_RETURN(storage::StoredRevision rev,
-                   MakeLocalRevision(table, id, parent, deleted, std::move(attributes),
-                                     max_record_bytes));
+  ASSIGN_OR_RETURN(
+      storage::StoredRevision rev,
+      MakeLocalRevision(table, id, parent, deleted, std::move(attributes), max_record_bytes));
   RETURN_IF_ERROR(txn.InsertRevision(table, rev));
   return rev;
 }

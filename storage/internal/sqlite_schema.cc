@@ -42,8 +42,9 @@ namespace {
 
 // The change feed table, named `name` (kChangesIndexSql indexes it once it
 // is "_changes"): the shape of format 4, or with `format2` that of formats
-// 2 and 3 (no "conflicted"), which the 1 -> 2 migration makes. The seq is an integer key that the writer
-// assigns as max(seq) + 1 (sqlite_writer.cc): no AUTOINCREMENT, whose
+// 2 and 3 (no "conflicted"), which the 1 -> 2 migration makes. The seq is an
+// integer key that the writer assigns as max(seq) + 1 (sqlite_writer.cc): no
+// AUTOINCREMENT, whose
 // sqlite_sequence row cost one more page write per commit. A seq is still
 // never reused, because the row holding the highest seq is never deleted
 // (docs/storage-format.md).
@@ -68,16 +69,16 @@ constexpr char kChangesIndexSql[] =
 const std::string& InternalSchemaSql() {
   // _meta and _tables are small and keyed by text: WITHOUT ROWID keeps each
   // in one B-tree. _changes is append-mostly and keyed by an integer.
-  static const std::string* const kSql =
-      new std::string(absl::StrCat("CREATE TABLE \"_meta\" (\n"
-                                   "  \"key\" TEXT PRIMARY KEY NOT NULL,\n"
-                                   "  \"value\" TEXT NOT NULL\n"
-                                   ") WITHOUT ROWID;\n"
-                                   "CREATE TABLE \"_tables\" (\n"
-                                   "  \"name\" TEXT PRIMARY KEY NOT NULL,\n"
-                                   "  \"definition\" BLOB NOT NULL\n"
-                                   ") WITHOUT ROWID;\n",
-                                   ChangesTableSql("_changes", /*format2=*/false), kChangesIndexSql));
+  static const std::string* const kSql = new std::string(
+      absl::StrCat("CREATE TABLE \"_meta\" (\n"
+                   "  \"key\" TEXT PRIMARY KEY NOT NULL,\n"
+                   "  \"value\" TEXT NOT NULL\n"
+                   ") WITHOUT ROWID;\n"
+                   "CREATE TABLE \"_tables\" (\n"
+                   "  \"name\" TEXT PRIMARY KEY NOT NULL,\n"
+                   "  \"definition\" BLOB NOT NULL\n"
+                   ") WITHOUT ROWID;\n",
+                   ChangesTableSql("_changes", /*format2=*/false), kChangesIndexSql));
   return *kSql;
 }
 
@@ -119,8 +120,9 @@ std::string MigrationSql(int from, const std::vector<v1::Table>& tables) {
   // the latest feed entry of each live record takes the flag of its view
   // row (the feed's entry is always at the view's winner).
   assert(from == 3);
-  absl::StrAppend(&sql, "ALTER TABLE \"_changes\" ADD COLUMN \"conflicted\" INTEGER NOT NULL"
-                        " DEFAULT 0;\n");
+  absl::StrAppend(&sql,
+                  "ALTER TABLE \"_changes\" ADD COLUMN \"conflicted\" INTEGER NOT NULL"
+                  " DEFAULT 0;\n");
   for (const v1::Table& table : tables) {
     const std::string view = Quote(table.name());
     const std::string history = Quote(HistoryTableName(table.name()));
@@ -134,8 +136,8 @@ std::string MigrationSql(int from, const std::vector<v1::Table>& tables) {
         " AND \"p\".\"deleted\" = 1))));\n",
         ConflictedIndexSql(table.name()),
         "UPDATE \"_changes\" SET \"conflicted\" = 1 WHERE \"kind\" = ",
-        static_cast<int>(v1::CHANGE_KIND_RECORD),
-        " AND \"table_name\" = '", absl::StrReplaceAll(AbslView(table.name()), {{"'", "''"}}),
+        static_cast<int>(v1::CHANGE_KIND_RECORD), " AND \"table_name\" = '",
+        absl::StrReplaceAll(AbslView(table.name()), {{"'", "''"}}),
         "' AND \"record_id\" IN (SELECT \"id\" FROM ", view, " WHERE \"_conflicted\" = 1);\n");
   }
   return sql;
@@ -174,11 +176,10 @@ absl::StatusOr<std::string> CreateTableSql(const v1::Table& table) {
   // id, which is exactly the (column, id) order of ViewQuery. "_conflicted"
   // (leading "_": no user column) is the record's conflicted flag, indexed
   // for its rare 1s only, so a conflicted-only query reads only those.
-  std::string sql = absl::StrCat(
-      "CREATE TABLE ", view,
-      " (\"id\" TEXT PRIMARY KEY NOT NULL, \"revision\" TEXT NOT NULL, "
-      "\"_conflicted\" INTEGER NOT NULL",
-      columns, ") WITHOUT ROWID;\n", ConflictedIndexSql(table.name()));
+  std::string sql = absl::StrCat("CREATE TABLE ", view,
+                                 " (\"id\" TEXT PRIMARY KEY NOT NULL, \"revision\" TEXT NOT NULL, "
+                                 "\"_conflicted\" INTEGER NOT NULL",
+                                 columns, ") WITHOUT ROWID;\n", ConflictedIndexSql(table.name()));
   // The history is keyed by an integer in insertion order, so appending a
   // revision touches the end of its B-tree whatever the record id. "_stub"
   // marks a revision known by id only; "_columns" is how many of the

@@ -183,9 +183,9 @@ class CliTest : public ::testing::Test {
       entry->set_parent_revision(base.revision());
       const storage::Attributes attributes(record->attributes().begin(),
                                            record->attributes().end());
-      record->set_revision(engine::ComputeRevision(
-          GenerationOf(base.revision()) + 1,
-          {"todos", base.id(), base.revision(), deleted, &attributes}));
+      record->set_revision(
+          engine::ComputeRevision(GenerationOf(base.revision()) + 1,
+                                  {"todos", base.id(), base.revision(), deleted, &attributes}));
       made.push_back(record->revision());
     }
     DbClient db(daemon_->NewChannel());
@@ -509,8 +509,8 @@ TEST_F(CliTest, ConflictedRecordsAreListedAndDeletedConflictsShownAndResolved) {
                            HasSubstr("calm\t" + calm.revision() + "\tno\tno\n")));
 
   // Choosing the delete deletes t2; keeping a value resolves t1.
-  r = Run({"records", "resolve", "todos", "t2", "--revision", edit, "--delete", "--set",
-           "title=x"});
+  r = Run(
+      {"records", "resolve", "todos", "t2", "--revision", edit, "--delete", "--set", "title=x"});
   EXPECT_EQ(r.exit, 1);
   EXPECT_THAT(r.err, HasSubstr("--delete cannot be combined with --set"));
   r = Run({"records", "resolve", "todos", "t2", "--revision", edit, "--delete"});

@@ -270,8 +270,8 @@ int Conflicts(Context& ctx) {
   }
   *ctx.out << "resolve with: recondb records resolve " << Arg(ctx, 0) << " " << Arg(ctx, 1)
            << " --revision " << winner.revision() << " [--from REV] [--set COL=VALUE ...]\n"
-           << "or choose the delete: recondb records resolve " << Arg(ctx, 0) << " "
-           << Arg(ctx, 1) << " --revision " << winner.revision() << " --delete\n";
+           << "or choose the delete: recondb records resolve " << Arg(ctx, 0) << " " << Arg(ctx, 1)
+           << " --revision " << winner.revision() << " --delete\n";
   return kExitOk;
 }
 
