@@ -973,13 +973,21 @@ TEST_F(SqliteStorageTest, PerTableStatementsUseTheirIndexes) {
                                    " ORDER BY \"deadline_at\" ASC, \"id\" ASC LIMIT 5");
   EXPECT_THAT(resumed, HasSubstr("_idx_todos-deadline_at"));
   EXPECT_THAT(resumed, Not(HasSubstr("TEMP B-TREE")));
-  // A conflicted-only query reads the partial index of conflicted rows, in
-  // id order, whatever the table's size.
-  const std::string conflicted = plan(sql.view_query_prefix +
+  // A conflicted-only query reads the partial index of conflicted rows only:
+  // in id order without a sort; ordered by another column, even an indexed
+  // one (which the planner would otherwise walk, reading every row), with a
+  // sort of the conflicted rows.
+  const std::string conflicted = plan(sql.conflicted_query_prefix +
                                       " WHERE \"_conflicted\" = 1 AND \"id\" > 'a'"
                                       " ORDER BY \"id\" ASC LIMIT 5");
   EXPECT_THAT(conflicted, HasSubstr("_idx_todos-_conflicted"));
   EXPECT_THAT(conflicted, Not(HasSubstr("TEMP B-TREE")));
+  const std::string by_deadline =
+      plan(sql.conflicted_query_prefix +
+           " WHERE \"_conflicted\" = 1 AND (\"deadline_at\", \"id\") > ('2026', 'x')"
+           " ORDER BY \"deadline_at\" ASC, \"id\" ASC LIMIT 5");
+  EXPECT_THAT(by_deadline, HasSubstr("_idx_todos-_conflicted"));
+  EXPECT_THAT(by_deadline, Not(HasSubstr("_idx_todos-deadline_at")));
 }
 
 }  // namespace

@@ -155,7 +155,8 @@ absl::Status RunStep(Connection& connection, const TableSql& table_sql, const v1
   Sql sql;
   RETURN_IF_ERROR(AddConditions(table, query, sql));
   const std::string order_by = AddStep(query, order, step, sql);
-  std::string text = table_sql.view_query_prefix;
+  std::string text =
+      query.conflicted_only ? table_sql.conflicted_query_prefix : table_sql.view_query_prefix;
   if (!sql.terms.empty()) absl::StrAppend(&text, " WHERE ", absl::StrJoin(sql.terms, " AND "));
   absl::StrAppend(&text, order_by, " LIMIT ?");
 

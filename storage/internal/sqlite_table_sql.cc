@@ -63,6 +63,9 @@ TableSql BuildTableSql(const v1::Table& table) {
 
   sql.view_query_prefix =
       absl::StrCat("SELECT \"id\", \"revision\", \"_conflicted\"", columns, " FROM ", view);
+  sql.conflicted_query_prefix =
+      absl::StrCat(sql.view_query_prefix, " INDEXED BY ",
+                   Quote(ViewIndexName(table.name(), "_conflicted")));
   sql.select_view_row = absl::StrCat(sql.view_query_prefix, " WHERE \"id\" = ?1");
   sql.count_view_rows = absl::StrCat("SELECT count(*) FROM ", Quote(table.name()));
   std::string updates =

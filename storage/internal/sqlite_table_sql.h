@@ -56,6 +56,13 @@ struct TableSql {
   std::string delete_view_row;
   // "SELECT <view columns> FROM <view>", to which queries append clauses.
   std::string view_query_prefix;
+  // The same, reading the view through the partial index of conflicted rows
+  // (INDEXED BY): the prefix of conflicted-only queries, which must have the
+  // term "_conflicted" = 1. Without it the planner may prefer the index of
+  // the order column and read every row to find the few conflicted ones;
+  // with it a query reads only conflicted rows (sorting them when ordered by
+  // another column than id).
+  std::string conflicted_query_prefix;
 };
 
 TableSql BuildTableSql(const v1::Table& table);
