@@ -1,9 +1,13 @@
 // Conflict resolution: one local write that extends the winner with the
-// merged value and tombstones every other live leaf, so that the record has
-// one live leaf again. Every revision it makes is an ordinary local revision
+// merged value (or, choosing the delete, closes it too) and closes every
+// other conflict as reviewed (internal::InsertReviewedClose: a live leaf
+// gets a tombstone and its acknowledgement, an unreviewed delete its
+// acknowledgement), so that the record has at most one live leaf and no
+// deleted conflict. Every revision it makes is an ordinary local revision
 // (internal::MakeLocalRevision): two nodes that resolve the same conflict
 // the same way make the same revisions, which replication then recognises by
 // id alone.
+#include <set>
 #include <string>
 #include <vector>
 
@@ -12,6 +16,7 @@
 #include "common/strings.h"
 #include "engine/engine.h"
 #include "engine/internal/attributes.h"
+#include "engine/internal/conflicts.h"
 #include "engine/internal/local_revision.h"
 #include "engine/internal/records.h"
 #include "engine/internal/validation.h"
@@ -25,7 +30,7 @@ using storage::StoredRevision;
 
 // The checks of a resolution that need no storage: INVALID_ARGUMENT naming
 // the field at fault.
-absl::Status CheckResolution(const v1::Record& record) {
+absl::Status CheckResolution(const v1::Record& record, const google::protobuf::FieldMask* mask) {
   RETURN_IF_ERROR(internal::ValidateTableName(record.table()));
   if (record.id().empty()) return absl::InvalidArgumentError("record.id is required");
   RETURN_IF_ERROR(internal::ValidateRecordId(record.table(), record.id()));
@@ -35,16 +40,19 @@ absl::Status CheckResolution(const v1::Record& record) {
         "GetRecord include_conflicts");
   }
   RETURN_IF_ERROR(ParseRevision(record.revision()).status());
-  if (record.deleted()) {
-    return absl::InvalidArgumentError(
-        "record.deleted must be false; a resolution keeps the record (use DeleteRecord to "
-        "delete it)");
+  if (record.deleted()) {  // Choosing the delete: there is no merged value.
+    if (!record.attributes().empty()) {
+      return absl::InvalidArgumentError(
+          "record.attributes must be empty when record.deleted is true (the resolution "
+          "chooses the delete)");
+    }
+    if (mask != nullptr && mask->paths_size() > 0) {
+      return absl::InvalidArgumentError(
+          "update_mask must be empty when record.deleted is true (the resolution chooses the "
+          "delete)");
+    }
   }
-  if (record.conflicts_size() > 0 || record.conflict_records_size() > 0) {
-    return absl::InvalidArgumentError(
-        "record.conflicts and record.conflict_records are output only and must be empty");
-  }
-  return absl::OkStatus();
+  return internal::CheckNoOutputOnlyFields(record);
 }
 
 // OK when `revision` is the winner of `sorted` (the record's leaves, best
@@ -69,7 +77,7 @@ absl::Status CheckWinner(storage::ReadTransaction& txn, const v1::Table& table, 
 
 absl::StatusOr<v1::Record> Engine::ResolveConflict(const v1::Record& record,
                                                    const google::protobuf::FieldMask* mask) {
-  RETURN_IF_ERROR(CheckResolution(record));
+  RETURN_IF_ERROR(CheckResolution(record, mask));
   const std::string& id = record.id();
   ASSIGN_OR_RETURN(auto txn, options_.storage->BeginWrite());
   ASSIGN_OR_RETURN(auto table, FindTable(txn.get(), record.table()));
@@ -82,36 +90,48 @@ absl::StatusOr<v1::Record> Engine::ResolveConflict(const v1::Record& record,
         absl::StrCat(name, " is deleted (revision \"", leaves.front().revision, "\")"));
   }
   RETURN_IF_ERROR(CheckWinner(*txn, *table, id, record.revision(), leaves));
+  ASSIGN_OR_RETURN(const internal::LeafConflicts conflicts,
+                   internal::FindConflicts(*txn, *table, leaves));
 
   const StoredRevision& winner = leaves.front();
-  ASSIGN_OR_RETURN(
-      storage::Attributes attributes,
-      internal::BuildAttributes(*table, record.attributes(), mask, &winner.attributes));
-  ASSIGN_OR_RETURN(StoredRevision merged,
-                   internal::MakeLocalRevision(*table, id, &winner, /*deleted=*/false,
-                                               std::move(attributes), options_.max_record_bytes));
-  RETURN_IF_ERROR(txn->InsertRevision(*table, merged));
-  // The leaves after the write: the merged revision, the tombstones of the
-  // losers (best first), and the deleted leaves that were there already.
-  std::vector<StoredRevision> after = {merged};
-  int tombstones = 0;
-  for (size_t i = 1; i < leaves.size(); ++i) {
-    if (leaves[i].deleted) {
-      after.push_back(std::move(leaves[i]));
-      continue;
-    }
-    ASSIGN_OR_RETURN(StoredRevision tombstone,
-                     internal::MakeLocalRevision(*table, id, &leaves[i], /*deleted=*/true,
-                                                 storage::Attributes(), options_.max_record_bytes));
-    RETURN_IF_ERROR(txn->InsertRevision(*table, tombstone));
-    after.push_back(std::move(tombstone));
-    ++tombstones;
+  // The leaves after the write: the new winner (the merged revision, or
+  // the acknowledged tombstone of the winner), the closed conflicts of
+  // both kinds, and the acknowledged tombstones that were there already.
+  std::vector<StoredRevision> after;
+  if (record.deleted()) {
+    ASSIGN_OR_RETURN(StoredRevision closed, internal::InsertReviewedClose(
+                                                *txn, *table, winner, options_.max_record_bytes));
+    after.push_back(std::move(closed));
+  } else {
+    ASSIGN_OR_RETURN(
+        storage::Attributes attributes,
+        internal::BuildAttributes(*table, record.attributes(), mask, &winner.attributes));
+    ASSIGN_OR_RETURN(StoredRevision merged, internal::InsertLocalRevision(
+                                                *txn, *table, id, &winner, /*deleted=*/false,
+                                                std::move(attributes), options_.max_record_bytes));
+    after.push_back(std::move(merged));
   }
-  ASSIGN_OR_RETURN(int64_t seq, PublishWinner(*txn, *table, id, std::move(after)));
-  RETURN_IF_ERROR(CommitAndNotify(std::move(txn), seq));
-  options_.logger->debug("resolved {}: {} -> {}, {} losing leaves tombstoned", name,
-                         record.revision(), merged.revision, tombstones);
-  return internal::ToRecord(table->name(), id, merged);
+  v1::Record result = internal::ToRecord(table->name(), id, after.front());
+  std::set<std::string> closed_revisions = {winner.revision};
+  for (const auto* kind : {&conflicts.live, &conflicts.deleted}) {
+    for (const StoredRevision& leaf : *kind) {
+      ASSIGN_OR_RETURN(StoredRevision closed, internal::InsertReviewedClose(
+                                                  *txn, *table, leaf, options_.max_record_bytes));
+      after.push_back(std::move(closed));
+      closed_revisions.insert(leaf.revision);
+    }
+  }
+  for (StoredRevision& leaf : leaves) {
+    if (closed_revisions.count(leaf.revision) == 0) after.push_back(std::move(leaf));
+  }
+  ASSIGN_OR_RETURN(const Published published, PublishWinner(*txn, *table, id, std::move(after)));
+  RETURN_IF_ERROR(CommitAndNotify(std::move(txn), published.seq));
+  result.set_conflicted(published.conflicted);  // False: nothing is left unreviewed.
+  options_.logger->debug("resolved {}: {} -> {} ({}), {} conflicts and {} deleted conflicts closed",
+                         name, record.revision(), result.revision(),
+                         record.deleted() ? "deleted" : "kept", conflicts.live.size(),
+                         conflicts.deleted.size());
+  return result;
 }
 
 }  // namespace recondb::engine

@@ -1,6 +1,7 @@
 // Conflicts with their values (GetRecord include_conflicts) and
 // Engine::ResolveConflict, over every storage backend: the merged value
-// extends the winner, the losers get tombstones, one change-feed entry,
+// extends the winner, the losers get tombstones (each acknowledged by a
+// tombstone child: engine/DESIGN.md "Deleted conflicts"), one change-feed entry,
 // optimistic concurrency on the winner, bad input refused without a trace,
 // and two nodes resolving the same conflict alike make the same revisions.
 #include <algorithm>
@@ -223,7 +224,9 @@ TEST_P(ConflictResolutionTest, ResolveExtendsTheWinnerAndTombstonesEveryLoser) {
   EXPECT_THAT(winner->conflicts(), IsEmpty());
   EXPECT_THAT(winner->conflict_records(), IsEmpty());
 
-  // The leaves: the merged revision and one ordinary tombstone per loser.
+  // The leaves: the merged revision and, per loser, the acknowledgement of
+  // its ordinary tombstone (a tombstone of the tombstone), so that the
+  // discarded branch is no deleted conflict.
   auto history = History(engine, "t1");
   ASSERT_THAT(history, IsOk());
   std::vector<std::string> leaves, live_leaves;
@@ -233,15 +236,23 @@ TEST_P(ConflictResolutionTest, ResolveExtendsTheWinnerAndTombstonesEveryLoser) {
     if (!e.record().deleted()) live_leaves.push_back(e.record().revision());
   }
   EXPECT_THAT(live_leaves, ElementsAre(resolved->revision()));
+  auto acknowledged = [](const std::string& loser) {
+    return TombstoneOf("t1", TombstoneOf("t1", loser, 2), 3);
+  };
   EXPECT_THAT(leaves, ::testing::UnorderedElementsAre(resolved->revision(),
-                                                      TombstoneOf("t1", edits[1].rev.revision, 2),
-                                                      TombstoneOf("t1", edits[2].rev.revision, 2)));
+                                                      acknowledged(edits[1].rev.revision),
+                                                      acknowledged(edits[2].rev.revision)));
   for (int i = 1; i < 3; ++i) {
-    auto tombstone = Get(engine, "t1", false, TombstoneOf("t1", edits[i].rev.revision, 2));
-    ASSERT_THAT(tombstone, IsOk());
-    EXPECT_TRUE(tombstone->deleted());
-    EXPECT_THAT(tombstone->attributes(), IsEmpty());
+    for (const std::string& revision :
+         {TombstoneOf("t1", edits[i].rev.revision, 2), acknowledged(edits[i].rev.revision)}) {
+      auto tombstone = Get(engine, "t1", false, revision);
+      ASSERT_THAT(tombstone, IsOk());
+      EXPECT_TRUE(tombstone->deleted());
+      EXPECT_THAT(tombstone->attributes(), IsEmpty());
+    }
   }
+  EXPECT_THAT(winner->deleted_conflicts(), IsEmpty());
+  EXPECT_FALSE(winner->conflicted());
 
   // One change-feed entry, naming the new winner.
   EXPECT_EQ(engine.LastSeq(), seq + 1);
@@ -251,6 +262,7 @@ TEST_P(ConflictResolutionTest, ResolveExtendsTheWinnerAndTombstonesEveryLoser) {
   EXPECT_EQ((*changes)[0].id(), "t1");
   EXPECT_EQ((*changes)[0].revision(), resolved->revision());
   EXPECT_FALSE((*changes)[0].deleted());
+  EXPECT_FALSE((*changes)[0].conflicted());
 
   // The record goes on as usual; resolving again is an update.
   EXPECT_THAT(engine.PutRecord(Todo("t1", "later", resolved->revision()), nullptr), IsOk());
@@ -310,7 +322,7 @@ TEST_P(ConflictResolutionTest, OnlyTheCurrentWinnerCanBeResolved) {
   EXPECT_TRUE(tombstone->deleted());
 }
 
-TEST_P(ConflictResolutionTest, DeletedLeavesAreLeftAsTheyAre) {
+TEST_P(ConflictResolutionTest, AcknowledgedDeletedLeavesAreLeftAsTheyAre) {
   Engine& engine = *a_.engine;
   const std::vector<ForeignRevision> edits = MakeConflict(engine);
   v1::DeleteRecordRequest dismiss;
@@ -323,8 +335,9 @@ TEST_P(ConflictResolutionTest, DeletedLeavesAreLeftAsTheyAre) {
   ASSERT_THAT(resolved, IsOk());
   auto history = History(engine, "t1");
   ASSERT_THAT(history, IsOk());
-  // base, 3 edits, the earlier tombstone, the merge, one new tombstone.
-  EXPECT_THAT(history->entries(), SizeIs(7));
+  // base, 3 edits, the dismissal's tombstone and its acknowledgement, the
+  // merge, the other loser's tombstone and its acknowledgement.
+  EXPECT_THAT(history->entries(), SizeIs(9));
   int leaves = 0;
   for (const v1::HistoryEntry& e : history->entries()) leaves += e.leaf();
   EXPECT_EQ(leaves, 3);
@@ -420,7 +433,8 @@ TEST_P(ConflictResolutionTest, BadInputIsRefusedAndChangesNothing) {
   refuse(bad_table, absl::StatusCode::kInvalidArgument, "table name");
   v1::Record deleted = Todo("t1", "x", winner);
   deleted.set_deleted(true);
-  refuse(deleted, absl::StatusCode::kInvalidArgument, "record.deleted");
+  refuse(deleted, absl::StatusCode::kInvalidArgument,
+         "record.attributes must be empty when record.deleted is true");
   v1::Record with_conflicts = Todo("t1", "x", winner);
   with_conflicts.add_conflicts(edits[1].rev.revision);
   refuse(with_conflicts, absl::StatusCode::kInvalidArgument, "output only");

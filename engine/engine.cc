@@ -8,6 +8,7 @@
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "engine/internal/attributes.h"
+#include "engine/internal/conflicts.h"
 #include "engine/internal/meta_keys.h"
 #include "engine/internal/node_identity.h"
 #include "engine/internal/records.h"
@@ -175,17 +176,22 @@ absl::StatusOr<std::shared_ptr<const v1::Table>> Engine::FindTable(storage::Read
 
 // ---- Commit path ----
 
-absl::StatusOr<int64_t> Engine::PublishWinner(storage::WriteTransaction& txn,
-                                              const v1::Table& table, std::string_view id,
-                                              std::vector<storage::StoredRevision> leaves) {
+absl::StatusOr<Engine::Published> Engine::PublishWinner(
+    storage::WriteTransaction& txn, const v1::Table& table, std::string_view id,
+    std::vector<storage::StoredRevision> leaves) {
   internal::SortByPrecedence(leaves);
   const storage::StoredRevision& winner = leaves.front();
+  ASSIGN_OR_RETURN(const internal::LeafConflicts conflicts,
+                   internal::FindConflicts(txn, table, leaves));
+  Published published;
+  published.conflicted = conflicts.conflicted();
   if (winner.deleted) {
     RETURN_IF_ERROR(txn.DeleteViewRow(table, id));
   } else {
     // A revision written before an additive change holds fewer columns:
     // the view shows the others as their default (or null).
     v1::Record row = internal::ToRecord(table.name(), id, winner);
+    row.set_conflicted(published.conflicted);
     row.clear_attributes();
     for (auto& [name, value] : internal::FillColumns(table, winner.attributes)) {
       (*row.mutable_attributes())[name] = std::move(value);
@@ -198,7 +204,9 @@ absl::StatusOr<int64_t> Engine::PublishWinner(storage::WriteTransaction& txn,
   change.set_id(std::string(id));
   change.set_revision(winner.revision);
   change.set_deleted(winner.deleted);
-  return txn.AppendChange(change);
+  change.set_conflicted(published.conflicted);
+  ASSIGN_OR_RETURN(published.seq, txn.AppendChange(change));
+  return published;
 }
 
 absl::Status Engine::CommitAndNotify(std::unique_ptr<storage::WriteTransaction> txn,

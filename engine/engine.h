@@ -130,8 +130,11 @@ class Engine {
 
   // ---- Records ----
   // Creates (record.revision empty) or updates (record.revision a live leaf)
-  // a record; `mask` may be null. Returns the new revision with every column.
-  // INVALID_ARGUMENT, NOT_FOUND (table, record or revision), ALREADY_EXISTS
+  // a record; `mask` may be null. Returns the new revision with every column
+  // and the record's conflicted flag. A create over a deleted record
+  // (recreation) also acknowledges the record's other unreviewed deletes
+  // (engine/DESIGN.md "Deleted conflicts"). INVALID_ARGUMENT (output-only
+  // fields set among them), NOT_FOUND (table, record or revision), ALREADY_EXISTS
   // (create over a live record), ABORTED (revision not a live leaf: stale),
   // RESOURCE_EXHAUSTED (over max_record_bytes).
   absl::StatusOr<v1::Record> PutRecord(const v1::Record& record,
@@ -139,20 +142,31 @@ class Engine {
   // Resolves the conflicts of record (record.table, record.id) in one
   // transaction: writes record.attributes (validated, defaulted and masked
   // exactly as PutRecord does, the winner being the parent) as a child of
-  // the winner, and a tombstone child of every other live leaf; one
-  // change-feed entry. record.revision must be the current winner. With no
-  // conflicts this is an update of the winner. Returns the new winner (with
-  // every column; it has no conflicts). INVALID_ARGUMENT (bad input, no
-  // revision), NOT_FOUND (table, record, revision; deleted record), ABORTED
+  // the winner, closes every other live leaf L with a tombstone L' and its
+  // acknowledgement L'', and acknowledges every deleted conflict T with a
+  // tombstone child T'; one change-feed entry. With record.deleted (no
+  // attributes, no mask) the resolution chooses the delete: the winner is
+  // closed like the other live leaves and the record is deleted.
+  // record.revision must be the current winner. With no conflicts this is
+  // an update (or a delete) of the winner. Returns the new winner (with
+  // every column; it has no conflicts), or the winning tombstone.
+  // INVALID_ARGUMENT (bad input, no revision, output-only fields, attributes
+  // or mask with deleted), NOT_FOUND (table, record, revision; deleted record), ABORTED
   // (record.revision is not the current winner: the message names it),
   // RESOURCE_EXHAUSTED (over max_record_bytes). docs/api.md#conflicts.
   absl::StatusOr<v1::Record> ResolveConflict(const v1::Record& record,
                                              const google::protobuf::FieldMask* mask);
-  // The winner, or the asked revision. NOT_FOUND for a deleted record unless
-  // a revision is given.
+  // The winner (with its conflicted flag), or the asked revision (conflicted
+  // unset). With include_conflicts, the record's conflicts and deleted
+  // conflicts (none for a deleted record). NOT_FOUND for a deleted record
+  // unless a revision is given.
   absl::StatusOr<v1::Record> GetRecord(const v1::GetRecordRequest& request);
   // Writes a tombstone child of request.revision (or of the winner) and
-  // returns it. NOT_FOUND if the record is already deleted.
+  // returns it. A revision that is a live leaf but not the winner is a
+  // conflict being dismissed: its tombstone is acknowledged at once (a
+  // tombstone child, returned instead) so that it is not a deleted
+  // conflict. The result carries the record's conflicted flag after the
+  // write. NOT_FOUND if the record is already deleted.
   absl::StatusOr<v1::Record> DeleteRecord(const v1::DeleteRecordRequest& request);
   absl::StatusOr<v1::ListRecordsResponse> ListRecords(
       const v1::ListRecordsRequest& request);
@@ -258,11 +272,16 @@ class Engine {
                                   const v1::Table& table) ABSL_EXCLUSIVE_LOCKS_REQUIRED(schema_mu_);
 
   // After revisions of record `id` were inserted: makes the best of `leaves`
-  // (all the record's leaves) the view row, or removes the row when every
-  // leaf is deleted, and appends the record's change. Returns its seq.
-  absl::StatusOr<int64_t> PublishWinner(storage::WriteTransaction& txn, const v1::Table& table,
-                                        std::string_view id,
-                                        std::vector<storage::StoredRevision> leaves);
+  // (all the record's leaves) the view row, with the record's conflicted
+  // flag (internal::FindConflicts), or removes the row when every leaf is
+  // deleted, and appends the record's change with the same flag.
+  struct Published {
+    int64_t seq = 0;          // Of the change.
+    bool conflicted = false;  // The record's flag after the write.
+  };
+  absl::StatusOr<Published> PublishWinner(storage::WriteTransaction& txn, const v1::Table& table,
+                                          std::string_view id,
+                                          std::vector<storage::StoredRevision> leaves);
 
   // Commits `txn`, ends it, then tells listeners about `last_seq` (0: the
   // transaction appended nothing to the feed).
@@ -271,12 +290,19 @@ class Engine {
   absl::Status Commit(std::unique_ptr<storage::WriteTransaction> txn, int64_t last_seq);
   void NotifyListeners(int64_t last_seq);
 
-  // Local writes: `parent` is null for a first revision.
+  // Local writes: the child of `parent` (null for a first revision; else one
+  // of `leaves`, the record's leaves), and in the same transaction, for each
+  // of `close` (other leaves), internal::InsertReviewedClose. With
+  // `acknowledge` (a tombstone only) the child is itself acknowledged by a
+  // tombstone child (a dismissed conflict). Returns the last revision made
+  // from `parent`, with the record's conflicted flag after the write.
   absl::StatusOr<v1::Record> WriteLocalRevision(std::unique_ptr<storage::WriteTransaction> txn,
                                                 const v1::Table& table, std::string_view id,
                                                 const storage::StoredRevision* parent,
                                                 std::vector<storage::StoredRevision> leaves,
-                                                bool deleted, storage::Attributes attributes);
+                                                bool deleted, storage::Attributes attributes,
+                                                bool acknowledge = false,
+                                                std::vector<storage::StoredRevision> close = {});
 
   EngineOptions options_;
   const std::string node_id_;

@@ -154,7 +154,8 @@ absl::StatusOr<int64_t> Engine::ApplyForeignRevisions(const std::vector<ForeignR
   for (const auto& [table_name, id] : touched) {
     ASSIGN_OR_RETURN(auto table, FindTable(txn.get(), table_name));
     ASSIGN_OR_RETURN(auto leaves, txn->GetLeaves(*table, id));
-    ASSIGN_OR_RETURN(last_seq, PublishWinner(*txn, *table, id, std::move(leaves)));
+    ASSIGN_OR_RETURN(const Published published, PublishWinner(*txn, *table, id, std::move(leaves)));
+    last_seq = published.seq;
   }
   if (checkpoint != nullptr) {
     RETURN_IF_ERROR(txn->SetMeta(internal::CheckpointMetaKey(checkpoint->key),

@@ -7,6 +7,7 @@
 #include "common/strings.h"
 #include "engine/engine.h"
 #include "engine/internal/attributes.h"
+#include "engine/internal/conflicts.h"
 #include "engine/internal/page_token.h"
 #include "engine/internal/records.h"
 #include "engine/internal/validation.h"
@@ -20,16 +21,6 @@ using storage::StoredRevision;
 
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
-
-// The live leaves other than the winner, best first.
-std::vector<StoredRevision> Conflicts(std::vector<StoredRevision> leaves) {
-  internal::SortByPrecedence(leaves);
-  std::vector<StoredRevision> out;
-  for (size_t i = 1; i < leaves.size(); ++i) {
-    if (!leaves[i].deleted) out.push_back(std::move(leaves[i]));
-  }
-  return out;
-}
 
 // The column named by a filter or order_by: nullptr for "id".
 absl::StatusOr<const v1::Column*> ResolveColumn(const v1::Table& table, std::string_view name,
@@ -127,9 +118,15 @@ absl::StatusOr<v1::Record> Engine::GetRecord(const v1::GetRecordRequest& request
   }
   if (request.include_conflicts()) {
     ASSIGN_OR_RETURN(auto leaves, read->GetLeaves(*table, request.id()));
-    for (const StoredRevision& conflict : Conflicts(std::move(leaves))) {
+    internal::SortByPrecedence(leaves);
+    ASSIGN_OR_RETURN(const internal::LeafConflicts conflicts,
+                     internal::FindConflicts(*read, *table, leaves));
+    for (const StoredRevision& conflict : conflicts.live) {
       record.add_conflicts(conflict.revision);
       *record.add_conflict_records() = internal::ToRecord(table->name(), request.id(), conflict);
+    }
+    for (const StoredRevision& deleted : conflicts.deleted) {
+      record.add_deleted_conflicts(deleted.revision);
     }
   }
   return record;
@@ -154,6 +151,7 @@ absl::StatusOr<v1::ListRecordsResponse> Engine::ListRecords(const v1::ListRecord
   query.order_by = request.order_by().empty() ? "id" : request.order_by();
   ASSIGN_OR_RETURN(const v1::Column* order_column, ResolveColumn(*table, query.order_by, "order_by"));
   query.descending = request.descending();
+  query.conflicted_only = request.conflicted_only();
   query.limit = page_size + 1;  // One more tells whether another page exists.
   const std::string fingerprint = internal::QueryFingerprint(request);
   if (!request.page_token().empty()) {

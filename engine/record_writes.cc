@@ -1,4 +1,7 @@
 // Local writes: create, update (optimistic concurrency on a leaf), delete.
+// The writes that review a delete (the dismissal of a conflict, a
+// recreation) extend tombstones as engine/DESIGN.md "Deleted conflicts"
+// says.
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -7,6 +10,7 @@
 #include "common/strings.h"
 #include "engine/engine.h"
 #include "engine/internal/attributes.h"
+#include "engine/internal/conflicts.h"
 #include "engine/internal/local_revision.h"
 #include "engine/internal/records.h"
 #include "engine/internal/validation.h"
@@ -73,10 +77,7 @@ absl::StatusOr<v1::Record> Engine::PutRecord(const v1::Record& record,
   if (record.deleted()) {
     return absl::InvalidArgumentError("record.deleted must be false; use DeleteRecord to delete");
   }
-  if (record.conflicts_size() > 0 || record.conflict_records_size() > 0) {
-    return absl::InvalidArgumentError(
-        "record.conflicts and record.conflict_records are output only and must be empty");
-  }
+  RETURN_IF_ERROR(internal::CheckNoOutputOnlyFields(record));
   const bool create = record.revision().empty();
   std::string id = record.id();
   if (id.empty()) {
@@ -90,6 +91,7 @@ absl::StatusOr<v1::Record> Engine::PutRecord(const v1::Record& record,
   ASSIGN_OR_RETURN(auto table, FindTable(txn.get(), record.table()));
   ASSIGN_OR_RETURN(std::vector<StoredRevision> leaves, txn->GetLeaves(*table, id));
   const StoredRevision* parent = nullptr;
+  std::vector<StoredRevision> acknowledged;
   if (create) {
     if (!AllDeleted(leaves)) {
       return absl::AlreadyExistsError(absl::StrCat(RecordName(*table, id),
@@ -103,11 +105,22 @@ absl::StatusOr<v1::Record> Engine::PutRecord(const v1::Record& record,
   } else {
     ASSIGN_OR_RETURN(parent, FindParentLeaf(*txn, *table, id, record.revision(), leaves));
   }
+  if (parent != nullptr && parent->deleted) {
+    // A recreation (by create, or by giving a tombstone of the deleted
+    // record): the other deletes of the old life are acknowledged, so that
+    // none shows up as a deleted conflict of the new one.
+    for (const StoredRevision& leaf : leaves) {
+      if (leaf.revision == parent->revision) continue;
+      ASSIGN_OR_RETURN(const bool unreviewed, internal::IsUnreviewedDelete(*txn, *table, leaf));
+      if (unreviewed) acknowledged.push_back(leaf);
+    }
+  }
   const storage::Attributes* base = parent != nullptr && !parent->deleted ? &parent->attributes : nullptr;
   ASSIGN_OR_RETURN(storage::Attributes attributes,
                    internal::BuildAttributes(*table, record.attributes(), mask, base));
   return WriteLocalRevision(std::move(txn), *table, id, parent, std::move(leaves),
-                            /*deleted=*/false, std::move(attributes));
+                            /*deleted=*/false, std::move(attributes), /*acknowledge=*/false,
+                            std::move(acknowledged));
 }
 
 absl::StatusOr<v1::Record> Engine::DeleteRecord(const v1::DeleteRecordRequest& request) {
@@ -134,30 +147,48 @@ absl::StatusOr<v1::Record> Engine::DeleteRecord(const v1::DeleteRecordRequest& r
     ASSIGN_OR_RETURN(parent,
                      FindParentLeaf(*txn, *table, request.id(), request.revision(), leaves));
   }
+  // Deleting a live leaf that is not the winner dismisses that conflict: a
+  // review, so the tombstone is acknowledged at once and not reported as a
+  // deleted conflict. Deleting the winner is a real delete: if another live
+  // leaf then wins, the tombstone is rightly a deleted conflict.
+  const bool dismissal = parent->revision != WinnerOf(leaves);
   return WriteLocalRevision(std::move(txn), *table, request.id(), parent, std::move(leaves),
-                            /*deleted=*/true, storage::Attributes());
+                            /*deleted=*/true, storage::Attributes(), dismissal);
 }
 
 absl::StatusOr<v1::Record> Engine::WriteLocalRevision(
     std::unique_ptr<storage::WriteTransaction> txn, const v1::Table& table, std::string_view id,
     const StoredRevision* parent, std::vector<StoredRevision> leaves, bool deleted,
-    storage::Attributes attributes) {
+    storage::Attributes attributes, bool acknowledge, std::vector<StoredRevision> close) {
+  // Replaces leaf `old_revision` by its new descendant `leaf`.
+  auto replace_leaf = [&leaves](const std::string& old_revision, const StoredRevision& leaf) {
+    leaves.erase(
+        std::remove_if(leaves.begin(), leaves.end(),
+                       [&](const StoredRevision& l) { return l.revision == old_revision; }),
+        leaves.end());
+    leaves.push_back(leaf);
+  };
+  // `parent` points into `leaves`: copied before they change.
+  const std::string parent_revision = parent != nullptr ? parent->revision : std::string();
   ASSIGN_OR_RETURN(StoredRevision rev,
-                   internal::MakeLocalRevision(table, id, parent, deleted, std::move(attributes),
-                                               options_.max_record_bytes));
-  RETURN_IF_ERROR(txn->InsertRevision(table, rev));
-
-  // The parent stops being a leaf; the new revision is one.
-  if (parent != nullptr) {
-    const std::string parent_revision = parent->revision;  // `parent` points into `leaves`.
-    leaves.erase(std::remove_if(leaves.begin(), leaves.end(),
-                                [&](const StoredRevision& l) { return l.revision == parent_revision; }),
-                 leaves.end());
+                   internal::InsertLocalRevision(*txn, table, id, parent, deleted,
+                                                 std::move(attributes), options_.max_record_bytes));
+  if (acknowledge && deleted) {
+    ASSIGN_OR_RETURN(
+        rev, internal::InsertLocalRevision(*txn, table, id, &rev, /*deleted=*/true,
+                                           storage::Attributes(), options_.max_record_bytes));
   }
-  leaves.push_back(rev);
-  ASSIGN_OR_RETURN(int64_t seq, PublishWinner(*txn, table, id, std::move(leaves)));
-  RETURN_IF_ERROR(CommitAndNotify(std::move(txn), seq));
-  return internal::ToRecord(table.name(), id, rev);
+  replace_leaf(parent_revision, rev);
+  for (const StoredRevision& leaf : close) {
+    ASSIGN_OR_RETURN(const StoredRevision closed,
+                     internal::InsertReviewedClose(*txn, table, leaf, options_.max_record_bytes));
+    replace_leaf(leaf.revision, closed);
+  }
+  ASSIGN_OR_RETURN(const Published published, PublishWinner(*txn, table, id, std::move(leaves)));
+  RETURN_IF_ERROR(CommitAndNotify(std::move(txn), published.seq));
+  v1::Record result = internal::ToRecord(table.name(), id, rev);
+  result.set_conflicted(published.conflicted);
+  return result;
 }
 
 }  // namespace recondb::engine

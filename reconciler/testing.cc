@@ -98,11 +98,13 @@ std::string Snapshot(engine::Engine& engine) {
   }
   auto changes = engine.GetChanges(0, {}, 1 << 30);
   if (!changes.ok()) return changes.status().ToString();
-  std::set<std::pair<std::string, std::string>> records;
+  // Each record's latest feed entry: its seq is local, its state is not.
+  std::map<std::pair<std::string, std::string>, v1::Change> records;
   for (const auto& c : *changes) {
-    if (c.kind() == v1::CHANGE_KIND_RECORD) records.emplace(c.table(), c.id());
+    if (c.kind() == v1::CHANGE_KIND_RECORD) records[{c.table(), c.id()}] = c;
   }
-  for (const auto& [table, id] : records) {
+  for (const auto& [key, change] : records) {
+    const auto& [table, id] = key;
     v1::GetRecordHistoryRequest history_request;
     history_request.set_table(table);
     history_request.set_id(id);
@@ -119,7 +121,8 @@ std::string Snapshot(engine::Engine& engine) {
     get.set_include_conflicts(true);
     auto winner = engine.GetRecord(get);
     out += absl::StrCat(table, "/", id, ": ", winner.ok() ? winner->ShortDebugString() : "deleted",
-                        "\n  ");
+                        "\n  feed: ", change.revision(), change.deleted() ? " deleted" : "",
+                        change.conflicted() ? " conflicted" : "", "\n  ");
     for (const auto& r : revisions) out += r + "; ";
     out += "\n";
   }

@@ -60,8 +60,10 @@ SyncResult Sync(engine::Engine& dialer, engine::Engine& acceptor, const SyncOpti
 
 // What must be equal between converged nodes, as text: every table's
 // columns; per record (found through the change feed) its revision ids with
-// parent and leaf flag, its winner with conflicts, or "deleted"; every view
-// row. Bodies of non-winning revisions are left out (stubs differ by node).
+// parent and leaf flag, its winner with conflicts, deleted conflicts and
+// conflicted flag, or "deleted", and the state of its latest feed entry
+// (winner, deleted, conflicted; not its seq); every view row. Bodies of
+// non-winning revisions are left out (stubs differ by node).
 std::string Snapshot(engine::Engine& engine);
 
 }  // namespace recondb::reconciler::testing

@@ -51,6 +51,7 @@ struct RecordTree {
 // A view row: the winner of a live record.
 struct ViewRow {
   std::string revision;
+  bool conflicted = false;
   Attributes attributes;  // Every column of the table.
 };
 
@@ -58,7 +59,21 @@ struct TableData {
   v1::Table definition;
   std::map<std::string, RecordTree> records;  // By id.
   std::map<std::string, ViewRow> view;        // By id: id order is free.
+  // The ids of the view rows with `conflicted` set: the index of
+  // conflicted-only queries. Changed only by SetViewRow / EraseViewRow.
+  std::set<std::string> conflicted;
 };
+
+void EraseViewRow(TableData& data, const std::string& id) {
+  data.view.erase(id);
+  data.conflicted.erase(id);
+}
+
+void SetViewRow(TableData& data, const std::string& id, ViewRow row) {
+  EraseViewRow(data, id);
+  if (row.conflicted) data.conflicted.insert(id);
+  data.view.emplace(id, std::move(row));
+}
 
 // (kind, table, id): the feed keeps one entry per key.
 using ChangeKey = std::tuple<int, std::string, std::string>;
@@ -116,6 +131,7 @@ v1::Record ToRecord(std::string_view table, const std::string& id, const ViewRow
   record.set_table(std::string(table));
   record.set_id(id);
   record.set_revision(row.revision);
+  record.set_conflicted(row.conflicted);
   for (const auto& [name, value] : row.attributes) (*record.mutable_attributes())[name] = value;
   return record;
 }
@@ -159,6 +175,7 @@ absl::Status CheckQuery(const v1::Table& definition, const ViewQuery& query) {
 }
 
 bool Matches(const ViewQuery& query, const std::string& id, const ViewRow& row) {
+  if (query.conflicted_only && !row.conflicted) return false;
   v1::Value scratch;
   for (const ViewCondition& c : query.conditions) {
     if (!Satisfies(ColumnValue(c.column, id, row, scratch), c.op, c.value)) return false;
@@ -168,8 +185,28 @@ bool Matches(const ViewQuery& query, const std::string& id, const ViewRow& row) 
 
 using ViewIterator = std::map<std::string, ViewRow>::const_iterator;
 
+// Ordered by id, conflicted rows only: walks the index of conflicted ids
+// from the cursor and stops at the limit.
+std::vector<ViewIterator> QueryConflictedById(const TableData& table, const ViewQuery& query) {
+  std::vector<ViewIterator> out;
+  const auto& ids = table.conflicted;
+  auto take = [&](const std::string& id) {
+    auto row = table.view.find(id);
+    if (Matches(query, row->first, row->second)) out.push_back(row);
+  };
+  if (!query.descending) {
+    auto it = query.after ? ids.upper_bound(query.after->id) : ids.begin();
+    for (; it != ids.end() && out.size() < static_cast<size_t>(query.limit); ++it) take(*it);
+    return out;
+  }
+  auto it = query.after ? ids.lower_bound(query.after->id) : ids.end();
+  while (it != ids.begin() && out.size() < static_cast<size_t>(query.limit)) take(*--it);
+  return out;
+}
+
 // Ordered by id: walks the view map from the cursor and stops at the limit.
 std::vector<ViewIterator> QueryById(const TableData& table, const ViewQuery& query) {
+  if (query.conflicted_only) return QueryConflictedById(table, query);
   std::vector<ViewIterator> out;
   const auto& view = table.view;
   if (!query.descending) {
@@ -196,13 +233,18 @@ std::vector<ViewIterator> QueryByColumn(const TableData& table, const ViewQuery&
     return AttributeOf(it->second, column);
   };
   std::vector<ViewIterator> rows;
-  for (auto it = table.view.begin(); it != table.view.end(); ++it) {
+  auto consider = [&](ViewIterator it) {
     if (query.after && sign * ComparePositions(position(it), it->first, query.after->order_value,
                                                query.after->id) <=
                            0) {
-      continue;
+      return;
     }
     if (Matches(query, it->first, it->second)) rows.push_back(it);
+  };
+  if (query.conflicted_only) {  // Only the indexed rows.
+    for (const std::string& id : table.conflicted) consider(table.view.find(id));
+  } else {
+    for (auto it = table.view.begin(); it != table.view.end(); ++it) consider(it);
   }
   auto before = [&](ViewIterator a, ViewIterator b) {
     return sign * ComparePositions(position(a), a->first, position(b), b->first) < 0;
@@ -468,7 +510,7 @@ class MemoryWriteTransaction final : public MemoryReader<WriteTransaction> {
     RETURN_IF_ERROR(CheckActive());
     ASSIGN_OR_RETURN(TableData * data, FindTable(*state_, table.name()));
     const Attributes given(winner.attributes().begin(), winner.attributes().end());
-    ViewRow row{winner.revision(),
+    ViewRow row{winner.revision(), winner.conflicted(),
                 Normalize(data->definition, given, data->definition.columns_size())};
     return ReplaceViewRow(table.name(), data, winner.id(), std::move(row));
   }
@@ -541,15 +583,19 @@ class MemoryWriteTransaction final : public MemoryReader<WriteTransaction> {
                               std::optional<ViewRow> row) {
     std::optional<ViewRow> previous;
     auto it = data->view.find(id);
-    if (it != data->view.end()) {
-      previous = std::move(it->second);
-      data->view.erase(it);
+    if (it != data->view.end()) previous = it->second;
+    if (row) {
+      SetViewRow(*data, id, std::move(*row));
+    } else {
+      EraseViewRow(*data, id);
     }
-    if (row) data->view.emplace(id, std::move(*row));
     undo_.push_back([table, id, previous = std::move(previous)](State& s) {
       TableData& data = s.tables.at(table);
-      data.view.erase(id);
-      if (previous) data.view.emplace(id, *previous);
+      if (previous) {
+        SetViewRow(data, id, *previous);
+      } else {
+        EraseViewRow(data, id);
+      }
     });
     return absl::OkStatus();
   }

@@ -314,9 +314,9 @@ TEST_F(SqliteStorageTest, PlainSqliteSeesTypedColumnsAndIsoTimestamps) {
   }
   PlainDb plain(path());
   EXPECT_THAT(plain.Query("SELECT * FROM todos ORDER BY id"),
-              ElementsAre(Row{"t1", Rev(2, 'b'), "NULL", "0", "2026-01-02T03:04:05.123456Z", "2.5",
-                              "\x01\x02", "1234"},
-                          Row{"t2", Rev(1, 'c'), "Buy water filters", "1",
+              ElementsAre(Row{"t1", Rev(2, 'b'), "0", "NULL", "0", "2026-01-02T03:04:05.123456Z",
+                              "2.5", "\x01\x02", "1234"},
+                          Row{"t2", Rev(1, 'c'), "0", "Buy water filters", "1",
                               "2026-01-02T03:04:05.123456Z", "2.5", "\x01\x02", "1234"}));
   EXPECT_THAT(
       plain.Query("SELECT typeof(id), typeof(revision), typeof(title), typeof(completed),"
@@ -325,9 +325,10 @@ TEST_F(SqliteStorageTest, PlainSqliteSeesTypedColumnsAndIsoTimestamps) {
       ElementsAre(Row{"text", "text", "text", "integer", "text", "real", "blob", "integer"}));
   EXPECT_THAT(plain.Query("SELECT name, type, pk FROM pragma_table_info('todos')"),
               ElementsAre(Row{"id", "TEXT", "1"}, Row{"revision", "TEXT", "0"},
-                          Row{"title", "TEXT", "0"}, Row{"completed", "INTEGER", "0"},
-                          Row{"deadline_at", "TEXT", "0"}, Row{"score", "REAL", "0"},
-                          Row{"attachment", "BLOB", "0"}, Row{"count", "INTEGER", "0"}));
+                          Row{"_conflicted", "INTEGER", "0"}, Row{"title", "TEXT", "0"},
+                          Row{"completed", "INTEGER", "0"}, Row{"deadline_at", "TEXT", "0"},
+                          Row{"score", "REAL", "0"}, Row{"attachment", "BLOB", "0"},
+                          Row{"count", "INTEGER", "0"}));
   // The history: every revision, a tombstone with every column null.
   EXPECT_THAT(plain.Query("SELECT seq, id, revision, parent, generation, deleted, leaf, title,"
                           " deadline_at FROM todos_history ORDER BY seq"),
@@ -346,16 +347,16 @@ TEST_F(SqliteStorageTest, PlainSqliteSeesTypedColumnsAndIsoTimestamps) {
                           Row{"5", "0", "2", "NULL"}));
   // Internal tables.
   EXPECT_THAT(plain.Query("SELECT key, value FROM _meta ORDER BY key"),
-              ElementsAre(Row{"format_version", "3"}, Row{"node_id", "node-1"}));
+              ElementsAre(Row{"format_version", "4"}, Row{"node_id", "node-1"}));
   EXPECT_THAT(plain.Query("SELECT name FROM _tables"), ElementsAre(Row{"todos"}));
-  EXPECT_THAT(plain.Query("SELECT seq, kind, table_name, record_id, revision, deleted"
+  EXPECT_THAT(plain.Query("SELECT seq, kind, table_name, record_id, revision, deleted, conflicted"
                           " FROM _changes"),
-              ElementsAre(Row{"1", "1", "todos", "t1", Rev(2, 'b'), "0"}));
+              ElementsAre(Row{"1", "1", "todos", "t1", Rev(2, 'b'), "0", "0"}));
   EXPECT_THAT(
       plain.Query("SELECT name, tbl_name FROM sqlite_schema WHERE type = 'index'"
                   " AND name LIKE '\\_idx\\_%' ESCAPE '\\' ORDER BY name"),
-      ElementsAre(Row{"_idx__changes-entry", "_changes"}, Row{"_idx_todos-completed", "todos"},
-                  Row{"_idx_todos-deadline_at", "todos"},
+      ElementsAre(Row{"_idx__changes-entry", "_changes"}, Row{"_idx_todos-_conflicted", "todos"},
+                  Row{"_idx_todos-completed", "todos"}, Row{"_idx_todos-deadline_at", "todos"},
                   Row{"_idx_todos_history-id_revision", "todos_history"},
                   Row{"_idx_todos_history-leaves", "todos_history"}));
   // Timestamps compare as text in time order, so plain SQL can filter them.
@@ -406,7 +407,7 @@ TEST_F(SqliteStorageTest, SqlKeywordsAreValidTableAndColumnNames) {
     EXPECT_THAT(txn->GetLeaves(table, "r0"), IsOkAndHolds(::testing::SizeIs(1)));
   }
   EXPECT_THAT(txn->ListTables(), IsOkAndHolds(::testing::SizeIs(4)));
-  EXPECT_THAT(txn->GetMeta("format_version"), IsOkAndHolds(std::string("3")));
+  EXPECT_THAT(txn->GetMeta("format_version"), IsOkAndHolds(std::string("4")));
   PlainDb plain(path());
   EXPECT_THAT(plain.Query("SELECT id, \"from\", \"where\", \"index\" FROM \"select\" ORDER BY id"),
               ElementsAre(Row{"r0", "'); DROP TABLE \"_meta\"; --0", "0", "1"},
@@ -416,13 +417,13 @@ TEST_F(SqliteStorageTest, SqlKeywordsAreValidTableAndColumnNames) {
 TEST_F(SqliteStorageTest, NewerFormatVersionIsFailedPrecondition) {
   { ASSERT_OK(Open().status()); }
   PlainDb(path(), /*writable=*/true)
-      .Exec("UPDATE _meta SET value = '4' WHERE key = 'format_version'");
-  EXPECT_THAT(Open(), StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("version 4")));
+      .Exec("UPDATE _meta SET value = '5' WHERE key = 'format_version'");
+  EXPECT_THAT(Open(), StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("version 5")));
   PlainDb(path(), /*writable=*/true)
       .Exec("UPDATE _meta SET value = 'one' WHERE key = 'format_version'");
   EXPECT_THAT(Open(), StatusIs(absl::StatusCode::kUnavailable));
   PlainDb(path(), /*writable=*/true)
-      .Exec("UPDATE _meta SET value = '3' WHERE key = 'format_version'");
+      .Exec("UPDATE _meta SET value = '4' WHERE key = 'format_version'");
   EXPECT_OK(Open());
 }
 
@@ -456,7 +457,7 @@ TEST_F(SqliteStorageTest, FormatOneStoreIsMigratedKeepingTheFeed) {
   {
     ASSERT_OK_AND_ASSIGN(auto storage, Open());
     ASSERT_OK_AND_ASSIGN(auto txn, storage->BeginWrite());
-    EXPECT_THAT(txn->GetMeta("format_version"), IsOkAndHolds(std::string("3")));
+    EXPECT_THAT(txn->GetMeta("format_version"), IsOkAndHolds(std::string("4")));
     EXPECT_THAT(txn->GetMeta("node_id"), IsOkAndHolds(std::string("node-1")));
     EXPECT_THAT(txn->LastSeq(), IsOkAndHolds(4));
     ASSERT_OK_AND_ASSIGN(std::vector<v1::Change> feed, txn->ScanChanges(0, {}, 10));
@@ -524,7 +525,7 @@ TEST_F(SqliteStorageTest, FormatTwoStoreIsMigratedInPlace) {
   {
     ASSERT_OK_AND_ASSIGN(auto storage, Open());
     ASSERT_OK_AND_ASSIGN(auto txn, storage->BeginWrite());
-    EXPECT_THAT(txn->GetMeta("format_version"), IsOkAndHolds(std::string("3")));
+    EXPECT_THAT(txn->GetMeta("format_version"), IsOkAndHolds(std::string("4")));
     ASSERT_OK_AND_ASSIGN(StoredRevision first, txn->GetRevision(Todos(), "t1", Rev(1, 'a')));
     EXPECT_FALSE(first.stub);
     EXPECT_EQ(first.attributes.size(), 6u);
@@ -556,6 +557,119 @@ TEST_F(SqliteStorageTest, FormatTwoStoreIsMigratedInPlace) {
               ElementsAre(Row{"note"}));
   EXPECT_THAT(plain.Query("SELECT tbl_name FROM sqlite_schema WHERE name = '_idx_todos-note'"),
               ElementsAre(Row{"todos"}));
+}
+
+// Format 3 (docs/storage-format.md, "Format history") kept no conflicted
+// flag. Opening such a store computes it for every view row from the
+// history (another live leaf than the winner, or a tombstone leaf whose
+// parent is not a tombstone), indexes it, and copies it into the latest feed
+// entry of each record.
+TEST_F(SqliteStorageTest, FormatThreeStoreIsMigratedWithConflictedFlags) {
+  {
+    PlainDb v3(path(), /*writable=*/true, /*create=*/true);
+    v3.Exec(
+        "CREATE TABLE \"_meta\" (\"key\" TEXT PRIMARY KEY NOT NULL, \"value\" TEXT NOT NULL)"
+        " WITHOUT ROWID;"
+        "CREATE TABLE \"_tables\" (\"name\" TEXT PRIMARY KEY NOT NULL,"
+        " \"definition\" BLOB NOT NULL) WITHOUT ROWID;"
+        "CREATE TABLE \"_changes\" (\"seq\" INTEGER PRIMARY KEY,"
+        " \"kind\" INTEGER NOT NULL, \"table_name\" TEXT NOT NULL, \"record_id\" TEXT NOT NULL,"
+        " \"revision\" TEXT NOT NULL, \"deleted\" INTEGER NOT NULL);"
+        "CREATE UNIQUE INDEX \"_idx__changes-entry\""
+        " ON \"_changes\" (\"kind\", \"table_name\", \"record_id\");"
+        "INSERT INTO _meta VALUES ('format_version', '3'), ('node_id', 'node-1');"
+        "CREATE TABLE \"todos\" (\"id\" TEXT PRIMARY KEY NOT NULL, \"revision\" TEXT NOT NULL,"
+        " \"title\" TEXT, \"completed\" INTEGER, \"deadline_at\" TEXT, \"score\" REAL,"
+        " \"attachment\" BLOB, \"count\" INTEGER) WITHOUT ROWID;"
+        "CREATE TABLE \"todos_history\" (\"seq\" INTEGER PRIMARY KEY, \"id\" TEXT NOT NULL,"
+        " \"revision\" TEXT NOT NULL, \"parent\" TEXT NOT NULL, \"generation\" INTEGER NOT NULL,"
+        " \"deleted\" INTEGER NOT NULL, \"leaf\" INTEGER NOT NULL, \"_stub\" INTEGER NOT NULL,"
+        " \"_columns\" INTEGER NOT NULL, \"title\" TEXT, \"completed\" INTEGER,"
+        " \"deadline_at\" TEXT, \"score\" REAL, \"attachment\" BLOB, \"count\" INTEGER);"
+        "CREATE UNIQUE INDEX \"_idx_todos_history-id_revision\""
+        " ON \"todos_history\" (\"id\", \"revision\");"
+        "CREATE INDEX \"_idx_todos_history-leaves\" ON \"todos_history\" (\"id\")"
+        " WHERE \"leaf\" = 1;"
+        "CREATE INDEX \"_idx_todos-completed\" ON \"todos\" (\"completed\");"
+        "CREATE INDEX \"_idx_todos-deadline_at\" ON \"todos\" (\"deadline_at\");");
+    v3.Exec(absl::StrCat("INSERT INTO _tables VALUES ('todos', X'",
+                         absl::BytesToHexString(Todos().SerializeAsString()), "')"));
+    // (id, revision, parent, generation, deleted, leaf) per history row;
+    // live rows hold a title only (_columns 1).
+    struct HistoryRow {
+      const char* id;
+      std::string revision, parent;
+      int generation, deleted, leaf;
+    };
+    const HistoryRow rows[] = {
+        // edits: two live leaves (2-b wins over 2-c).
+        {"edits", Rev(1, 'a'), "", 1, 0, 0},
+        {"edits", Rev(2, 'b'), Rev(1, 'a'), 2, 0, 1},
+        {"edits", Rev(2, 'c'), Rev(1, 'a'), 2, 0, 1},
+        // lost: a delete (2-e) of a live revision lost to an edit (2-d).
+        {"lost", Rev(1, 'a'), "", 1, 0, 0},
+        {"lost", Rev(2, 'd'), Rev(1, 'a'), 2, 0, 1},
+        {"lost", Rev(2, 'e'), Rev(1, 'a'), 2, 1, 1},
+        // acked: the tombstone leaf 3-g acknowledges the tombstone 2-h.
+        {"acked", Rev(1, 'a'), "", 1, 0, 0},
+        {"acked", Rev(2, 'f'), Rev(1, 'a'), 2, 0, 1},
+        {"acked", Rev(2, 'h'), Rev(1, 'a'), 2, 1, 0},
+        {"acked", Rev(3, 'g'), Rev(2, 'h'), 3, 1, 1},
+        // plain: one leaf.
+        {"plain", Rev(1, 'a'), "", 1, 0, 1},
+        // gone: deleted (no view row).
+        {"gone", Rev(1, 'a'), "", 1, 0, 0},
+        {"gone", Rev(2, 'i'), Rev(1, 'a'), 2, 1, 1},
+    };
+    for (const HistoryRow& r : rows) {
+      v3.Exec(absl::StrCat(
+          "INSERT INTO todos_history (id, revision, parent, generation, deleted, leaf, _stub,"
+          " _columns, title) VALUES ('",
+          r.id, "', '", r.revision, "', '", r.parent, "', ", r.generation, ", ", r.deleted, ", ",
+          r.leaf, ", 0, ", r.deleted ? 0 : 1, ", ", r.deleted ? "NULL" : "'x'", ")"));
+    }
+    v3.Exec(absl::StrCat("INSERT INTO todos (id, revision, title) VALUES ('edits', '", Rev(2, 'b'),
+                         "', 'x'), ('lost', '", Rev(2, 'd'), "', 'x'), ('acked', '", Rev(2, 'f'),
+                         "', 'x'), ('plain', '", Rev(1, 'a'), "', 'x')"));
+    v3.Exec(absl::StrCat(
+        "INSERT INTO _changes VALUES (1, 2, 'todos', '', '', 0),"
+        " (2, 1, 'todos', 'edits', '",
+        Rev(2, 'b'), "', 0), (3, 1, 'todos', 'lost', '", Rev(2, 'd'),
+        "', 0), (4, 1, 'todos', 'acked', '", Rev(2, 'f'), "', 0), (5, 1, 'todos', 'plain', '",
+        Rev(1, 'a'), "', 0), (6, 1, 'todos', 'gone', '", Rev(2, 'i'),
+        "', 1), (7, 1, 'others', 'edits', '", Rev(1, 'a'), "', 0)"));
+  }
+  {
+    ASSERT_OK_AND_ASSIGN(auto storage, Open());
+    ASSERT_OK_AND_ASSIGN(auto txn, storage->BeginWrite());
+    EXPECT_THAT(txn->GetMeta("format_version"), IsOkAndHolds(std::string("4")));
+    for (const auto& [id, conflicted] : std::vector<std::pair<std::string, bool>>{
+             {"edits", true}, {"lost", true}, {"acked", false}, {"plain", false}}) {
+      ASSERT_OK_AND_ASSIGN(v1::Record row, txn->GetViewRow(Todos(), id));
+      EXPECT_EQ(row.conflicted(), conflicted) << id;
+      EXPECT_EQ(row.attributes().at("title").string(), "x") << id;
+    }
+    ViewQuery only;
+    only.conflicted_only = true;
+    ASSERT_OK_AND_ASSIGN(std::vector<v1::Record> conflicted, txn->QueryView(Todos(), only));
+    ASSERT_EQ(conflicted.size(), 2u);
+    EXPECT_EQ(conflicted[0].id(), "edits");
+    EXPECT_EQ(conflicted[1].id(), "lost");
+    // A migrated view takes rows with the flag like a new one.
+    ASSERT_OK(txn->UpsertViewRow(Todos(), ViewRow("todos", "edits", Rev(3, 'j'), {})));
+    ASSERT_OK(txn->Commit());
+  }
+  PlainDb plain(path());
+  EXPECT_THAT(plain.Query("SELECT seq, record_id, conflicted FROM _changes ORDER BY seq"),
+              ElementsAre(Row{"1", "", "0"}, Row{"2", "edits", "1"}, Row{"3", "lost", "1"},
+                          Row{"4", "acked", "0"}, Row{"5", "plain", "0"}, Row{"6", "gone", "0"},
+                          Row{"7", "edits", "0"}));
+  EXPECT_THAT(
+      plain.Query("SELECT id, _conflicted FROM todos ORDER BY id"),
+      ElementsAre(Row{"acked", "0"}, Row{"edits", "0"}, Row{"lost", "1"}, Row{"plain", "0"}));
+  EXPECT_THAT(
+      plain.Query("SELECT tbl_name FROM sqlite_schema WHERE name = '_idx_todos-_conflicted'"),
+      ElementsAre(Row{"todos"}));
 }
 
 // A read transaction whose snapshot predates an appended column, given the
@@ -859,6 +973,21 @@ TEST_F(SqliteStorageTest, PerTableStatementsUseTheirIndexes) {
                                    " ORDER BY \"deadline_at\" ASC, \"id\" ASC LIMIT 5");
   EXPECT_THAT(resumed, HasSubstr("_idx_todos-deadline_at"));
   EXPECT_THAT(resumed, Not(HasSubstr("TEMP B-TREE")));
+  // A conflicted-only query reads the partial index of conflicted rows only:
+  // in id order without a sort; ordered by another column, even an indexed
+  // one (which the planner would otherwise walk, reading every row), with a
+  // sort of the conflicted rows.
+  const std::string conflicted = plan(sql.conflicted_query_prefix +
+                                      " WHERE \"_conflicted\" = 1 AND \"id\" > 'a'"
+                                      " ORDER BY \"id\" ASC LIMIT 5");
+  EXPECT_THAT(conflicted, HasSubstr("_idx_todos-_conflicted"));
+  EXPECT_THAT(conflicted, Not(HasSubstr("TEMP B-TREE")));
+  const std::string by_deadline =
+      plan(sql.conflicted_query_prefix +
+           " WHERE \"_conflicted\" = 1 AND (\"deadline_at\", \"id\") > ('2026', 'x')"
+           " ORDER BY \"deadline_at\" ASC, \"id\" ASC LIMIT 5");
+  EXPECT_THAT(by_deadline, HasSubstr("_idx_todos-_conflicted"));
+  EXPECT_THAT(by_deadline, Not(HasSubstr("_idx_todos-deadline_at")));
 }
 
 }  // namespace

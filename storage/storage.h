@@ -68,6 +68,9 @@ struct ViewCursor {
 // every value ascending and before every value descending.
 struct ViewQuery {
   std::vector<ViewCondition> conditions;  // ANDed.
+  // Only rows stored with conflicted = true. Backends keep those rows
+  // indexed: such a query does not read the other rows.
+  bool conflicted_only = false;
   std::string order_by = "id";            // A column of the table, or "id".
   bool descending = false;
   int limit = 100;  // REQUIRES: > 0.
@@ -97,13 +100,14 @@ class ReadTransaction {
   virtual absl::StatusOr<std::vector<StoredRevision>> GetHistory(
       const v1::Table& table, std::string_view id) = 0;
 
-  // The view row of record `id` (table, id, revision and every column);
-  // NOT_FOUND if the record has no live winner.
+  // The view row of record `id` (table, id, revision, conflicted and every
+  // column); NOT_FOUND if the record has no live winner.
   virtual absl::StatusOr<v1::Record> GetViewRow(const v1::Table& table,
                                                 std::string_view id) = 0;
   // How many view rows (live records) the table has.
   virtual absl::StatusOr<int64_t> CountViewRows(const v1::Table& table) = 0;
-  // View rows matching `query`, in its order, at most query.limit.
+  // View rows matching `query`, in its order, at most query.limit, each as
+  // GetViewRow returns it.
   virtual absl::StatusOr<std::vector<v1::Record>> QueryView(
       const v1::Table& table, const ViewQuery& query) = 0;
 
@@ -152,17 +156,18 @@ class WriteTransaction : public ReadTransaction {
   // is not a stub; INVALID_ARGUMENT as for InsertRevision.
   virtual absl::Status FillStub(const v1::Table& table, const StoredRevision& rev) = 0;
 
-  // Makes `winner` (a live revision: id, revision, every column; a column
-  // left out is null) the view row of its record, replacing any previous
-  // one.
+  // Makes `winner` (a live revision: id, revision, conflicted, every column;
+  // a column left out is null) the view row of its record, replacing any
+  // previous one. The backend stores `conflicted` as given (the engine
+  // computes it) and indexes the rows where it is true.
   virtual absl::Status UpsertViewRow(const v1::Table& table,
                                      const v1::Record& winner) = 0;
   // Removes the view row of record `id`; OK if there is none.
   virtual absl::Status DeleteViewRow(const v1::Table& table, std::string_view id) = 0;
 
-  // Appends `change` (its seq is ignored) to the feed with the next seq,
-  // dropping the earlier entry of the same (kind, table, id). Returns the
-  // new seq.
+  // Appends `change` (its seq is ignored; kind, table, id, revision,
+  // deleted and conflicted are kept) to the feed with the next seq, dropping
+  // the earlier entry of the same (kind, table, id). Returns the new seq.
   virtual absl::StatusOr<int64_t> AppendChange(const v1::Change& change) = 0;
 
   virtual absl::Status SetMeta(std::string_view key, std::string_view value) = 0;

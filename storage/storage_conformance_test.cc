@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -525,6 +526,77 @@ TEST_P(StorageConformanceTest, ViewRowsAreUpsertedReplacedAndDeleted) {
   EXPECT_THAT(txn->CountViewRows(things_), IsOkAndHolds(0));
 }
 
+v1::Record Conflicted(v1::Record record, bool conflicted = true) {
+  record.set_conflicted(conflicted);
+  return record;
+}
+
+TEST_P(StorageConformanceTest, ViewRowsKeepTheirConflictedFlag) {
+  CreateThings();
+  const v1::Record plain = ViewRecord("rec", Rev(1, 'a'), Attrs({{"s", StringValue("one")}}));
+  const v1::Record conflicted = Conflicted(ViewRecord("rec", Rev(2, 'b'), Attrs()));
+  ViewQuery only;
+  only.conflicted_only = true;
+  Commit([&](WriteTransaction& txn) {
+    ASSERT_OK(txn.UpsertViewRow(things_, plain));
+    ASSERT_OK(txn.UpsertViewRow(things_, Conflicted(ViewRecord("other", Rev(1, 'c'), Attrs()))));
+  });
+  {
+    auto txn = Read();
+    EXPECT_THAT(txn->GetViewRow(things_, "rec"), IsOkAndHolds(EqualsProto(plain)));
+    EXPECT_THAT(txn->QueryView(things_, only), IsOkAndHolds(ElementsAre(EqualsProto(Conflicted(
+                                                   ViewRecord("other", Rev(1, 'c'), Attrs()))))));
+  }
+  Commit([&](WriteTransaction& txn) { ASSERT_OK(txn.UpsertViewRow(things_, conflicted)); });
+  {
+    auto txn = Read();
+    EXPECT_THAT(txn->GetViewRow(things_, "rec"), IsOkAndHolds(EqualsProto(conflicted)));
+    EXPECT_THAT(
+        txn->QueryView(things_, ViewQuery{}),
+        IsOkAndHolds(ElementsAre(EqualsProto(Conflicted(ViewRecord("other", Rev(1, 'c'), Attrs()))),
+                                 EqualsProto(conflicted))));
+    EXPECT_THAT(txn->QueryView(things_, only).value(), ::testing::SizeIs(2));
+  }
+  {  // A rolled back change of the flag leaves it as it was.
+    auto txn = Write();
+    ASSERT_OK(txn->UpsertViewRow(things_, Conflicted(conflicted, false)));
+    ASSERT_OK(txn->DeleteViewRow(things_, "other"));
+    EXPECT_THAT(Ids(txn->QueryView(things_, only).value()), IsEmpty());
+  }
+  {
+    auto txn = Read();
+    EXPECT_THAT(Ids(txn->QueryView(things_, only).value()), ElementsAre("other", "rec"));
+  }
+  // Cleared by an upsert, gone with the row.
+  Commit([&](WriteTransaction& txn) {
+    ASSERT_OK(txn.UpsertViewRow(things_, Conflicted(conflicted, false)));
+    ASSERT_OK(txn.DeleteViewRow(things_, "other"));
+  });
+  auto txn = Read();
+  EXPECT_THAT(txn->GetViewRow(things_, "rec"),
+              IsOkAndHolds(EqualsProto(Conflicted(conflicted, false))));
+  EXPECT_THAT(txn->QueryView(things_, only), IsOkAndHolds(IsEmpty()));
+}
+
+TEST_P(StorageConformanceTest, AppendedColumnsKeepTheConflictedFlag) {
+  CreateThings();
+  Commit([&](WriteTransaction& txn) {
+    ASSERT_OK(txn.UpsertViewRow(things_, Conflicted(ViewRecord("rec", Rev(1, 'a'), Attrs()))));
+  });
+  v1::Table wider = things_;
+  v1::Column* extra = wider.add_columns();
+  extra->set_name("extra");
+  extra->set_type(v1::COLUMN_TYPE_INT);
+  extra->set_nullable(true);
+  Commit([&](WriteTransaction& txn) { ASSERT_OK(txn.AppendColumns(wider)); });
+  auto txn = Read();
+  ASSERT_OK_AND_ASSIGN(v1::Record row, txn->GetViewRow(wider, "rec"));
+  EXPECT_TRUE(row.conflicted());
+  ViewQuery only;
+  only.conflicted_only = true;
+  EXPECT_THAT(Ids(txn->QueryView(wider, only).value()), ElementsAre("rec"));
+}
+
 // ---- Values ----
 
 // Every kind at its edges, each written to its own column.
@@ -895,6 +967,53 @@ TEST_P(QueryTest, CursorNeedNotNameAnExistingRow) {
   EXPECT_THAT(QueryIds(query), ElementsAre("d", "e", "f"));
 }
 
+TEST_P(QueryTest, ConflictedOnlyCombinesWithFiltersOrderAndCursors) {
+  // Some rows become conflicted (values unchanged); c is written back plain.
+  const std::set<std::string> conflicted = {"0", "b", "d", "e"};
+  Commit([&](WriteTransaction& txn) {
+    for (const std::string id : {"0", "b", "c", "d", "e"}) {
+      ASSERT_OK_AND_ASSIGN(v1::Record row, txn.GetViewRow(things_, id));
+      ASSERT_OK(txn.UpsertViewRow(things_, Conflicted(row, id != "c")));
+    }
+  });
+  std::vector<std::pair<std::string, std::vector<ViewCondition>>> filters = {
+      {"none", {}},
+      {"i is not null", {{"i", v1::OPERATOR_IS_NOT_NULL, {}}}},
+      {"b = false", {{"b", v1::OPERATOR_EQ, BoolValue(false)}}},
+      {"id > 0", {{"id", v1::OPERATOR_GT, StringValue("0")}}},
+  };
+  for (const std::string column : {"id", "s", "i", "b"}) {
+    for (bool descending : {false, true}) {
+      for (const auto& [filter_name, conditions] : filters) {
+        ViewQuery query;
+        query.order_by = column;
+        query.descending = descending;
+        query.conditions = conditions;
+        query.limit = 1000;
+        std::vector<std::string> expected;  // The full query, conflicted rows only.
+        for (const std::string& id : QueryIds(query)) {
+          if (conflicted.count(id) > 0) expected.push_back(id);
+        }
+        query.conflicted_only = true;
+        SCOPED_TRACE(absl::StrCat("order by ", column, descending ? " desc" : " asc", ", filter ",
+                                  filter_name));
+        auto txn = Read();
+        ASSERT_OK_AND_ASSIGN(std::vector<v1::Record> rows, txn->QueryView(things_, query));
+        EXPECT_THAT(Ids(rows), ElementsAreArray(expected));
+        for (const v1::Record& row : rows) EXPECT_TRUE(row.conflicted()) << row.id();
+        for (int page_size : {1, 2, 3}) {
+          SCOPED_TRACE(absl::StrCat("pages of ", page_size));
+          EXPECT_THAT(Paginate(query, page_size), ElementsAreArray(expected));
+        }
+      }
+    }
+  }
+  ViewQuery spelled_out;  // Once by hand.
+  spelled_out.conflicted_only = true;
+  spelled_out.order_by = "i";
+  EXPECT_THAT(QueryIds(spelled_out), ElementsAre("d", "b", "0", "e"));
+}
+
 TEST_P(QueryTest, LimitCapsThePage) {
   ViewQuery query;
   query.limit = 1;
@@ -1003,6 +1122,31 @@ TEST_P(StorageConformanceTest, FeedKeepsOnlyTheLatestEntryPerKindTableAndRecord)
                                         Entry(s_a3, a3), Entry(s_table, table_t1)));
   // The highest seq ever assigned, even though entries were dropped.
   EXPECT_THAT(txn->LastSeq(), IsOkAndHolds(s_table));
+}
+
+TEST_P(StorageConformanceTest, FeedEntriesKeepTheirConflictedFlag) {
+  v1::Change a = RecordChange("t1", "a", Rev(2, 'a'));
+  a.set_conflicted(true);
+  const v1::Change b = RecordChange("t1", "b", Rev(1, 'b'));
+  Commit([&](WriteTransaction& txn) {
+    ASSERT_OK(txn.AppendChange(a).status());
+    ASSERT_OK(txn.AppendChange(b).status());
+  });
+  {
+    auto txn = Read();
+    ASSERT_OK_AND_ASSIGN(std::vector<v1::Change> feed, txn->ScanChanges(0, {}, 100));
+    ASSERT_EQ(feed.size(), 2u);
+    EXPECT_TRUE(feed[0].conflicted());
+    EXPECT_FALSE(feed[1].conflicted());
+  }
+  // The record leaves conflict: its new entry says so.
+  v1::Change resolved = RecordChange("t1", "a", Rev(3, 'c'));
+  Commit([&](WriteTransaction& txn) { ASSERT_OK(txn.AppendChange(resolved).status()); });
+  auto txn = Read();
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::Change> feed, txn->ScanChanges(0, {}, 100));
+  ASSERT_EQ(feed.size(), 2u);
+  EXPECT_EQ(feed[1].id(), "a");
+  EXPECT_FALSE(feed[1].conflicted());
 }
 
 TEST_P(StorageConformanceTest, ScanChangesFiltersBySeqTableAndLimit) {

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "engine/internal/records.h"
 #include "engine/revision.h"
 
@@ -26,6 +27,29 @@ absl::StatusOr<storage::StoredRevision> MakeLocalRevision(
   }
   rev.revision = ComputeRevision(rev.generation, content);
   return rev;
+}
+
+absl::StatusOr<storage::StoredRevision> InsertLocalRevision(
+    storage::WriteTransaction& txn, const v1::Table& table, std::string_view id,
+    const storage::StoredRevision* parent, bool deleted, storage::Attributes attributes,
+    int64_t max_record_bytes) {
+  ASSIGN_OR_RETURN(
+      storage::StoredRevision rev,
+      MakeLocalRevision(table, id, parent, deleted, std::move(attributes), max_record_bytes));
+  RETURN_IF_ERROR(txn.InsertRevision(table, rev));
+  return rev;
+}
+
+absl::StatusOr<storage::StoredRevision> InsertReviewedClose(storage::WriteTransaction& txn,
+                                                            const v1::Table& table,
+                                                            const storage::StoredRevision& leaf,
+                                                            int64_t max_record_bytes) {
+  ASSIGN_OR_RETURN(storage::StoredRevision tombstone,
+                   InsertLocalRevision(txn, table, leaf.id, &leaf, /*deleted=*/true,
+                                       storage::Attributes(), max_record_bytes));
+  if (leaf.deleted) return tombstone;  // T' acknowledges T.
+  return InsertLocalRevision(txn, table, leaf.id, &tombstone, /*deleted=*/true,
+                             storage::Attributes(), max_record_bytes);
 }
 
 }  // namespace recondb::engine::internal

@@ -22,6 +22,22 @@ absl::StatusOr<storage::StoredRevision> MakeLocalRevision(
     const v1::Table& table, std::string_view id, const storage::StoredRevision* parent,
     bool deleted, storage::Attributes attributes, int64_t max_record_bytes);
 
+// MakeLocalRevision, then inserts the revision through `txn`. Returns it.
+absl::StatusOr<storage::StoredRevision> InsertLocalRevision(
+    storage::WriteTransaction& txn, const v1::Table& table, std::string_view id,
+    const storage::StoredRevision* parent, bool deleted, storage::Attributes attributes,
+    int64_t max_record_bytes);
+
+// Closes the leaf `leaf` as reviewed (engine/DESIGN.md "Deleted conflicts"):
+// a live leaf L gets a tombstone L' and L' its acknowledgement L'' (a
+// tombstone of a tombstone), so a discarded branch is not reported as a
+// deleted conflict; a tombstone T gets its acknowledgement T'. Inserts them
+// through `txn` and returns the new leaf (L'' or T').
+absl::StatusOr<storage::StoredRevision> InsertReviewedClose(storage::WriteTransaction& txn,
+                                                            const v1::Table& table,
+                                                            const storage::StoredRevision& leaf,
+                                                            int64_t max_record_bytes);
+
 }  // namespace recondb::engine::internal
 
 #endif  // RECONDB_ENGINE_INTERNAL_LOCAL_REVISION_H_

@@ -65,7 +65,8 @@ absl::StatusOr<storage::ViewCursor> DecodePageToken(std::string_view token,
   if (in.size() < 1 + kFingerprintBytes || in[0] != kVersion) return Invalid();
   if (in.substr(1, kFingerprintBytes) != fingerprint) {
     return absl::InvalidArgumentError(
-        "page_token was made for another query (table, filter or order differ)");
+        "page_token was made for another query (table, filter, order or conflicted_only "
+        "differ)");
   }
   in.remove_prefix(1 + kFingerprintBytes);
   storage::ViewCursor cursor;

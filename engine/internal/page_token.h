@@ -1,5 +1,6 @@
 // ListRecords page tokens: an opaque, URL-safe keyset position bound to the
-// query it came from (table, filter, order), so a token cannot be replayed
+// query it came from (table, filter, order, conflicted_only: every field of
+// the request but page size and token), so a token cannot be replayed
 // against another query.
 #ifndef RECONDB_ENGINE_INTERNAL_PAGE_TOKEN_H_
 #define RECONDB_ENGINE_INTERNAL_PAGE_TOKEN_H_

@@ -279,4 +279,19 @@ absl::StatusOr<v1::Table> ValidateTableDefinition(const v1::Table& table) {
   return out;
 }
 
+absl::Status CheckNoOutputOnlyFields(const v1::Record& record) {
+  const char* field = nullptr;
+  if (record.conflicts_size() > 0) {
+    field = "record.conflicts";
+  } else if (record.conflict_records_size() > 0) {
+    field = "record.conflict_records";
+  } else if (record.deleted_conflicts_size() > 0) {
+    field = "record.deleted_conflicts";
+  } else if (record.conflicted()) {
+    field = "record.conflicted";
+  }
+  if (field == nullptr) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(field, " is output only and must be empty"));
+}
+
 }  // namespace recondb::engine::internal

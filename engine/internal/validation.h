@@ -38,6 +38,11 @@ absl::StatusOr<v1::Table> ValidateTableDefinition(const v1::Table& table);
 absl::StatusOr<v1::Value> NormalizeValue(std::string_view table, const v1::Column& column,
                                          const v1::Value& value);
 
+// The fields of a Record that only the server fills (conflicts,
+// conflict_records, deleted_conflicts, conflicted) are all unset;
+// INVALID_ARGUMENT naming the first one set otherwise.
+absl::Status CheckNoOutputOnlyFields(const v1::Record& record);
+
 // The name of a value kind for messages ("string", "int", ...).
 std::string_view KindName(v1::Value::KindCase kind);
 

@@ -107,6 +107,8 @@ struct Sql {
 
 // Adds the query's conditions, which every statement of the query shares.
 absl::Status AddConditions(const v1::Table& table, const ViewQuery& query, Sql& sql) {
+  // A literal 1, so that SQLite uses the partial index of conflicted rows.
+  if (query.conflicted_only) sql.terms.push_back("\"_conflicted\" = 1");
   for (const ViewCondition& condition : query.conditions) {
     ASSIGN_OR_RETURN(const ColumnRef column, Resolve(table, condition.column));
     ASSIGN_OR_RETURN(const std::string_view op, OperatorSql(condition.op));
@@ -153,7 +155,8 @@ absl::Status RunStep(Connection& connection, const TableSql& table_sql, const v1
   Sql sql;
   RETURN_IF_ERROR(AddConditions(table, query, sql));
   const std::string order_by = AddStep(query, order, step, sql);
-  std::string text = table_sql.view_query_prefix;
+  std::string text =
+      query.conflicted_only ? table_sql.conflicted_query_prefix : table_sql.view_query_prefix;
   if (!sql.terms.empty()) absl::StrAppend(&text, " WHERE ", absl::StrJoin(sql.terms, " AND "));
   absl::StrAppend(&text, order_by, " LIMIT ?");
 

@@ -19,8 +19,8 @@ constexpr char kGetMeta[] = "SELECT \"value\" FROM \"_meta\" WHERE \"key\" = ?1"
 // 0) for an empty feed. One step to the last entry of the integer key.
 constexpr char kLastSeq[] = "SELECT max(\"seq\") FROM \"_changes\"";
 constexpr char kScanColumns[] =
-    "SELECT \"seq\", \"kind\", \"table_name\", \"record_id\", \"revision\", \"deleted\""
-    " FROM \"_changes\" WHERE \"seq\" > ?";
+    "SELECT \"seq\", \"kind\", \"table_name\", \"record_id\", \"revision\", \"deleted\","
+    " \"conflicted\" FROM \"_changes\" WHERE \"seq\" > ?";
 
 absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
@@ -157,6 +157,7 @@ absl::StatusOr<std::vector<v1::Change>> SessionReader::ScanChanges(
     change.set_id(std::string(stmt.Text(3)));
     change.set_revision(std::string(stmt.Text(4)));
     change.set_deleted(stmt.Int(5) != 0);
+    change.set_conflicted(stmt.Int(6) != 0);
   }
 }
 

@@ -40,13 +40,15 @@ std::string ViewIndexName(std::string_view table, std::string_view column) {
 
 namespace {
 
-// The change feed table of format 2, named `name` (kChangesIndexSql indexes
-// it once it is "_changes"). The seq is an integer key that the writer
-// assigns as max(seq) + 1 (sqlite_writer.cc): no AUTOINCREMENT, whose
+// The change feed table, named `name` (kChangesIndexSql indexes it once it
+// is "_changes"): the shape of format 4, or with `format2` that of formats
+// 2 and 3 (no "conflicted"), which the 1 -> 2 migration makes. The seq is an
+// integer key that the writer assigns as max(seq) + 1 (sqlite_writer.cc): no
+// AUTOINCREMENT, whose
 // sqlite_sequence row cost one more page write per commit. A seq is still
 // never reused, because the row holding the highest seq is never deleted
 // (docs/storage-format.md).
-std::string ChangesTableSql(std::string_view name) {
+std::string ChangesTableSql(std::string_view name, bool format2) {
   return absl::StrCat("CREATE TABLE ", Quote(name),
                       " (\n"
                       "  \"seq\" INTEGER PRIMARY KEY,\n"
@@ -54,8 +56,8 @@ std::string ChangesTableSql(std::string_view name) {
                       "  \"table_name\" TEXT NOT NULL,\n"
                       "  \"record_id\" TEXT NOT NULL,\n"
                       "  \"revision\" TEXT NOT NULL,\n"
-                      "  \"deleted\" INTEGER NOT NULL\n"
-                      ");\n");
+                      "  \"deleted\" INTEGER NOT NULL",
+                      format2 ? "" : ",\n  \"conflicted\" INTEGER NOT NULL DEFAULT 0", "\n);\n");
 }
 
 constexpr char kChangesIndexSql[] =
@@ -67,16 +69,16 @@ constexpr char kChangesIndexSql[] =
 const std::string& InternalSchemaSql() {
   // _meta and _tables are small and keyed by text: WITHOUT ROWID keeps each
   // in one B-tree. _changes is append-mostly and keyed by an integer.
-  static const std::string* const kSql =
-      new std::string(absl::StrCat("CREATE TABLE \"_meta\" (\n"
-                                   "  \"key\" TEXT PRIMARY KEY NOT NULL,\n"
-                                   "  \"value\" TEXT NOT NULL\n"
-                                   ") WITHOUT ROWID;\n"
-                                   "CREATE TABLE \"_tables\" (\n"
-                                   "  \"name\" TEXT PRIMARY KEY NOT NULL,\n"
-                                   "  \"definition\" BLOB NOT NULL\n"
-                                   ") WITHOUT ROWID;\n",
-                                   ChangesTableSql("_changes"), kChangesIndexSql));
+  static const std::string* const kSql = new std::string(
+      absl::StrCat("CREATE TABLE \"_meta\" (\n"
+                   "  \"key\" TEXT PRIMARY KEY NOT NULL,\n"
+                   "  \"value\" TEXT NOT NULL\n"
+                   ") WITHOUT ROWID;\n"
+                   "CREATE TABLE \"_tables\" (\n"
+                   "  \"name\" TEXT PRIMARY KEY NOT NULL,\n"
+                   "  \"definition\" BLOB NOT NULL\n"
+                   ") WITHOUT ROWID;\n",
+                   ChangesTableSql("_changes", /*format2=*/false), kChangesIndexSql));
   return *kSql;
 }
 
@@ -87,7 +89,7 @@ std::string MigrationSql(int from, const std::vector<v1::Table>& tables) {
   // than the row replacing them. So copying the rows keeps LastSeq, and
   // dropping the table drops its sqlite_sequence row.
   static const std::string* const kOneToTwo = new std::string(absl::StrCat(
-      ChangesTableSql("_changes_v2"),
+      ChangesTableSql("_changes_v2", /*format2=*/true),
       "INSERT INTO \"_changes_v2\" (\"seq\", \"kind\", \"table_name\", \"record_id\","
       " \"revision\", \"deleted\")\n"
       "  SELECT \"seq\", \"kind\", \"table_name\", \"record_id\", \"revision\", \"deleted\""
@@ -100,16 +102,50 @@ std::string MigrationSql(int from, const std::vector<v1::Table>& tables) {
   // holds every column its table has: a constant default says so without
   // rewriting the history. (ADD COLUMN with a constant default only changes
   // the schema.)
-  assert(from == 2);
   std::string sql;
+  if (from == 2) {
+    for (const v1::Table& table : tables) {
+      const std::string history = Quote(HistoryTableName(table.name()));
+      absl::StrAppend(&sql, "ALTER TABLE ", history,
+                      " ADD COLUMN \"_stub\" INTEGER NOT NULL DEFAULT 0;\n", "ALTER TABLE ",
+                      history, " ADD COLUMN \"_columns\" INTEGER NOT NULL DEFAULT ",
+                      table.columns_size(), ";\n");
+    }
+    return sql;
+  }
+  // Format 3 -> 4. Each view row gets its conflicted flag, computed from the
+  // history by the engine's rule (engine/DESIGN.md): the record has another
+  // live leaf than its winner, or a tombstone leaf that is an unreviewed
+  // delete (no parent, or a parent that is not a stored tombstone). Then
+  // the latest feed entry of each live record takes the flag of its view
+  // row (the feed's entry is always at the view's winner).
+  assert(from == 3);
+  absl::StrAppend(&sql,
+                  "ALTER TABLE \"_changes\" ADD COLUMN \"conflicted\" INTEGER NOT NULL"
+                  " DEFAULT 0;\n");
   for (const v1::Table& table : tables) {
+    const std::string view = Quote(table.name());
     const std::string history = Quote(HistoryTableName(table.name()));
-    absl::StrAppend(&sql, "ALTER TABLE ", history,
-                    " ADD COLUMN \"_stub\" INTEGER NOT NULL DEFAULT 0;\n", "ALTER TABLE ", history,
-                    " ADD COLUMN \"_columns\" INTEGER NOT NULL DEFAULT ", table.columns_size(),
-                    ";\n");
+    absl::StrAppend(
+        &sql, "ALTER TABLE ", view, " ADD COLUMN \"_conflicted\" INTEGER NOT NULL DEFAULT 0;\n",
+        "UPDATE ", view, " SET \"_conflicted\" = 1 WHERE EXISTS (SELECT 1 FROM ", history,
+        " AS \"l\" WHERE \"l\".\"id\" = ", view, ".\"id\" AND \"l\".\"leaf\" = 1 AND (",
+        "(\"l\".\"deleted\" = 0 AND \"l\".\"revision\" <> ", view, ".\"revision\") OR ",
+        "(\"l\".\"deleted\" = 1 AND NOT EXISTS (SELECT 1 FROM ", history,
+        " AS \"p\" WHERE \"p\".\"id\" = \"l\".\"id\" AND \"p\".\"revision\" = \"l\".\"parent\""
+        " AND \"p\".\"deleted\" = 1))));\n",
+        ConflictedIndexSql(table.name()),
+        "UPDATE \"_changes\" SET \"conflicted\" = 1 WHERE \"kind\" = ",
+        static_cast<int>(v1::CHANGE_KIND_RECORD), " AND \"table_name\" = '",
+        absl::StrReplaceAll(AbslView(table.name()), {{"'", "''"}}),
+        "' AND \"record_id\" IN (SELECT \"id\" FROM ", view, " WHERE \"_conflicted\" = 1);\n");
   }
   return sql;
+}
+
+std::string ConflictedIndexSql(std::string_view table) {
+  return absl::StrCat("CREATE INDEX ", Quote(ViewIndexName(table, "_conflicted")), " ON ",
+                      Quote(table), " (\"id\") WHERE \"_conflicted\" = 1;\n");
 }
 
 absl::StatusOr<std::string> AppendColumnsSql(const v1::Table& table, int old_count) {
@@ -137,10 +173,13 @@ absl::StatusOr<std::string> CreateTableSql(const v1::Table& table) {
   const std::string history = Quote(history_name);
   // The view is WITHOUT ROWID: one B-tree keyed by the record id instead of
   // a rowid table plus an id index, and its secondary indexes end with the
-  // id, which is exactly the (column, id) order of ViewQuery.
+  // id, which is exactly the (column, id) order of ViewQuery. "_conflicted"
+  // (leading "_": no user column) is the record's conflicted flag, indexed
+  // for its rare 1s only, so a conflicted-only query reads only those.
   std::string sql = absl::StrCat("CREATE TABLE ", view,
-                                 " (\"id\" TEXT PRIMARY KEY NOT NULL, \"revision\" TEXT NOT NULL",
-                                 columns, ") WITHOUT ROWID;\n");
+                                 " (\"id\" TEXT PRIMARY KEY NOT NULL, \"revision\" TEXT NOT NULL, "
+                                 "\"_conflicted\" INTEGER NOT NULL",
+                                 columns, ") WITHOUT ROWID;\n", ConflictedIndexSql(table.name()));
   // The history is keyed by an integer in insertion order, so appending a
   // revision touches the end of its B-tree whatever the record id. "_stub"
   // marks a revision known by id only; "_columns" is how many of the

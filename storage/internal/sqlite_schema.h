@@ -16,7 +16,7 @@ namespace recondb::storage::internal {
 // The format this build writes and the newest it reads, kept in _meta under
 // kFormatVersionKey. A store of a newer format is refused; one of an older
 // format is migrated (MigrationSql).
-inline constexpr int kFormatVersion = 3;
+inline constexpr int kFormatVersion = 4;
 inline constexpr char kFormatVersionKey[] = "format_version";
 
 // `identifier` as a double-quoted SQL identifier (embedded quotes doubled).
@@ -30,6 +30,8 @@ std::string HistoryTableName(std::string_view table);
 // which no identifier contains, to separate the table from the rest, so two
 // (table, column) pairs never give one name:
 //   "_idx_<table>-<column>"              a view column with `indexed` set;
+//   "_idx_<table>-_conflicted"           the conflicted view rows (partial;
+//                                        no user column starts with "_");
 //   "_idx_<table>_history-id_revision"   unique (id, revision) of the history;
 //   "_idx_<table>_history-leaves"        the leaves of each record (partial).
 std::string ViewIndexName(std::string_view table, std::string_view column);
@@ -48,7 +50,12 @@ const std::string& InternalSchemaSql();
 //   2 -> 3: each history gains "_stub" (default 0) and "_columns" (default:
 //   the table's column count, which every format 2 revision holds), without
 //   rewriting a row.
+//   3 -> 4: each view gains "_conflicted" (computed from the history) and
+//   its partial index; _changes gains "conflicted" (taken from the views).
 std::string MigrationSql(int from, const std::vector<v1::Table>& tables);
+
+// The DDL of the partial index of `table`'s conflicted view rows.
+std::string ConflictedIndexSql(std::string_view table);
 
 // The DDL that appends the columns of `table` beyond the first
 // `old_count` to its view and history, and indexes the indexed ones.

@@ -61,10 +61,15 @@ TableSql BuildTableSql(const v1::Table& table) {
                                 " SET \"leaf\" = 0 WHERE \"id\" = ?1 AND \"revision\" = ?2"
                                 " AND \"leaf\" = 1");
 
-  sql.view_query_prefix = absl::StrCat("SELECT \"id\", \"revision\"", columns, " FROM ", view);
+  sql.view_query_prefix =
+      absl::StrCat("SELECT \"id\", \"revision\", \"_conflicted\"", columns, " FROM ", view);
+  sql.conflicted_query_prefix =
+      absl::StrCat(sql.view_query_prefix, " INDEXED BY ",
+                   Quote(ViewIndexName(table.name(), "_conflicted")));
   sql.select_view_row = absl::StrCat(sql.view_query_prefix, " WHERE \"id\" = ?1");
   sql.count_view_rows = absl::StrCat("SELECT count(*) FROM ", Quote(table.name()));
-  std::string updates = "\"revision\" = excluded.\"revision\"";
+  std::string updates =
+      "\"revision\" = excluded.\"revision\", \"_conflicted\" = excluded.\"_conflicted\"";
   for (const v1::Column& column : table.columns()) {
     const std::string name = Quote(column.name());
     absl::StrAppend(&updates, ", ", name, " = excluded.", name);
@@ -72,8 +77,9 @@ TableSql BuildTableSql(const v1::Table& table) {
   // An upsert rather than INSERT OR REPLACE: the row is updated in place
   // instead of deleted and reinserted with every index entry.
   sql.upsert_view_row =
-      absl::StrCat("INSERT INTO ", view, " (\"id\", \"revision\"", columns, ") VALUES (?1, ?2",
-                   Placeholders(table, 3), ") ON CONFLICT (\"id\") DO UPDATE SET ", updates);
+      absl::StrCat("INSERT INTO ", view, " (\"id\", \"revision\", \"_conflicted\"", columns,
+                   ") VALUES (?1, ?2, ?3", Placeholders(table, 4),
+                   ") ON CONFLICT (\"id\") DO UPDATE SET ", updates);
   sql.delete_view_row = absl::StrCat("DELETE FROM ", view, " WHERE \"id\" = ?1");
   return sql;
 }
@@ -115,6 +121,7 @@ absl::StatusOr<v1::Record> ReadViewRow(const Statement& stmt, const v1::Table& t
   record.set_table(table.name());
   record.set_id(std::string(stmt.Text(0)));
   record.set_revision(std::string(stmt.Text(1)));
+  record.set_conflicted(stmt.Int(2) != 0);
   auto& attributes = *record.mutable_attributes();
   for (int i = 0; i < table.columns_size(); ++i) {
     const v1::Column& column = table.columns(i);

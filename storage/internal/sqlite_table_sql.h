@@ -17,9 +17,9 @@ namespace recondb::storage::internal {
 
 // Column positions. History rows: id, revision, parent, generation, deleted,
 // leaf, _stub, _columns, then the user columns in table order. View rows:
-// id, revision, then the user columns.
+// id, revision, _conflicted, then the user columns.
 inline constexpr int kHistoryFirstColumn = 8;
-inline constexpr int kViewFirstColumn = 2;
+inline constexpr int kViewFirstColumn = 3;
 
 // Statement texts for one table. Parameters are noted ?1, ?2, ...
 struct TableSql {
@@ -49,12 +49,20 @@ struct TableSql {
   std::string select_view_row;
   // -> the number of view rows.
   std::string count_view_rows;
-  // ?1 id, ?2 revision, ?3... the user columns: insert or replace.
+  // ?1 id, ?2 revision, ?3 conflicted, ?4... the user columns: insert or
+  // replace.
   std::string upsert_view_row;
   // ?1 id.
   std::string delete_view_row;
   // "SELECT <view columns> FROM <view>", to which queries append clauses.
   std::string view_query_prefix;
+  // The same, reading the view through the partial index of conflicted rows
+  // (INDEXED BY): the prefix of conflicted-only queries, which must have the
+  // term "_conflicted" = 1. Without it the planner may prefer the index of
+  // the order column and read every row to find the few conflicted ones;
+  // with it a query reads only conflicted rows (sorting them when ordered by
+  // another column than id).
+  std::string conflicted_query_prefix;
 };
 
 TableSql BuildTableSql(const v1::Table& table);
@@ -77,7 +85,7 @@ class TableSqlCache {
 absl::StatusOr<StoredRevision> ReadHistoryRow(const Statement& stmt, const v1::Table& table);
 
 // The current row of a statement of `table`'s view, as a record (table, id,
-// revision, every column).
+// revision, conflicted, every column).
 absl::StatusOr<v1::Record> ReadViewRow(const Statement& stmt, const v1::Table& table);
 
 }  // namespace recondb::storage::internal

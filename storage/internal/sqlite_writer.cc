@@ -30,8 +30,9 @@ constexpr char kSetMeta[] =
 // refuses: a seq is never reused.)
 constexpr char kAppendChange[] =
     "INSERT OR REPLACE INTO \"_changes\""
-    " (\"seq\", \"kind\", \"table_name\", \"record_id\", \"revision\", \"deleted\")"
-    " VALUES ((SELECT coalesce(max(\"seq\"), 0) + 1 FROM \"_changes\"), ?1, ?2, ?3, ?4, ?5)";
+    " (\"seq\", \"kind\", \"table_name\", \"record_id\", \"revision\", \"deleted\","
+    " \"conflicted\")"
+    " VALUES ((SELECT coalesce(max(\"seq\"), 0) + 1 FROM \"_changes\"), ?1, ?2, ?3, ?4, ?5, ?6)";
 constexpr char kSavepoint[] = "SAVEPOINT \"create_table\"";
 constexpr char kRelease[] = "RELEASE \"create_table\"";
 constexpr char kRollbackTo[] = "ROLLBACK TO \"create_table\"";
@@ -207,7 +208,8 @@ absl::Status SessionWriter::UpsertViewRow(const v1::Table& table, const v1::Reco
   ASSIGN_OR_RETURN(Statement upsert, connection().Prepare(sql.upsert_view_row));
   upsert.BindText(1, winner.id());
   upsert.BindText(2, winner.revision());
-  RETURN_IF_ERROR(BindColumns(upsert, 3, table, winner.attributes(), table.columns_size()));
+  upsert.BindInt(3, winner.conflicted() ? 1 : 0);
+  RETURN_IF_ERROR(BindColumns(upsert, 4, table, winner.attributes(), table.columns_size()));
   return upsert.Run();
 }
 
@@ -225,6 +227,7 @@ absl::StatusOr<int64_t> SessionWriter::AppendChange(const v1::Change& change) {
   append.BindText(3, change.id());
   append.BindText(4, change.revision());
   append.BindInt(5, change.deleted() ? 1 : 0);
+  append.BindInt(6, change.conflicted() ? 1 : 0);
   RETURN_IF_ERROR(append.Run());
   return static_cast<int64_t>(sqlite3_last_insert_rowid(connection().db()));
 }

@@ -161,7 +161,8 @@ class ChangeFollower:
             self.cond.notify_all()
 
     def wait_for(self, record_id, revision, timeout_s):
-        """Waits until a line (SEQ KIND TABLE ID REVISION DELETED) names record_id at revision."""
+        """Waits until a line (SEQ KIND TABLE ID REVISION DELETED CONFLICTED) names record_id
+        at revision."""
         def seen():
             return any(l is not None and record_id in l.split("\t") and revision in l.split("\t")
                        for l in self.lines)

@@ -164,6 +164,40 @@ class CliTest : public ::testing::Test {
   // Grafts two concurrent edits of `base` (a live revision of todos/`id`
   // on daemon_) with ImportRevisions, as replication would: `base` with
   // title "<id> from a", resp. "<id> from b". Returns {winner, loser}.
+  // Imports a live edit and a delete of `base`, both its children, as two
+  // peers would make them: the edit wins and the delete is a deleted
+  // conflict. Returns {edit, tombstone}.
+  std::pair<std::string, std::string> MakeDeletedConflict(const v1::Record& base) {
+    v1::ImportRevisionsRequest request;
+    std::vector<std::string> made;
+    for (bool deleted : {false, true}) {
+      v1::HistoryEntry* entry = request.add_revisions();
+      v1::Record* record = entry->mutable_record();
+      *record = base;
+      record->set_deleted(deleted);
+      if (deleted) {
+        record->clear_attributes();
+      } else {
+        (*record->mutable_attributes())["title"].set_string(base.id() + " edited");
+      }
+      entry->set_parent_revision(base.revision());
+      const storage::Attributes attributes(record->attributes().begin(),
+                                           record->attributes().end());
+      record->set_revision(
+          engine::ComputeRevision(GenerationOf(base.revision()) + 1,
+                                  {"todos", base.id(), base.revision(), deleted, &attributes}));
+      made.push_back(record->revision());
+    }
+    DbClient db(daemon_->NewChannel());
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    v1::ImportRevisionsResponse response;
+    grpc::Status status = db.stub()->ImportRevisions(&ctx, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    db.Close();
+    return {made[0], made[1]};
+  }
+
   std::pair<std::string, std::string> MakeConflict(const v1::Record& base) {
     v1::ImportRevisionsRequest request;
     std::vector<std::string> edits;
@@ -424,12 +458,75 @@ TEST_F(CliTest, ConflictsShowTheirValuesAndResolveEndsThem) {
   // The loser got a tombstone.
   r = Run({"records", "history", "todos", "t1", "--json"});
   ASSERT_EQ(r.exit, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr(absl::StrCat(R"("parentRevision":")", loser, R"(","leaf":true)")));
+  EXPECT_THAT(r.out, HasSubstr(absl::StrCat(R"("parentRevision":")", loser, R"(")")));
   // The same resolution again is stale: ABORTED naming the new winner.
   r = Run(resolve);
   EXPECT_EQ(r.exit, 2);
   EXPECT_THAT(r.err, AllOf(HasSubstr("ResolveConflict todos/t1: ABORTED"),
                            HasSubstr(resolved.revision())));
+}
+
+TEST_F(CliTest, ConflictedRecordsAreListedAndDeletedConflictsShownAndResolved) {
+  CreateTodos();
+  v1::Record calm = Put({"todos", "calm", "--set", "title=calm"});
+  v1::Record t1 = Put({"todos", "t1", "--set", "title=base"});
+  v1::Record t2 = Put({"todos", "t2", "--set", "title=base"});
+  const auto [winner, loser] = MakeConflict(t1);
+  const auto [edit, tombstone] = MakeDeletedConflict(t2);
+
+  // --conflicted lists only the conflicted records; every listing says which.
+  CliResult r = Run({"records", "list", "todos", "--conflicted"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr("CONFLICTED"), HasSubstr("t1"), HasSubstr("t2"),
+                           Not(HasSubstr("calm"))));
+  r = Run({"records", "list", "todos"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr("calm  " + calm.revision() + "  no "),
+                           HasSubstr("t2    " + edit + "  yes ")));
+  r = Run({"records", "list", "todos", "--conflicted", "--json"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  std::vector<std::string> lines = absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+  ASSERT_THAT(lines, SizeIs(2));
+  for (const std::string& line : lines) EXPECT_THAT(line, HasSubstr(R"("conflicted":true)"));
+
+  // The deleted conflict has its own row; "no conflicts" is not said.
+  r = Run({"records", "conflicts", "todos", "t2"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr("winner   " + edit), HasSubstr("deleted  " + tombstone),
+                           HasSubstr("1 delete lost to the winner"),
+                           HasSubstr("--revision " + edit + " --delete"),
+                           Not(HasSubstr("no conflicts")), Not(HasSubstr("conflicting leaf"))));
+  r = Run({"records", "conflicts", "todos", "t2", "--json"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(absl::StrCat(R"("deletedConflicts":[")", tombstone, R"("])")));
+  r = Run({"records", "get", "todos", "t2", "--conflicts"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr("conflicted:"), HasSubstr("deleted conflict:  " + tombstone)));
+  // The feed carries the flag.
+  r = Run({"changes", "--table", "todos"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr("\tCONFLICTED\n"), HasSubstr("t2\t" + edit + "\tno\tyes\n"),
+                           HasSubstr("calm\t" + calm.revision() + "\tno\tno\n")));
+
+  // Choosing the delete deletes t2; keeping a value resolves t1.
+  r = Run(
+      {"records", "resolve", "todos", "t2", "--revision", edit, "--delete", "--set", "title=x"});
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_THAT(r.err, HasSubstr("--delete cannot be combined with --set"));
+  r = Run({"records", "resolve", "todos", "t2", "--revision", edit, "--delete"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("deleted:"));
+  r = Run({"records", "get", "todos", "t2"});
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_THAT(r.err, HasSubstr("NOT_FOUND"));
+  r = Run({"records", "resolve", "todos", "t1", "--revision", winner});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  r = Run({"records", "list", "todos", "--conflicted"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(Not(HasSubstr("t1")), Not(HasSubstr("t2"))));
+  r = Run({"changes", "--table", "todos"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, Not(HasSubstr("\tyes\n")));
 }
 
 TEST_F(CliTest, ResolveInputsAndErrors) {
@@ -731,6 +828,22 @@ TEST_F(CliTest, ExportImportKeepsRevisionsAndMakesConflicts) {
   EXPECT_THAT(r.out, HasSubstr("conflict:"));
   a.Close();
   b.Close();
+}
+
+// A winners-only export of a conflicted record carries `conflicted`, an
+// output-only field: the import drops it and writes the value.
+TEST_F(CliTest, WinnersOnlyExportOfAConflictedRecordImports) {
+  CreateTodos();
+  v1::Record t1 = Put({"todos", "t1", "--set", "title=base"});
+  const auto [edit, tombstone] = MakeDeletedConflict(t1);
+  CliResult r = Run({"export", "todos", "--winners-only", "--progress", "none"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(R"("conflicted":true)"));
+  r = Run({"import", "copy"}, r.out);
+  ASSERT_EQ(r.exit, 0) << r.err;
+  r = Run({"records", "get", "copy", "t1", "--json"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr("t1 edited"), Not(HasSubstr("conflicted"))));
 }
 
 TEST_F(CliTest, ImportIntoEmptyNodeFromStdinAndWinnersOnly) {

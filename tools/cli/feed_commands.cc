@@ -38,14 +38,17 @@ int Changes(Context& ctx) {
   if (!request.follow()) rpc.set_deadline(Deadline(ctx));
   auto reader = ctx.Db().GetChanges(&rpc, request);
   v1::Change change;
-  if (!ctx.json && !request.follow()) *ctx.out << "SEQ\tKIND\tTABLE\tID\tREVISION\tDELETED\n";
+  if (!ctx.json && !request.follow()) {
+    *ctx.out << "SEQ\tKIND\tTABLE\tID\tREVISION\tDELETED\tCONFLICTED\n";
+  }
   while (reader->Read(&change)) {
     if (ctx.json) {
       PrintJson(*ctx.out, change);
     } else {
       *ctx.out << change.seq() << "\t" << KindName(change.kind()) << "\t" << change.table() << "\t"
                << change.id() << "\t" << change.revision() << "\t"
-               << (change.deleted() ? "yes" : "no") << "\n";
+               << (change.deleted() ? "yes" : "no") << "\t" << (change.conflicted() ? "yes" : "no")
+               << "\n";
     }
     ctx.out->flush();  // followers read line by line
   }

@@ -66,17 +66,19 @@ void PrintRecordText(std::ostream& out, const v1::Record& record, const v1::Tabl
   for (const std::string& name : AttributeOrder(record, table)) {
     t.AddRow({name + ":", FormatValue(record.attributes().at(name))});
   }
+  if (record.conflicted()) t.AddRow({"conflicted:", "true"});
   for (const std::string& c : record.conflicts()) t.AddRow({"conflict:", c});
+  for (const std::string& c : record.deleted_conflicts()) t.AddRow({"deleted conflict:", c});
   t.Print(out);
 }
 
 void PrintRecordsText(std::ostream& out, const std::vector<v1::Record>& records,
                       const v1::Table& table) {
-  std::vector<std::string> header = {"ID", "REVISION"};
+  std::vector<std::string> header = {"ID", "REVISION", "CONFLICTED"};
   for (const v1::Column& c : table.columns()) header.push_back(c.name());
   TextTable t(std::move(header));
   for (const v1::Record& r : records) {
-    std::vector<std::string> row = {r.id(), r.revision()};
+    std::vector<std::string> row = {r.id(), r.revision(), r.conflicted() ? "yes" : "no"};
     for (const v1::Column& c : table.columns()) {
       auto it = r.attributes().find(c.name());
       row.push_back(it == r.attributes().end() ? "" : FormatValue(it->second));

@@ -125,6 +125,7 @@ int ListRecords(Context& ctx) {
   }
   request.set_order_by(ctx.args.Get("order-by"));
   request.set_descending(ctx.args.Has("desc"));
+  request.set_conflicted_only(ctx.args.Has("conflicted"));
   int64_t limit = -1;
   if (ctx.args.Has("limit") && (!absl::SimpleAtoi(ctx.args.Get("limit"), &limit) || limit < 0)) {
     return UsageError(ctx, "--limit must be a number >= 0");
@@ -206,8 +207,8 @@ std::vector<std::string> DifferingColumns(const std::vector<const v1::Record*>& 
   return out;
 }
 
-// The winner and each conflicting live leaf with its values, from one
-// GetRecord with include_conflicts.
+// The winner, each conflicting live leaf with its values and each deleted
+// conflict, from one GetRecord with include_conflicts.
 int Conflicts(Context& ctx) {
   FetchedTable fetched = FetchTable(ctx, Arg(ctx, 0));  // For the column order.
   if (fetched.exit != kExitOk) return fetched.exit;
@@ -227,8 +228,9 @@ int Conflicts(Context& ctx) {
     for (const v1::Record& c : winner.conflict_records()) PrintJson(*ctx.out, c);
     return kExitOk;
   }
-  if (winner.conflict_records_size() == 0) {
-    *ctx.out << "no conflicts: " << winner.revision() << " is the only live leaf\n";
+  if (winner.conflict_records_size() == 0 && winner.deleted_conflicts_size() == 0) {
+    *ctx.out << "no conflicts: " << winner.revision()
+             << " is the only live leaf and no delete lost to it\n";
     return kExitOk;
   }
   std::vector<const v1::Record*> leaves = {&winner};
@@ -244,17 +246,32 @@ int Conflicts(Context& ctx) {
     }
     out.AddRow(std::move(row));
   }
+  // A delete that lost to a live edit: no values to show.
+  for (const std::string& revision : winner.deleted_conflicts()) {
+    std::vector<std::string> row = {"deleted", revision};
+    row.resize(2 + fetched.table.columns_size());
+    out.AddRow(std::move(row));
+  }
   out.Print(*ctx.out);
   std::string differ;
   for (const std::string& name : DifferingColumns(leaves, fetched.table)) {
     differ += (differ.empty() ? "" : ", ") + name;
   }
-  *ctx.out << "\n"
-           << winner.conflict_records_size()
-           << (winner.conflict_records_size() == 1 ? " conflicting leaf" : " conflicting leaves")
-           << (differ.empty() ? "" : "; they differ in: " + differ) << "\n"
-           << "resolve with: recondb records resolve " << Arg(ctx, 0) << " " << Arg(ctx, 1)
-           << " --revision " << winner.revision() << " [--from REV] [--set COL=VALUE ...]\n";
+  const int live = winner.conflict_records_size();
+  const int deleted = winner.deleted_conflicts_size();
+  *ctx.out << "\n";
+  if (live > 0) {
+    *ctx.out << live << (live == 1 ? " conflicting leaf" : " conflicting leaves")
+             << (differ.empty() ? "" : "; they differ in: " + differ) << "\n";
+  }
+  if (deleted > 0) {
+    *ctx.out << deleted << (deleted == 1 ? " delete" : " deletes")
+             << " lost to the winner (deleted conflicts)\n";
+  }
+  *ctx.out << "resolve with: recondb records resolve " << Arg(ctx, 0) << " " << Arg(ctx, 1)
+           << " --revision " << winner.revision() << " [--from REV] [--set COL=VALUE ...]\n"
+           << "or choose the delete: recondb records resolve " << Arg(ctx, 0) << " " << Arg(ctx, 1)
+           << " --revision " << winner.revision() << " --delete\n";
   return kExitOk;
 }
 
@@ -280,12 +297,38 @@ int FetchFrom(Context& ctx, const std::string& revision, v1::Record* record) {
   return kExitOk;
 }
 
+// A resolution that chooses the delete: the record is deleted, every
+// conflict closed.
+int ResolveByDeleting(Context& ctx) {
+  for (const char* flag : {"from", "set", "null", "replace", "json-input"}) {
+    if (ctx.args.Has(flag)) {
+      return UsageError(ctx, std::string("--delete cannot be combined with --") + flag +
+                                 ": the delete has no values");
+    }
+  }
+  v1::ResolveConflictRequest request;
+  request.mutable_record()->set_table(Arg(ctx, 0));
+  request.mutable_record()->set_id(Arg(ctx, 1));
+  request.mutable_record()->set_revision(ctx.args.Get("revision"));
+  request.mutable_record()->set_deleted(true);
+  grpc::ClientContext rpc;
+  rpc.set_deadline(Deadline(ctx));
+  v1::Record tombstone;
+  grpc::Status status = ctx.Db().ResolveConflict(&rpc, request, &tombstone);
+  if (!status.ok()) {
+    return RpcError(ctx, status, "ResolveConflict " + Arg(ctx, 0) + "/" + Arg(ctx, 1));
+  }
+  PrintOne(ctx, tombstone, nullptr);
+  return kExitOk;
+}
+
 int Resolve(Context& ctx) {
   const bool json_input = ctx.args.Has("json-input");
   if (!ctx.args.Has("revision") && !json_input) {
     return UsageError(ctx,
                       "--revision is required: the winner shown by 'recondb records conflicts'");
   }
+  if (ctx.args.Has("delete")) return ResolveByDeleting(ctx);
   if (ctx.args.Has("from") && (json_input || ctx.args.Has("replace"))) {
     return UsageError(ctx, "--from cannot be combined with --json-input or --replace");
   }
@@ -347,7 +390,7 @@ std::vector<Command> RecordCommands() {
        "Without --revision, the winner (NOT_FOUND if deleted); with it, that revision\n"
        "(tombstones included).",
        {{"revision", "REV", "a revision of the record"},
-        {"conflicts", "", "also list the other live leaves"}},
+        {"conflicts", "", "also list the other live leaves and the deleted conflicts"}},
        2,
        2,
        GetRecord},
@@ -356,8 +399,12 @@ std::vector<Command> RecordCommands() {
        "list live records (winners)",
        "Conditions are ANDed: --where 'COL OP VALUE' with OP = != < <= > >=, or\n"
        "--where 'COL is null' / 'COL is not null'; COL is a column or id.\n"
+       "With --conflicted, only the records with conflicts or deleted conflicts (an\n"
+       "indexed query: a review queue). The CONFLICTED column (`conflicted` in --json)\n"
+       "says which records have them.\n"
        "Example: recondb records list todos --where 'completed = true' --order-by deadline_at",
        {{"where", "COND", "a condition (repeatable)"},
+        {"conflicted", "", "only records with conflicts or deleted conflicts"},
         {"order-by", "COL", "order by this column (default id)"},
         {"desc", "", "descending order"},
         {"limit", "N", "at most N records (default: all, fetched page by page)"}},
@@ -368,7 +415,7 @@ std::vector<Command> RecordCommands() {
        "TABLE ID",
        "delete a record (writes a tombstone)",
        "Without --revision, deletes the winner; with it, that live leaf (how a conflict is\n"
-       "dismissed).",
+       "dismissed: the tombstone is acknowledged at once, so it is no deleted conflict).",
        {{"revision", "REV", "the live leaf to delete"}},
        2,
        2,
@@ -383,18 +430,21 @@ std::vector<Command> RecordCommands() {
        History},
       {"records conflicts",
        "TABLE ID",
-       "the winner and the conflicting live leaves of a record, with their values",
-       "One GetRecord with include_conflicts. Text: a table of the winner and each\n"
-       "conflicting leaf (best first, by the winner rule), the columns that differ, and\n"
-       "the command that resolves them. --json: the winner (its `conflicts` lists the\n"
-       "conflicting revisions), then one Record per conflicting leaf, one per line.",
+       "the winner, the conflicting live leaves (with their values) and the deleted\n"
+       "conflicts of a record",
+       "One GetRecord with include_conflicts. Text: a table of the winner, each\n"
+       "conflicting leaf (best first, by the winner rule) and each deleted conflict (a\n"
+       "delete that lost to a live edit: ROLE `deleted`, no values), the columns that\n"
+       "differ, and the commands that resolve them. \"no conflicts\" only when there are\n"
+       "neither. --json: the winner (its `conflicts` and `deletedConflicts` list the\n"
+       "revisions), then one Record per conflicting live leaf, one per line.",
        {},
        2,
        2,
        Conflicts},
       {"records resolve",
        "TABLE ID",
-       "resolve a record's conflicts with a merged value",
+       "resolve a record's conflicts with a merged value, or by choosing the delete",
        "Writes the merged value as a child of the winner (--revision, the winner shown by\n"
        "'records conflicts') and a tombstone on every conflicting leaf, in one transaction;\n"
        "afterwards the record has no conflicts. If the winner changed meanwhile, the server\n"
@@ -405,11 +455,15 @@ std::vector<Command> RecordCommands() {
        "--json-input takes a whole Record. --from REV starts from the values of revision\n"
        "REV (e.g. a conflicting leaf: 'keep theirs'), then applies --set/--null. With\n"
        "neither --from, --set, --null, --replace nor --json-input, the winner's values are\n"
-       "kept ('keep mine'): the conflicting leaves are just dismissed.\n"
+       "kept ('keep mine'): the conflicting leaves are just dismissed. Every deleted\n"
+       "conflict is acknowledged either way. --delete chooses the delete instead: the\n"
+       "record is deleted (the winner and every conflicting leaf get tombstones).\n"
        "Examples:\n"
        "  recondb records resolve todos t1 --revision 2-... --set 'title=Buy 2 filters'\n"
-       "  recondb records resolve todos t1 --revision 2-... --from 2-...",
+       "  recondb records resolve todos t1 --revision 2-... --from 2-...\n"
+       "  recondb records resolve todos t1 --revision 2-... --delete",
        {{"revision", "REV", "the current winner (required)"},
+        {"delete", "", "choose the delete: the record is deleted"},
         {"from", "REV", "start from the values of this revision (e.g. a conflict)"},
         {"set", "COL=VALUE", "a column value (repeatable)"},
         {"null", "COL", "set a column to null (repeatable)"},

@@ -203,7 +203,12 @@ int ImportRecord(Context& ctx, ImportState& state, v1::Record record, int64_t li
   const std::string exported = record.revision();
   record.set_table(state.table);
   record.clear_revision();
+  // A winner exported from a conflicted record says so; the output-only
+  // fields are the source node's state, not part of the value.
   record.clear_conflicts();
+  record.clear_conflict_records();
+  record.clear_deleted_conflicts();
+  record.clear_conflicted();
   v1::PutRecordRequest request;
   *request.mutable_record() = std::move(record);
   grpc::ClientContext rpc;
