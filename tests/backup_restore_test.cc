@@ -3,14 +3,19 @@
 // a recondbd started on it; what each refuses; and the daemon's temporary
 // copy, which never outlives the call (success, a client that cancels, a
 // daemon that died).
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -56,10 +61,16 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-// Runs the recondb binary with `args` (stdin /dev/null, no RECONDB_*
-// variables from the test's environment) and waits for it.
-CliResult RunCli(const std::vector<std::string>& args) {
-  TempDir io;
+// A running recondb process, its output going to files.
+struct CliProcess {
+  pid_t pid = -1;
+  std::unique_ptr<TempDir> io = std::make_unique<TempDir>();
+};
+
+// Starts the recondb binary with `args` (stdin /dev/null, no RECONDB_*
+// variables from the test's environment).
+CliProcess SpawnCli(const std::vector<std::string>& args) {
+  CliProcess process;
   std::vector<std::string> argv_s = {RECONDB_CLI_PATH};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -75,23 +86,36 @@ CliResult RunCli(const std::vector<std::string>& args) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, io.File("out").c_str(), O_WRONLY | O_CREAT, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, io.File("err").c_str(), O_WRONLY | O_CREAT, 0644);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_addopen(&actions, 1, process.io->File("out").c_str(),
+                                   O_WRONLY | O_CREAT, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, process.io->File("err").c_str(),
+                                   O_WRONLY | O_CREAT, 0644);
+  const int rc = posix_spawn(&process.pid, argv[0], &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
-  CliResult result;
   if (rc != 0) {
     ADD_FAILURE() << "cannot spawn " << argv[0];
-    return result;
+    process.pid = -1;
   }
+  return process;
+}
+
+// Waits for `process` to exit.
+CliResult WaitCli(CliProcess& process) {
+  CliResult result;
+  if (process.pid < 0) return result;
   int status = 0;
-  if (waitpid(pid, &status, 0) == pid) {
+  if (waitpid(process.pid, &status, 0) == process.pid) {
     result.exit = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
-  result.out = ReadFile(io.File("out"));
-  result.err = ReadFile(io.File("err"));
+  process.pid = -1;
+  result.out = ReadFile(process.io->File("out"));
+  result.err = ReadFile(process.io->File("err"));
   return result;
+}
+
+CliResult RunCli(const std::vector<std::string>& args) {
+  CliProcess process = SpawnCli(args);
+  return WaitCli(process);
 }
 
 // The names of the files in `dir`.
@@ -366,6 +390,59 @@ TEST_F(BackupTest, StaleTemporaryCopiesAreRemovedAtStart) {
   EXPECT_TRUE(fs::exists(data_.File("keep-me.txt")));
   EXPECT_THAT(daemon->log(), HasSubstr("backup-in-progress-dead.sqlite3"));
   StopDaemon(daemon);
+}
+
+
+// Two backups at once each get their own temporary copy and both succeed.
+TEST_F(BackupTest, TwoBackupsAtOnceDoNotCollide) {
+  ASSERT_OK_AND_ASSIGN(auto daemon, StartDaemon(data_.path()));
+  {
+    DbClient db(daemon->NewChannel());
+    Fill(db, 200);
+  }
+  CliProcess first = SpawnCli({"backup", backups_.File("a.recondb"), "--addr=" + daemon->address()});
+  CliProcess second = SpawnCli({"backup", backups_.File("b.recondb"), "--addr=" + daemon->address()});
+  const CliResult a = WaitCli(first);
+  const CliResult b = WaitCli(second);
+  EXPECT_EQ(a.exit, 0) << a.err;
+  EXPECT_EQ(b.exit, 0) << b.err;
+  EXPECT_EQ(FilesIn(backups_.path()), (std::set<std::string>{"a.recondb", "b.recondb"}));
+  EXPECT_FALSE(HasTempBackup(data_.path()));
+  StopDaemon(daemon);
+}
+
+// Ctrl-C while `recondb backup` waits for the daemon leaves nothing beside
+// PATH. The "daemon" is a socket that accepts connections and never
+// answers, so the command is certainly still waiting when interrupted.
+TEST_F(BackupTest, InterruptedBackupLeavesNoPartialFile) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 8), 0);
+  socklen_t length = sizeof addr;
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &length), 0);
+  const std::string path = backups_.File("node.recondb");
+  CliProcess cli =
+      SpawnCli({"backup", path, absl::StrCat("--addr=127.0.0.1:", ntohs(addr.sin_port))});
+  // Waits for the partial file, made before the call (up to a minute).
+  auto has_partial = [&] {
+    for (const std::string& name : FilesIn(backups_.path())) {
+      if (absl::StartsWith(name, "node.recondb.partial-")) return true;
+    }
+    return false;
+  };
+  for (absl::Time until = absl::Now() + absl::Seconds(60); !has_partial() && absl::Now() < until;) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_TRUE(has_partial());
+  ASSERT_EQ(::kill(cli.pid, SIGINT), 0);
+  const CliResult result = WaitCli(cli);
+  ::close(listener);
+  EXPECT_EQ(result.exit, 128 + SIGINT);
+  EXPECT_THAT(FilesIn(backups_.path()), IsEmpty());
 }
 
 }  // namespace

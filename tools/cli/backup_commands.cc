@@ -3,6 +3,8 @@
 // BACKUP` (offline: daemon/restore.h puts a backup in place in a data
 // directory). docs/cli.md, "backup" and "restore".
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,18 +53,38 @@ std::string FormatTimestamp(const google::protobuf::Timestamp& ts) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone());
 }
 
+// The partial file to remove if SIGINT or SIGTERM ends the process (Ctrl-C
+// during a backup); empty when there is none. Read by the signal handler.
+char g_partial_path[PATH_MAX + 1];
+
+void RemovePartialAndDie(int signal_number) {
+  if (g_partial_path[0] != '\0') ::unlink(g_partial_path);
+  ::signal(signal_number, SIG_DFL);
+  ::raise(signal_number);
+}
+
 // The file being received: a temporary file beside PATH, removed unless
-// Publish moved it into place.
+// Publish moved it into place (also on SIGINT and SIGTERM; only a SIGKILL
+// leaves it).
 class PartialFile {
  public:
   // Creates "<path>.partial-XXXXXX". Empty error() on success.
   explicit PartialFile(const std::string& path) : temp_(path + ".partial-XXXXXX") {
     fd_ = ::mkstemp(temp_.data());
-    if (fd_ < 0) error_ = Errno("cannot create", temp_);
+    if (fd_ < 0) {
+      error_ = Errno("cannot create", temp_);
+      return;
+    }
+    if (temp_.size() <= PATH_MAX) {
+      std::memcpy(g_partial_path, temp_.c_str(), temp_.size() + 1);
+      ::signal(SIGINT, RemovePartialAndDie);
+      ::signal(SIGTERM, RemovePartialAndDie);
+    }
   }
   ~PartialFile() {
     if (fd_ >= 0) ::close(fd_);
     if (!published_) ::unlink(temp_.c_str());
+    g_partial_path[0] = '\0';
   }
 
   const std::string& error() const { return error_; }
@@ -97,6 +119,7 @@ class PartialFile {
       ::unlink(temp_.c_str());
     }
     published_ = true;
+    g_partial_path[0] = '\0';
     const std::string dir = DirectoryOf(path);
     const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir_fd < 0 || ::fsync(dir_fd) != 0) {
