@@ -53,7 +53,7 @@ absl::StatusOr<BackupInfo> Engine::Backup(const std::string& path) {
       info.bytes, options_.storage->Backup(path, [&](storage::WriteTransaction& copy) {
         ASSIGN_OR_RETURN(info.last_seq, copy.LastSeq());
         // Only the copy is marked: the live store keeps its own anchor.
-        RETURN_IF_ERROR(copy.SetMeta(internal::kStoreAnchorKey, internal::kStoreAnchorCopy));
+        RETURN_IF_ERROR(copy.SetMeta(internal::kStoreAnchorKey, internal::kCopyAnchor));
         RETURN_IF_ERROR(copy.SetMeta(internal::kBackupTakenAtKey, FormatBackupTime(info.taken_at)));
         RETURN_IF_ERROR(copy.SetMeta(internal::kBackupNodeIdKey, info.node_id));
         return copy.SetMeta(internal::kBackupLastSeqKey, absl::StrCat(info.last_seq));

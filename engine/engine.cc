@@ -9,6 +9,7 @@
 #include "common/strings.h"
 #include "engine/internal/attributes.h"
 #include "engine/internal/meta_keys.h"
+#include "engine/internal/node_identity.h"
 #include "engine/internal/records.h"
 #include "engine/internal/validation.h"
 #include "engine/internal/winner.h"
@@ -17,27 +18,9 @@
 namespace recondb::engine {
 namespace {
 
-using internal::kNodeIdKey;
-
 std::shared_ptr<spdlog::logger> NullLogger() {
   return std::make_shared<spdlog::logger>("recondb.engine",
                                           std::make_shared<spdlog::sinks::null_sink_mt>());
-}
-
-// Reads the node id, making and storing one on first open.
-absl::StatusOr<std::string> LoadOrCreateNodeId(storage::Storage& storage) {
-  {
-    ASSIGN_OR_RETURN(auto read, storage.BeginRead());
-    auto id = read->GetMeta(kNodeIdKey);
-    if (id.ok() || !absl::IsNotFound(id.status())) return id;
-  }
-  ASSIGN_OR_RETURN(auto txn, storage.BeginWrite());
-  auto id = txn->GetMeta(kNodeIdKey);  // Another process may have won the race.
-  if (id.ok() || !absl::IsNotFound(id.status())) return id;
-  std::string node_id = NewUuidV4();
-  RETURN_IF_ERROR(txn->SetMeta(kNodeIdKey, node_id));
-  RETURN_IF_ERROR(txn->Commit());
-  return node_id;
 }
 
 }  // namespace
@@ -46,15 +29,21 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
   if (options.storage == nullptr) return absl::InvalidArgumentError("EngineOptions.storage is null");
   if (options.clock == nullptr) options.clock = Clock::System();
   if (options.logger == nullptr) options.logger = NullLogger();
-  ASSIGN_OR_RETURN(std::string node_id, LoadOrCreateNodeId(*options.storage));
-  ASSIGN_OR_RETURN(auto read, options.storage->BeginRead());
-  ASSIGN_OR_RETURN(int64_t last_seq, read->LastSeq());
-  read.reset();
-  return std::unique_ptr<Engine>(new Engine(std::move(options), std::move(node_id), last_seq));
+  ASSIGN_OR_RETURN(internal::NodeIdentity identity,
+                   internal::OpenNodeIdentity(*options.storage, *options.logger));
+  return std::unique_ptr<Engine>(new Engine(std::move(options), std::move(identity)));
 }
 
-Engine::Engine(EngineOptions options, std::string node_id, int64_t last_seq)
-    : options_(std::move(options)), node_id_(std::move(node_id)), last_seq_(last_seq) {}
+Engine::Engine(EngineOptions options, internal::NodeIdentity identity)
+    : options_(std::move(options)),
+      node_id_(std::move(identity.node_id)),
+      copied_from_(std::move(identity.copied_from)),
+      lineage_(std::move(identity.lineage)),
+      last_seq_(identity.last_seq) {}
+
+int64_t Engine::ResumePoint(std::string_view incarnation, int64_t seq) const {
+  return VerifiedResumePoint(lineage_, LastSeq(), incarnation, seq);
+}
 
 Engine::~Engine() = default;
 

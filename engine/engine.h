@@ -19,6 +19,8 @@
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "engine/backup.h"
+#include "engine/feed_lineage.h"
+#include "engine/checkpoint.h"
 #include "google/protobuf/field_mask.pb.h"
 #include "recondb/v1/database.pb.h"
 #include "recondb/v1/types.pb.h"
@@ -26,6 +28,10 @@
 #include "storage/storage.h"
 
 namespace recondb::engine {
+
+namespace internal {
+struct NodeIdentity;
+}  // namespace internal
 
 struct EngineOptions {
   // Where everything is kept. Not owned; must outlive the engine. Required.
@@ -45,12 +51,6 @@ struct ForeignRevision {
   storage::StoredRevision rev;  // `leaf` is ignored.
 };
 
-// A durable replication checkpoint, written in the same transaction as the
-// revisions it covers: "everything the source numbered up to `seq` is here".
-struct Checkpoint {
-  std::string key;  // Opaque to the engine (the reconciler names sources).
-  int64_t seq = 0;
-};
 
 // One record of a page of the change feed, for replication.
 struct ChangedRecord {
@@ -95,8 +95,23 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
   ~Engine();
 
-  // The persistent id of this node (a UUID), made on first open.
+  // The id of this node (a UUID): made on first open, and made anew when
+  // the store is opened from a copy (internal/node_identity.h).
   const std::string& node_id() const { return node_id_; }
+  // The node id the store had until this open found it to be a copy (a
+  // restored backup, a cloned directory); empty otherwise.
+  const std::string& copied_from() const { return copied_from_; }
+  // This opening of the store: a random id no other process, and no other
+  // copy of the store, ever has. It names the feed the seqs of this process
+  // belong to (engine/feed_lineage.h).
+  const std::string& incarnation() const { return lineage_.back().id; }
+  // Every incarnation of this store's feed, this one last.
+  const FeedLineage& lineage() const { return lineage_; }
+  // Where this node, as a source, may resume a receiver whose checkpoint is
+  // `seq` of the feed of `incarnation` (VerifiedResumePoint): `seq` itself
+  // when that is provably part of this node's feed, else an earlier safe
+  // point, 0 at worst.
+  int64_t ResumePoint(std::string_view incarnation, int64_t seq) const;
 
   // ---- Tables ----
   // INVALID_ARGUMENT for a bad name, column or default; ALREADY_EXISTS.
@@ -171,8 +186,9 @@ class Engine {
   // The same, also writing `checkpoint` (when not null) in the transaction.
   absl::StatusOr<int64_t> ApplyForeignRevisions(const std::vector<ForeignRevision>& revisions,
                                                 const Checkpoint* checkpoint);
-  // The stored checkpoint `key`; 0 if never written.
-  absl::StatusOr<int64_t> GetCheckpoint(std::string_view key);
+  // The stored checkpoint `key` (key, seq and source incarnation); seq 0
+  // if never written. DATA_LOSS if the stored value is damaged.
+  absl::StatusOr<Checkpoint> GetCheckpoint(std::string_view key);
 
   // Applies a table definition made elsewhere: creates the table if it is
   // new here, adds the columns it has beyond ours if it extends ours, does
@@ -219,7 +235,7 @@ class Engine {
   absl::Status SetNodeMeta(std::string_view key, std::string_view value);
 
  private:
-  Engine(EngineOptions options, std::string node_id, int64_t last_seq);
+  Engine(EngineOptions options, internal::NodeIdentity identity);
 
   // The definition of table `name`, from the cache or read through `txn`
   // (a fresh read transaction when null). NOT_FOUND names the table.
@@ -277,6 +293,8 @@ class Engine {
 
   EngineOptions options_;
   const std::string node_id_;
+  const std::string copied_from_;
+  const FeedLineage lineage_;
   std::atomic<int64_t> last_seq_;
 
   // Held exclusively by a schema change (CreateTable, AddColumns,

@@ -158,7 +158,7 @@ absl::StatusOr<int64_t> Engine::ApplyForeignRevisions(const std::vector<ForeignR
   }
   if (checkpoint != nullptr) {
     RETURN_IF_ERROR(txn->SetMeta(internal::CheckpointMetaKey(checkpoint->key),
-                                 absl::StrCat(checkpoint->seq)));
+                                 internal::FormatCheckpoint(*checkpoint)));
   }
   RETURN_IF_ERROR(CommitAndNotify(std::move(txn), last_seq));
   return inserted;

@@ -171,16 +171,12 @@ absl::StatusOr<std::vector<ForeignRevision>> Engine::CollectRevisions(
   return out;
 }
 
-absl::StatusOr<int64_t> Engine::GetCheckpoint(std::string_view key) {
+absl::StatusOr<Checkpoint> Engine::GetCheckpoint(std::string_view key) {
   ASSIGN_OR_RETURN(auto txn, options_.storage->BeginRead());
   auto value = txn->GetMeta(internal::CheckpointMetaKey(key));
-  if (absl::IsNotFound(value.status())) return 0;
+  if (absl::IsNotFound(value.status())) return Checkpoint{std::string(key), 0, ""};
   RETURN_IF_ERROR(value.status());
-  int64_t seq = 0;
-  if (!absl::SimpleAtoi(*value, &seq)) {
-    return absl::DataLossError(absl::StrCat("checkpoint \"", Sv(key), "\" is not a number"));
-  }
-  return seq;
+  return internal::ParseCheckpoint(key, *value);
 }
 
 absl::StatusOr<std::string> Engine::GetNodeMeta(std::string_view key) {

@@ -27,9 +27,7 @@ SessionOptions PeerManager::MakeSessionOptions(bool dialer, v1::SessionMode mode
 absl::Status PeerManager::RunLink(const std::shared_ptr<Link>& link, SessionOptions options,
                                   MessageStream* stream) {
   Link* raw = link.get();
-  options.on_handshake = [this, raw](const std::string& node_id) {
-    return OnHandshake(raw, node_id);
-  };
+  options.on_handshake = [this, raw](const PeerIdentity& peer) { return OnHandshake(raw, peer); };
   options.on_progress = [this, raw](const SessionProgress& p) { OnProgress(raw, p); };
   Session session(std::move(options), stream);
   {
@@ -56,7 +54,7 @@ absl::Status PeerManager::RunLink(const std::shared_ptr<Link>& link, SessionOpti
   absl::MutexLock lock(&mu_);
   running_.erase(link->id);
   if (link->peer != nullptr && link->peer->link == link) link->peer->link.reset();
-  auto live = live_by_node_.find(link->node_id);
+  auto live = live_by_node_.find(link->link_key);
   if (live != live_by_node_.end() && live->second == link) live_by_node_.erase(live);
   return status;
 }
@@ -76,49 +74,59 @@ void PeerManager::StopLink(const std::shared_ptr<Link>& link, const absl::Status
   if (cancel) link->stream->Cancel();
 }
 
-absl::Status PeerManager::OnHandshake(Link* link, const std::string& peer_node_id) {
+absl::Status PeerManager::OnHandshake(Link* link, const PeerIdentity& peer) {
   std::shared_ptr<Link> loser;
   absl::Status loser_reason;
   absl::Status result = absl::OkStatus();
   bool learnt = false;
-  const std::string& own = options_.engine->node_id();
+  const std::string& peer_node_id = peer.node_id;
+  // This node as the peer tells links apart (PeerIdentity::LinkKey): both
+  // sides compare the same two keys.
+  const std::string own =
+      PeerIdentity{options_.engine->node_id(),
+                   peer.incarnation.empty() ? "" : options_.engine->incarnation(),
+                   peer.protocol_version}
+          .LinkKey();
+  const std::string theirs = peer.LinkKey();
   {
     absl::MutexLock lock(&mu_);
     link->node_id = peer_node_id;
+    link->link_key = theirs;
     if (link->peer != nullptr) {
       learnt = link->peer->node_id != peer_node_id;
       link->peer->node_id = peer_node_id;
+      link->peer->link_key = theirs;
       link->peer->failures = 0;
       link->peer->last_error.clear();
       link->peer->last_error_time = absl::InfinitePast();
     }
-    if (!link->one_shot && peer_node_id != own) {
+    if (!link->one_shot && theirs != own) {
       // The duplicate rule (reconciler/DESIGN.md): of two live links with
-      // the same node, both nodes keep the one dialed by the node with the
-      // smaller id; of two dialed by the same node, the newer one (its
-      // dialer has given up on the older one, which may be a half-open
-      // connection this side has not noticed yet).
-      const std::string& keeper = std::min(own, peer_node_id);
-      auto dialer_of = [&](const Link& l) { return l.dialed_by_us ? own : peer_node_id; };
-      std::shared_ptr<Link>& slot = live_by_node_[peer_node_id];
+      // the same peer (node id and incarnation), both nodes keep the one
+      // dialed by the node with the smaller key; of two dialed by the same
+      // node, the newer one (its dialer has given up on the older one,
+      // which may be a half-open connection this side has not noticed yet).
+      const std::string& keeper = std::min(own, theirs);
+      auto dialer_of = [&](const Link& l) { return l.dialed_by_us ? own : theirs; };
+      std::shared_ptr<Link>& slot = live_by_node_[theirs];
       std::shared_ptr<Link> self = running_.count(link->id) ? running_[link->id] : nullptr;
       if (slot == nullptr || slot.get() == link) {
         slot = self;
       } else if (dialer_of(*link) == dialer_of(*slot)) {
         loser = slot;
         loser_reason = absl::AlreadyExistsError(
-            absl::StrCat("the replication link between ", own, " and ", peer_node_id,
+            absl::StrCat("the replication link between ", own, " and ", theirs,
                          " was replaced by a newer one dialed by ", dialer_of(*link)));
         slot = self;
       } else if (dialer_of(*link) == keeper) {
         loser = slot;
         loser_reason = absl::AlreadyExistsError(
-            absl::StrCat("a replication link between ", own, " and ", peer_node_id,
+            absl::StrCat("a replication link between ", own, " and ", theirs,
                          " already exists; the one dialed by ", keeper, " is kept"));
         slot = self;
       } else {
         result = absl::AlreadyExistsError(
-            absl::StrCat("a replication link between ", own, " and ", peer_node_id,
+            absl::StrCat("a replication link between ", own, " and ", theirs,
                          " already exists; the one dialed by ", keeper, " is kept"));
       }
     }

@@ -268,8 +268,8 @@ v1::Peer PeerManager::PeerState(const Peer& peer) const {
   }
   absl::Time last_sync = peer.last_sync_time;
   const SessionProgress* progress = peer.last_progress ? &*peer.last_progress : nullptr;
-  if (!peer.node_id.empty()) {
-    auto live = live_by_node_.find(peer.node_id);
+  if (!peer.link_key.empty()) {
+    auto live = live_by_node_.find(peer.link_key);
     if (live != live_by_node_.end()) {
       p.set_connected(true);
       progress = &live->second->progress;
@@ -297,19 +297,19 @@ void PeerManager::DialLoop(Peer* peer) {
     const absl::Status status = DialOnce(peer, &handshaken);
     absl::Duration delay;
     int failures;
-    std::string node_id;
+    std::string link_key;
     {
       absl::MutexLock lock(&mu_);
       if (peer->removed || stopping_) return;
       if (peer->wake) continue;  // New table filter: redial at once.
-      node_id = peer->node_id;
-      if (absl::IsAlreadyExists(status) && !node_id.empty()) {
+      link_key = peer->link_key;
+      if (absl::IsAlreadyExists(status) && !link_key.empty()) {
         // The link with this node is up through the stream it dialed to us
         // (the duplicate rule kept that one). Dial again once it is gone.
         peer->failures = 0;
         peer->last_error.clear();
-        auto gone = [this, peer, &node_id]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-          return peer->removed || stopping_ || peer->wake || live_by_node_.count(node_id) == 0;
+        auto gone = [this, peer, &link_key]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return peer->removed || stopping_ || peer->wake || live_by_node_.count(link_key) == 0;
         };
         mu_.Await(absl::Condition(&gone));
         if (peer->removed || stopping_) return;

@@ -191,7 +191,7 @@ class PeerManager {
   void StopLink(const std::shared_ptr<Link>& link, const absl::Status& reason, bool cancel)
       ABSL_LOCKS_EXCLUDED(mu_);
   // The sessions' callbacks. OnHandshake applies the duplicate rule.
-  absl::Status OnHandshake(Link* link, const std::string& peer_node_id) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status OnHandshake(Link* link, const PeerIdentity& peer) ABSL_LOCKS_EXCLUDED(mu_);
   void OnProgress(Link* link, const SessionProgress& progress) ABSL_LOCKS_EXCLUDED(mu_);
 
   SessionOptions MakeSessionOptions(bool dialer, v1::SessionMode mode,
@@ -218,8 +218,8 @@ class PeerManager {
   std::map<std::string, std::unique_ptr<Peer>> peers_ ABSL_GUARDED_BY(mu_);
   // Every running session, by link id.
   std::map<int64_t, std::shared_ptr<Link>> running_ ABSL_GUARDED_BY(mu_);
-  // The live (not one-shot) link kept with each peer node, after the
-  // handshake.
+  // The live (not one-shot) link kept with each peer, by
+  // PeerIdentity::LinkKey, after the handshake.
   std::map<std::string, std::shared_ptr<Link>> live_by_node_ ABSL_GUARDED_BY(mu_);
   int64_t next_link_id_ ABSL_GUARDED_BY(mu_) = 1;
   // ServeAccepted and Sync calls in progress; Shutdown waits for them.

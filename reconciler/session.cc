@@ -110,6 +110,9 @@ class Session::Impl {
   };
 
   absl::Status Handshake();
+  // The peer's identity and the version to speak, from its Hello; errors
+  // as Run() documents them.
+  absl::StatusOr<PeerIdentity> CheckHello(const v1::Hello& hello, int32_t max_version) const;
   void ReaderLoop();
   void WriterLoop();
   void SinkLoop();
@@ -136,7 +139,7 @@ class Session::Impl {
   MessageStream* const stream_;
 
   // Set by the handshake, then read-only.
-  std::string peer_id_;
+  PeerIdentity peer_;
   std::string peer_name_;  // For messages: "peer <id>".
   v1::SessionMode mode_ = v1::SESSION_MODE_LIVE;
   std::vector<std::string> filter_;
@@ -181,6 +184,9 @@ class Session::Impl {
   std::deque<InFlight> in_flight_;
   bool at_end_ = false;
   int64_t caught_up_sent_at_ = -1;
+  // The peer's stored checkpoint must be rewritten (rewound, or renamed to
+  // this incarnation): the next page is sent even if empty.
+  bool correct_checkpoint_ = false;
   absl::flat_hash_set<std::string> tables_sent_;
   // Sink-thread state.
   int64_t expected_batch_ = 1;
@@ -230,12 +236,20 @@ absl::Status Session::Impl::CheckTable(std::string_view table) const {
 }
 
 absl::Status Session::Impl::Handshake() {
-  auto make_hello = [this](v1::SessionMode mode) {
+  const int32_t max_version = std::clamp(options_.max_protocol_version, kMinProtocolVersion,
+                                         kProtocolVersion);
+  auto make_hello = [&](v1::SessionMode mode) {
     v1::ReplicateMessage hello;
-    hello.mutable_hello()->set_node_id(options_.engine->node_id());
-    hello.mutable_hello()->set_protocol_version(kProtocolVersion);
-    for (const auto& t : options_.tables) hello.mutable_hello()->add_tables(t);
-    hello.mutable_hello()->set_mode(mode);
+    v1::Hello* h = hello.mutable_hello();
+    h->set_node_id(options_.engine->node_id());
+    h->set_protocol_version(kMinProtocolVersion);
+    for (const auto& t : options_.tables) h->add_tables(t);
+    h->set_mode(mode);
+    if (max_version >= 2) {
+      h->set_max_protocol_version(max_version);
+      h->set_incarnation(options_.engine->incarnation());
+      h->set_last_seq(options_.engine->LastSeq());
+    }
     return hello;
   };
   const v1::SessionMode wanted_mode =
@@ -247,17 +261,80 @@ absl::Status Session::Impl::Handshake() {
   if (!stream_->Read(&first)) return absl::UnavailableError("the peer closed the stream before its Hello");
   if (!first.has_hello()) return absl::InvalidArgumentError("the peer's first message is not a Hello");
   const v1::Hello& hello = first.hello();
-  if (hello.protocol_version() != kProtocolVersion) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("peer ", hello.node_id(), " speaks replication protocol version ",
-                     hello.protocol_version(), "; this node speaks version ", kProtocolVersion));
+  ASSIGN_OR_RETURN(peer_, CheckHello(hello, max_version));
+  peer_name_ = absl::StrCat("peer ", peer_.node_id);
+  mode_ = options_.dialer ? wanted_mode
+                          : (hello.mode() == v1::SESSION_MODE_ONE_SHOT ? v1::SESSION_MODE_ONE_SHOT
+                                                                       : v1::SESSION_MODE_LIVE);
+  filter_ = LinkFilter(options_.tables, {hello.tables().begin(), hello.tables().end()});
+  checkpoint_key_ = CheckpointKey(peer_.node_id, filter_);
+  if (!options_.dialer && !stream_->Write(make_hello(mode_))) {
+    return absl::UnavailableError("the stream broke during the handshake");
+  }
+  if (options_.on_handshake) RETURN_IF_ERROR(options_.on_handshake(peer_));
+  ASSIGN_OR_RETURN(const engine::Checkpoint checkpoint,
+                   options_.engine->GetCheckpoint(checkpoint_key_));
+  {
+    absl::MutexLock lock(&mu_);
+    progress_.peer_node_id = peer_.node_id;
+    progress_.peer_incarnation = peer_.incarnation;
+    progress_.protocol_version = peer_.protocol_version;
+    progress_.incoming_checkpoint = checkpoint.seq;
+    progress_.peer_last_seq = std::max(hello.last_seq(), checkpoint.seq);
+    // A version-2 source may resume this node below its checkpoint (when
+    // it cannot verify it): its batches may then start lower.
+    last_up_to_seq_ = peer_.protocol_version >= 2 ? 0 : checkpoint.seq;
+  }
+  v1::ReplicateMessage start;
+  start.mutable_ack()->set_batch(0);
+  start.mutable_ack()->set_checkpoint(checkpoint.seq);
+  if (peer_.protocol_version >= 2) start.mutable_ack()->set_incarnation(checkpoint.source_incarnation);
+  Send(std::move(start));
+  options_.logger->info("replication with {}: connected ({}, tables: {}, protocol {})", peer_name_,
+                        mode_ == v1::SESSION_MODE_ONE_SHOT ? "one-shot" : "live",
+                        filter_.empty() ? "all" : absl::StrJoin(filter_, ","),
+                        peer_.protocol_version);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PeerIdentity> Session::Impl::CheckHello(const v1::Hello& hello,
+                                                       int32_t max_version) const {
+  const int32_t peer_min = hello.protocol_version();
+  const int32_t peer_max = std::max(hello.max_protocol_version(), peer_min);
+  const int32_t version = std::min(max_version, peer_max);
+  if (version < std::max(kMinProtocolVersion, peer_min)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "peer ", hello.node_id(), " speaks replication protocol versions ", peer_min,
+        "-", peer_max, "; this node speaks versions ", kMinProtocolVersion, "-", max_version));
   }
   if (hello.node_id().empty() || hello.node_id().size() > 255) {
     return absl::InvalidArgumentError("Hello.node_id must be 1-255 bytes");
   }
-  if (hello.node_id() == options_.engine->node_id()) {
+  PeerIdentity peer;
+  peer.node_id = hello.node_id();
+  peer.protocol_version = version;
+  if (version >= 2) {
+    peer.incarnation = hello.incarnation();
+    if (peer.incarnation.size() != 32 ||
+        peer.incarnation.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      return absl::InvalidArgumentError("Hello.incarnation must be 32 lowercase hex digits");
+    }
+    if (hello.last_seq() < 0) return absl::InvalidArgumentError("Hello.last_seq is negative");
+  }
+  const engine::Engine& engine = *options_.engine;
+  if (version >= 2 ? peer.incarnation == engine.incarnation() : peer.node_id == engine.node_id()) {
     return absl::FailedPreconditionError(
-        absl::StrCat("the peer claims this node's own id ", hello.node_id()));
+        absl::StrCat("the peer is this node itself (", engine.node_id(), ")"));
+  }
+  if (peer.node_id == engine.node_id()) {
+    // Two running stores with one node id: a copy that was not noticed
+    // (a disk image, a file system snapshot). They are still two peers to
+    // each other, by incarnation, and lose nothing; but say it.
+    options_.logger->warn(
+        "peer {} has this node's own id but another incarnation: it runs on a copy of this "
+        "node's store (a disk image or snapshot?). Both replicate safely; give one a fresh "
+        "data directory to tell them apart",
+        peer.node_id);
   }
   for (const auto& t : hello.tables()) {
     // Table names are identifiers (docs/api.md); anything else is a lie.
@@ -270,32 +347,7 @@ absl::Status Session::Impl::Handshake() {
       return absl::InvalidArgumentError(absl::StrCat("Hello.tables: bad table name \"", t, "\""));
     }
   }
-  peer_id_ = hello.node_id();
-  peer_name_ = absl::StrCat("peer ", peer_id_);
-  mode_ = options_.dialer ? wanted_mode
-                          : (hello.mode() == v1::SESSION_MODE_ONE_SHOT ? v1::SESSION_MODE_ONE_SHOT
-                                                                       : v1::SESSION_MODE_LIVE);
-  filter_ = LinkFilter(options_.tables, {hello.tables().begin(), hello.tables().end()});
-  checkpoint_key_ = CheckpointKey(peer_id_, filter_);
-  if (!options_.dialer && !stream_->Write(make_hello(mode_))) {
-    return absl::UnavailableError("the stream broke during the handshake");
-  }
-  if (options_.on_handshake) RETURN_IF_ERROR(options_.on_handshake(peer_id_));
-  ASSIGN_OR_RETURN(const int64_t checkpoint, options_.engine->GetCheckpoint(checkpoint_key_));
-  {
-    absl::MutexLock lock(&mu_);
-    progress_.peer_node_id = peer_id_;
-    progress_.incoming_checkpoint = checkpoint;
-    last_up_to_seq_ = checkpoint;
-  }
-  v1::ReplicateMessage start;
-  start.mutable_ack()->set_batch(0);
-  start.mutable_ack()->set_checkpoint(checkpoint);
-  Send(std::move(start));
-  options_.logger->info("replication with {}: connected ({}, tables: {})", peer_name_,
-                        mode_ == v1::SESSION_MODE_ONE_SHOT ? "one-shot" : "live",
-                        filter_.empty() ? "all" : absl::StrJoin(filter_, ","));
-  return absl::OkStatus();
+  return peer;
 }
 
 absl::Status Session::Impl::Run() {
@@ -504,7 +556,8 @@ absl::Status Session::Impl::HandleSummaries(const v1::Summaries& summaries) {
   pending_.push_back(Pending{summaries.batch(), summaries.up_to_seq()});
   peer_caught_up_ = false;
   progress_.incoming_caught_up = false;
-  progress_.peer_last_seq = std::max(progress_.peer_last_seq, summaries.up_to_seq());
+  progress_.peer_last_seq = std::max(
+      {progress_.peer_last_seq, summaries.up_to_seq(), summaries.source_last_seq()});
   progress_.received.set_batches(progress_.received.batches() + 1);
   progress_.received.set_records_offered(progress_.received.records_offered() + summaries.records_size());
   progress_.received.set_tables_sent(progress_.received.tables_sent() + summaries.tables_size());
@@ -537,7 +590,7 @@ absl::Status Session::Impl::HandleRevisions(const v1::Revisions& revisions) {
     stubs += revision.rev.stub ? 1 : 0;
     foreign.push_back(std::move(revision));
   }
-  const engine::Checkpoint checkpoint{checkpoint_key_, pending.up_to_seq};
+  const engine::Checkpoint checkpoint{checkpoint_key_, pending.up_to_seq, peer_.incarnation};
   auto grafted = options_.engine->ApplyForeignRevisions(
       foreign, revisions.last_part() ? &checkpoint : nullptr);
   if (!grafted.ok()) {
@@ -648,11 +701,18 @@ absl::Status Session::Impl::SendPage() {
   ASSIGN_OR_RETURN(engine::ChangePage page,
                    options_.engine->ReadChangePage(cursor_, filter_, options_.batch_records));
   if (page.end_of_feed) at_end_ = true;
-  if (page.records.empty() && page.tables.empty() && page.up_to_seq == cursor_) return absl::OkStatus();
+  if (page.records.empty() && page.tables.empty() && page.up_to_seq == cursor_ &&
+      !correct_checkpoint_) {
+    return absl::OkStatus();
+  }
+  correct_checkpoint_ = false;
   v1::ReplicateMessage message;
   v1::Summaries* summaries = message.mutable_summaries();
   summaries->set_batch(next_batch_++);
   summaries->set_up_to_seq(page.up_to_seq);
+  if (peer_.protocol_version >= 2) {
+    summaries->set_source_last_seq(std::max(page.up_to_seq, options_.engine->LastSeq()));
+  }
   // Tables first: those changed in the page, then those its records need
   // that this session has not sent yet.
   for (const v1::Table& table : page.tables) {
@@ -756,17 +816,34 @@ absl::Status Session::Impl::HandleWant(const v1::Want& want) {
 absl::Status Session::Impl::HandleAck(const v1::Ack& ack) {
   if (ack.batch() == 0) {
     if (cursor_ >= 0) return absl::InvalidArgumentError(absl::StrCat(peer_name_, " sent a second Ack 0"));
-    int64_t start = std::max<int64_t>(0, ack.checkpoint());
-    if (start > options_.engine->LastSeq()) {
-      options_.logger->warn(
-          "replication with {}: its checkpoint {} is beyond this node's last seq {} (feed reset?); "
-          "starting from 0",
-          peer_name_, start, options_.engine->LastSeq());
+    const int64_t claimed = std::max<int64_t>(0, ack.checkpoint());
+    int64_t start = 0;
+    if (peer_.protocol_version >= 2) {
+      // Verified: resume only where this node's feed provably holds what
+      // the feed the checkpoint was taken from held.
+      start = options_.engine->ResumePoint(ack.incarnation(), claimed);
+    } else {
+      // A version-1 receiver names no incarnation, so its checkpoint cannot
+      // be verified: this node might have been restored or copied since.
       start = 0;
+    }
+    if (start != claimed) {
+      options_.logger->warn(
+          "replication with {}: its checkpoint for this node (seq {} of incarnation {}) is not "
+          "provably part of this node's feed (this store was restored or copied since, or the "
+          "peer is an old version); re-reading from seq {} (it is sent only what it lacks)",
+          peer_name_, claimed, ack.incarnation().empty() ? "unknown" : ack.incarnation(), start);
+      // Send the first page even if empty, so that the peer's checkpoint
+      // is corrected at once.
+      correct_checkpoint_ = true;
+    } else if (peer_.protocol_version >= 2 && ack.incarnation() != options_.engine->incarnation()) {
+      correct_checkpoint_ = true;  // Rename it to this incarnation.
     }
     cursor_ = start;
     absl::MutexLock lock(&mu_);
     progress_.outgoing_checkpoint = start;
+    progress_.peer_claimed_checkpoint = claimed;
+    progress_.resumed_from = start;
     return absl::OkStatus();
   }
   if (in_flight_.empty() || in_flight_.front().batch != ack.batch() || !in_flight_.front().want_answered) {

@@ -22,16 +22,45 @@
 
 namespace recondb::reconciler {
 
-// The version this build speaks; a peer with another one is refused.
-inline constexpr int32_t kProtocolVersion = 1;
+// The protocol versions this build speaks. Version 2 adds incarnations
+// (verified checkpoints, links told apart by the identity no copy shares)
+// and the source's feed end for honest lag; with a version-1 peer the
+// session speaks version 1 (docs/replication-protocol.md, "Versions").
+inline constexpr int32_t kMinProtocolVersion = 1;
+inline constexpr int32_t kProtocolVersion = 2;
+
+// Who the peer is, from its Hello.
+struct PeerIdentity {
+  std::string node_id;
+  // Its incarnation (Engine::incarnation()); empty for a version-1 peer.
+  std::string incarnation;
+  // The protocol version the session speaks with it.
+  int32_t protocol_version = kProtocolVersion;
+  // What tells two live links apart: the node id and the incarnation, so
+  // that two running copies of one store (which share a node id if the copy
+  // was not noticed) are two peers; the node id alone for a version-1 peer.
+  std::string LinkKey() const {
+    return incarnation.empty() ? node_id : node_id + "/" + incarnation;
+  }
+};
 
 // Progress of one session, as the peer manager and Admin report it.
 struct SessionProgress {
   std::string peer_node_id;            // Empty before the handshake.
+  std::string peer_incarnation;        // Empty before it, or for a v1 peer.
+  int32_t protocol_version = 0;        // Spoken with the peer; 0 before.
+  // Outgoing: the checkpoint the peer's Ack 0 claimed, and where this node
+  // resumed it after verifying it (Engine::ResumePoint): below the claim
+  // when the claim was not provably part of this node's feed.
+  int64_t peer_claimed_checkpoint = 0;
+  int64_t resumed_from = 0;
   int64_t outgoing_checkpoint = 0;     // Our seq the peer acknowledged.
   int64_t local_last_seq = 0;          // Our last seq when last looked at.
   int64_t incoming_checkpoint = 0;     // Peer seq we made durable.
-  int64_t peer_last_seq = 0;           // Highest peer seq we heard of.
+  // The peer's feed end as it last told us (Hello, then each Summaries
+  // and CaughtUp), so lag = peer_last_seq - incoming_checkpoint is honest
+  // during a catch-up.
+  int64_t peer_last_seq = 0;
   bool outgoing_caught_up = false;     // We sent CaughtUp and it holds.
   bool incoming_caught_up = false;     // The peer's last CaughtUp reached us.
   v1::TransferCounts sent;
@@ -54,9 +83,12 @@ struct SessionOptions {
   int64_t part_bytes = 1 << 20;
   // Summaries batches in flight (sent, not yet acknowledged). Default: 4.
   int window = 4;
-  // Called after the handshake with the peer's node id; a non-OK status
+  // The highest protocol version to speak (tests set 1 to act as an old
+  // build). Default: kProtocolVersion.
+  int32_t max_protocol_version = kProtocolVersion;
+  // Called after the handshake with the peer's identity; a non-OK status
   // ends the session with it (e.g. a duplicate link). May be empty.
-  std::function<absl::Status(const std::string& peer_node_id)> on_handshake;
+  std::function<absl::Status(const PeerIdentity& peer)> on_handshake;
   // Called (from session threads) whenever progress changes. May be empty.
   std::function<void(const SessionProgress&)> on_progress;
   // Default: a logger that drops everything.
@@ -72,8 +104,9 @@ class Session {
   // Runs both directions until the session ends:
   //  - OK: a one-shot session in which both sides caught up, or a session
   //    stopped by Stop();
-  //  - FAILED_PRECONDITION: protocol version mismatch, or the peer claims
-  //    this node's id;
+  //  - FAILED_PRECONDITION: no protocol version in common, or the peer is
+  //    this very process (its incarnation; for a version-1 peer, its node
+  //    id);
   //  - INVALID_ARGUMENT / NOT_FOUND: the peer sent malformed or
   //    inconsistent data (nothing of the refused batch is kept);
   //  - UNAVAILABLE: the stream broke;

@@ -29,6 +29,26 @@ Node Open(std::unique_ptr<storage::Storage> storage) {
 
 Node MemoryNode() { return Open(storage::NewMemoryStorage()); }
 
+std::unique_ptr<storage::Storage> Backup(const Node& node) {
+  auto copy = storage::CopyMemoryStorage(*node.storage, /*keep_identity=*/true);
+  if (!copy.ok()) {
+    fprintf(stderr, "copy: %s\n", copy.status().ToString().c_str());
+    abort();
+  }
+  return std::move(*copy);
+}
+
+Node Restore(storage::Storage& backup, bool keep_identity) {
+  auto copy = storage::CopyMemoryStorage(backup, keep_identity);
+  if (!copy.ok()) {
+    fprintf(stderr, "copy: %s\n", copy.status().ToString().c_str());
+    abort();
+  }
+  return Open(std::move(*copy));
+}
+
+Node CopyOf(const Node& node, bool keep_identity) { return Restore(*node.storage, keep_identity); }
+
 Node SqliteNode(const std::string& path) {
   storage::SqliteOptions options;
   options.path = path;
@@ -52,6 +72,8 @@ SyncResult Sync(engine::Engine& dialer, engine::Engine& acceptor, const SyncOpti
     o.batch_records = options.batch_records;
     o.part_bytes = options.part_bytes;
     o.window = options.window;
+    o.max_protocol_version = is_dialer ? options.dialer_max_protocol_version
+                                       : options.acceptor_max_protocol_version;
     return o;
   };
   Session a(make(dialer, true, options.dialer_tables), pipe.first.get());

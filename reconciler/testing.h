@@ -24,6 +24,16 @@ Node MemoryNode();
 // A node on an SQLite file at `path` (durability NORMAL: tests need no
 // power-loss safety).
 Node SqliteNode(const std::string& path);
+// A node opened over a copy of memory node `node`'s store as it is now: what
+// restoring a backup, or cloning a data directory, makes. With
+// `keep_identity` the copy is one its engine cannot notice (a disk image, a
+// file system snapshot): it keeps the node id, and only its new
+// incarnation tells it apart.
+Node CopyOf(const Node& node, bool keep_identity);
+// A copy of memory node `node`'s store, not opened (a backup on the shelf).
+std::unique_ptr<storage::Storage> Backup(const Node& node);
+// A node opened over a copy of `backup` (restoring it), as CopyOf.
+Node Restore(storage::Storage& backup, bool keep_identity);
 
 struct SyncResult {
   absl::Status dialer;
@@ -39,6 +49,9 @@ struct SyncOptions {
   int64_t part_bytes = 1 << 20;
   int window = 4;
   int pipe_capacity = 16;
+  // SessionOptions::max_protocol_version of each side (1: an old build).
+  int32_t dialer_max_protocol_version = kProtocolVersion;
+  int32_t acceptor_max_protocol_version = kProtocolVersion;
 };
 
 // One ONE_SHOT session between `dialer` and `acceptor`, both directions,

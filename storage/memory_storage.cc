@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/ids.h"
 #include "common/status_macros.h"
 #include "storage/internal/revision_columns.h"
 #include "storage/internal/shared_gate.h"
@@ -580,8 +581,21 @@ class MemoryStorage final : public Storage {
 
   std::string_view Name() const override { return "memory"; }
   std::string Settings() const override { return ""; }
+  std::string Identity() const override { return identity_; }
+
+  // A copy of everything `other` holds, under a new identity unless
+  // `keep_identity` (a copy that a disk image would make).
+  static std::unique_ptr<MemoryStorage> CopyOf(MemoryStorage& other, bool keep_identity) {
+    auto copy = std::make_unique<MemoryStorage>();
+    other.gate_.LockShared();
+    copy->state_ = other.state_;
+    other.gate_.UnlockShared();
+    if (keep_identity) copy->identity_ = other.identity_;
+    return copy;
+  }
 
  private:
+  std::string identity_ = absl::StrCat("memory-", NewUuidV4());
   internal::SharedGate gate_;
   State state_;  // Read under gate_ shared, written under gate_ exclusive.
 };
@@ -589,5 +603,11 @@ class MemoryStorage final : public Storage {
 }  // namespace
 
 std::unique_ptr<Storage> NewMemoryStorage() { return std::make_unique<MemoryStorage>(); }
+
+absl::StatusOr<std::unique_ptr<Storage>> CopyMemoryStorage(Storage& storage, bool keep_identity) {
+  auto* memory = dynamic_cast<MemoryStorage*>(&storage);
+  if (memory == nullptr) return absl::InvalidArgumentError("not a memory store");
+  return std::unique_ptr<Storage>(MemoryStorage::CopyOf(*memory, keep_identity));
+}
 
 }  // namespace recondb::storage

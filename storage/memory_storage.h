@@ -10,11 +10,20 @@
 
 #include <memory>
 
+#include "absl/status/statusor.h"
 #include "storage/storage.h"
 
 namespace recondb::storage {
 
 std::unique_ptr<Storage> NewMemoryStorage();
+
+// A copy of memory store `storage` as it is now (what a backup restored
+// elsewhere would hold), with an Identity() of its own, or with the
+// original's if `keep_identity` (what a block-level disk image keeps).
+// INVALID_ARGUMENT if `storage` is not a memory store. For tests of
+// restored and cloned nodes. REQUIRES: no write transaction of `storage`
+// is open on the calling thread.
+absl::StatusOr<std::unique_ptr<Storage>> CopyMemoryStorage(Storage& storage, bool keep_identity);
 
 }  // namespace recondb::storage
 

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/status_macros.h"
+#include "storage/internal/file_identity.h"
 #include "storage/internal/sqlite_backup.h"
 #include "storage/internal/sqlite_connection.h"
 #include "storage/internal/sqlite_reader.h"
@@ -239,6 +240,8 @@ class SqliteStorage final : public Storage {
   std::string_view Name() const override { return "sqlite"; }
   // The page size is the file's, which may not be SqliteOptions::page_size.
   std::string Settings() const override { return absl::StrCat("page_size=", page_size_); }
+  // The database file's (internal/file_identity.h), read once it exists.
+  std::string Identity() const override { return identity_; }
 
   // Called by a read transaction as it ends, with its (idle) session.
   void ReturnReader(std::unique_ptr<Session> session);
@@ -297,6 +300,7 @@ class SqliteStorage final : public Storage {
   const std::unique_ptr<Session> writer_;
   // Read from the file once it is open.
   int64_t page_size_ = 0;
+  std::string identity_;
 
   absl::Mutex writer_mu_;
   bool writer_busy_ ABSL_GUARDED_BY(writer_mu_) = false;
@@ -355,6 +359,7 @@ absl::StatusOr<std::unique_ptr<SqliteStorage>> SqliteStorage::Open(const SqliteO
   std::unique_ptr<SqliteStorage> storage(new SqliteStorage(options, std::move(session)));
   RETURN_IF_ERROR(storage->InitializeOrCheck());
   ASSIGN_OR_RETURN(storage->page_size_, storage->ReadPageSize());
+  storage->identity_ = internal::FileIdentity(options.path);
   if (options.checkpoint_frames > 0) RETURN_IF_ERROR(storage->StartCheckpointer());
   // Statistics only guide the planner: a store that cannot refresh them
   // still works, and any real write problem shows at the next commit.

@@ -211,6 +211,13 @@ class Storage {
   // it exists, as `key=value` words for status output ("page_size=4096" for
   // SQLite); empty if there are none.
   virtual std::string Settings() const = 0;
+  // A name for this physical copy of the store, which a copy of it does not
+  // share: for SQLite the database file's inode number and birth time (a
+  // copied, restored or unpacked file is a new file); for memory a random
+  // id per store. Stable for the life of the store. The engine keeps it to
+  // notice that it was opened from a copy (docs/replication-protocol.md,
+  // "Identity"). Empty if the backend cannot tell.
+  virtual std::string Identity() const = 0;
 };
 
 }  // namespace recondb::storage

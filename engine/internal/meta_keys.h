@@ -5,24 +5,29 @@
 #include <string>
 #include <string_view>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/strings.h"
+#include "engine/checkpoint.h"
 
 namespace recondb::engine::internal {
 
 inline constexpr std::string_view kNodeIdKey = "node_id";
+// Storage::Identity() of the store the node id belongs to; the value
+// kCopyAnchor marks a store made as a copy (a backup file).
+inline constexpr std::string_view kStoreAnchorKey = "store_anchor";
+inline constexpr std::string_view kCopyAnchor = "copy";
+// The node id this store had before it was found to be a copy.
+inline constexpr std::string_view kCopyOfKey = "copy_of";
+// The feed's incarnations (engine/feed_lineage.h, FormatLineage).
+inline constexpr std::string_view kIncarnationsKey = "incarnations";
 inline constexpr std::string_view kCheckpointPrefix = "checkpoint/";
 
-// The identity of the database file a store was last opened from, which
-// the engine compares with the file it opens: a store whose anchor differs
-// (a copy, a restore) is not the original and takes a new node id.
-inline constexpr std::string_view kStoreAnchorKey = "store_anchor";
-// The anchor of every backup (Engine::Backup): a copy by construction, so
-// that however it is restored it is never taken for the original.
-inline constexpr std::string_view kStoreAnchorCopy = "copy";
-
-// Written in a backup copy only, never in a live store (Engine::Backup,
+// Written in a backup copy only (next to store_anchor = kCopyAnchor, which
+// Engine::Backup sets so that a copy, however it is restored, is never taken
+// for the original), never in a live store (Engine::Backup,
 // engine/backup.h): when the backup began (RFC 3339 UTC), the id of the
 // node backed up, and the copy's last seq.
 inline constexpr std::string_view kBackupPrefix = "backup/";
@@ -34,10 +39,29 @@ inline std::string CheckpointMetaKey(std::string_view key) {
   return absl::StrCat(Sv(kCheckpointPrefix), Sv(key));
 }
 
+// A checkpoint's stored value: "<seq>" (before incarnations) or
+// "<seq> <source incarnation>".
+inline std::string FormatCheckpoint(const Checkpoint& checkpoint) {
+  if (checkpoint.source_incarnation.empty()) return absl::StrCat(checkpoint.seq);
+  return absl::StrCat(checkpoint.seq, " ", checkpoint.source_incarnation);
+}
+// DATA_LOSS naming the key if `value` is not what FormatCheckpoint writes.
+inline absl::StatusOr<Checkpoint> ParseCheckpoint(std::string_view key, std::string_view value) {
+  Checkpoint out{std::string(key), 0, ""};
+  const size_t space = value.find(' ');
+  const std::string_view seq = value.substr(0, space);
+  if (space != std::string_view::npos) out.source_incarnation = std::string(value.substr(space + 1));
+  if (!absl::SimpleAtoi(absl::string_view(seq.data(), seq.size()), &out.seq) || out.seq < 0 ||
+      out.source_incarnation.find(' ') != std::string::npos) {
+    return absl::DataLossError(absl::StrCat("checkpoint \"", Sv(key), "\" is damaged"));
+  }
+  return out;
+}
+
 // Keys other modules may not set through Engine::SetNodeMeta.
 inline bool IsEngineMetaKey(std::string_view key) {
-  return key == kNodeIdKey || key == kStoreAnchorKey ||
-         absl::StartsWith(Sv(key), Sv(kCheckpointPrefix)) ||
+  return key == kNodeIdKey || key == kStoreAnchorKey || key == kCopyOfKey ||
+         key == kIncarnationsKey || absl::StartsWith(Sv(key), Sv(kCheckpointPrefix)) ||
          absl::StartsWith(Sv(key), Sv(kBackupPrefix));
 }
 

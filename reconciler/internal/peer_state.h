@@ -24,6 +24,9 @@ struct PeerManager::Peer {
   std::vector<std::string> tables;
   // Learnt from the last handshake (persisted).
   std::string node_id;
+  // PeerIdentity::LinkKey of the last handshake (not persisted: the
+  // incarnation changes each time the peer starts).
+  std::string link_key;
   // The loop must end (RemovePeer).
   bool removed = false;
   // The loop must redial at once (the table filter changed).
@@ -51,7 +54,8 @@ struct PeerManager::Link {
   Peer* peer = nullptr;
 
   // Guarded by PeerManager::mu_.
-  std::string node_id;  // After the handshake.
+  std::string node_id;   // After the handshake.
+  std::string link_key;  // PeerIdentity::LinkKey, after the handshake.
   absl::Status stop_reason = absl::OkStatus();
   bool stopped = false;
   SessionProgress progress;
