@@ -232,6 +232,7 @@ TEST_F(BackupTest, BackupUnderWriteLoadThenRestoreServesEveryEarlierWrite) {
   EXPECT_EQ(failures.load(), 0);
   EXPECT_THAT(backup.out, HasSubstr(absl::StrCat("wrote ", path, ": ")));
   EXPECT_THAT(backup.out, HasSubstr(daemon->node_id()));
+  const std::string original_node_id = daemon->node_id();
   std::cerr << "load writes acknowledged while the backup ran: " << after_backup - before.size()
             << "\n";
   // Nothing of the backup is left in the daemon's directory, nor beside PATH.
@@ -244,6 +245,10 @@ TEST_F(BackupTest, BackupUnderWriteLoadThenRestoreServesEveryEarlierWrite) {
   ASSERT_EQ(restore.exit, 0) << restore.err;
   EXPECT_THAT(restore.out, HasSubstr("next: start recondbd"));
   ASSERT_OK_AND_ASSIGN(auto node, StartDaemon(restored.path() / "data"));
+  // The backup is marked as a copy: the restored node is never taken for
+  // the original.
+  EXPECT_FALSE(node->node_id().empty());
+  EXPECT_NE(node->node_id(), original_node_id);
   DbClient db(node->NewChannel());
   for (int i = 0; i < 300; ++i) {
     ASSERT_OK(db.GetRecord("todos", absl::StrCat("pre-", i)).status()) << i;
