@@ -450,5 +450,19 @@ TEST_F(BackupTest, InterruptedBackupLeavesNoPartialFile) {
   EXPECT_THAT(FilesIn(backups_.path()), IsEmpty());
 }
 
+
+TEST_F(BackupTest, HelpAndUsageErrors) {
+  for (const char* command : {"backup", "restore"}) {
+    const CliResult help = RunCli({command, "--help"});
+    EXPECT_EQ(help.exit, 0) << command;
+    EXPECT_THAT(help.out, HasSubstr(absl::StrCat("Usage: recondb ", command))) << command;
+  }
+  EXPECT_THAT(RunCli({"--help"}).out, HasSubstr("restore BACKUP"));
+  const CliResult no_dir = RunCli({"restore", backups_.File("node.recondb")});
+  EXPECT_EQ(no_dir.exit, 1);
+  EXPECT_THAT(no_dir.err, HasSubstr("--data_dir"));
+  EXPECT_EQ(RunCli({"backup"}).exit, 1);
+}
+
 }  // namespace
 }  // namespace recondb::testing
