@@ -29,6 +29,9 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "grpcpp/client_context.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "recondb/v1/admin.grpc.pb.h"
 #include "tests/support/daemon_process.h"
@@ -405,12 +408,16 @@ TEST_F(BackupTest, TwoBackupsAtOnceDoNotCollide) {
     DbClient db(daemon->NewChannel());
     Fill(db, 200);
   }
-  CliProcess first = SpawnCli({"backup", backups_.File("a.recondb"), "--addr=" + daemon->address()});
+  CliProcess first =
+      SpawnCli({"backup", backups_.File("a.recondb"), "--addr=" + daemon->address(), "--json"});
   CliProcess second = SpawnCli({"backup", backups_.File("b.recondb"), "--addr=" + daemon->address()});
   const CliResult a = WaitCli(first);
   const CliResult b = WaitCli(second);
   EXPECT_EQ(a.exit, 0) << a.err;
   EXPECT_EQ(b.exit, 0) << b.err;
+  // --json: the BackupHeader.
+  EXPECT_THAT(a.out, HasSubstr("\"sha256\":\""));
+  EXPECT_THAT(a.out, HasSubstr(absl::StrCat("\"nodeId\":\"", daemon->node_id(), "\"")));
   EXPECT_EQ(FilesIn(backups_.path()), (std::set<std::string>{"a.recondb", "b.recondb"}));
   EXPECT_FALSE(HasTempBackup(data_.path()));
   StopDaemon(daemon);
@@ -462,6 +469,70 @@ TEST_F(BackupTest, HelpAndUsageErrors) {
   EXPECT_EQ(no_dir.exit, 1);
   EXPECT_THAT(no_dir.err, HasSubstr("--data_dir"));
   EXPECT_EQ(RunCli({"backup"}).exit, 1);
+}
+
+
+// An Admin service that answers Backup with what the test tells it: the
+// header, then the data chunks (a stand-in for a broken or lying daemon).
+class FakeBackupService final : public v1::Admin::Service {
+ public:
+  FakeBackupService(v1::BackupHeader header, std::vector<std::string> chunks)
+      : header_(std::move(header)), chunks_(std::move(chunks)) {}
+
+  grpc::Status Backup(grpc::ServerContext*, const v1::BackupRequest*,
+                      grpc::ServerWriter<v1::BackupChunk>* writer) override {
+    v1::BackupChunk chunk;
+    *chunk.mutable_header() = header_;
+    writer->Write(chunk);
+    for (const std::string& data : chunks_) {
+      chunk.set_data(data);
+      writer->Write(chunk);
+    }
+    return grpc::Status::OK;
+  }
+
+ private:
+  const v1::BackupHeader header_;
+  const std::vector<std::string> chunks_;
+};
+
+// What `recondb backup PATH` does against `service`.
+CliResult BackupFrom(FakeBackupService& service, const std::string& path) {
+  int port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  CliResult result = RunCli({"backup", path, absl::StrCat("--addr=127.0.0.1:", port)});
+  server->Shutdown();
+  return result;
+}
+
+TEST_F(BackupTest, ACopyThatArrivesDamagedOrIncompleteIsNotWritten) {
+  const std::string path = backups_.File("node.recondb");
+  v1::BackupHeader header;
+  header.set_node_id("node-1");
+  header.set_total_bytes(6);
+  // SHA-256 of "abcdef".
+  header.set_sha256("bef57ec7f53a6d40beb640a780a639c83bc29ac8a9816f1fc6c5c6dcd93c4721");
+  {
+    FakeBackupService damaged(header, {"abc", "xyz"});
+    const CliResult result = BackupFrom(damaged, path);
+    EXPECT_EQ(result.exit, 4);
+    EXPECT_THAT(result.err, HasSubstr("damaged"));
+  }
+  {
+    FakeBackupService short_copy(header, {"abc"});
+    const CliResult result = BackupFrom(short_copy, path);
+    EXPECT_EQ(result.exit, 4);
+    EXPECT_THAT(result.err, HasSubstr("incomplete"));
+  }
+  EXPECT_THAT(FilesIn(backups_.path()), IsEmpty());
+  // The same stream, whole: written.
+  FakeBackupService whole(header, {"abc", "def"});
+  const CliResult result = BackupFrom(whole, path);
+  EXPECT_EQ(result.exit, 0) << result.err;
+  EXPECT_EQ(ReadFile(path), "abcdef");
 }
 
 }  // namespace
