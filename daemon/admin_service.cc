@@ -97,8 +97,7 @@ grpc::Status AdminService::Sync(grpc::ServerContext* context, const v1::SyncRequ
   return grpc::Status::OK;
 }
 
-grpc::Status AdminService::Backup(grpc::ServerContext* context,
-                                  const v1::BackupRequest* request,
+grpc::Status AdminService::Backup(grpc::ServerContext* context, const v1::BackupRequest* request,
                                   grpc::ServerWriter<v1::BackupChunk>* writer) {
   if (options_.backup_dir.empty()) {
     return Answer("Backup", absl::FailedPreconditionError(
@@ -114,7 +113,8 @@ grpc::Status AdminService::Backup(grpc::ServerContext* context,
   absl::Status streamed = StreamBackup(context, *info, file.path(), writer);
   if (absl::IsCancelled(streamed)) {
     // The client's choice (or the server's shutdown), not a failure.
-    if (options_.logger != nullptr) options_.logger->info("backup: {}", std::string(streamed.message()));
+    if (options_.logger != nullptr)
+      options_.logger->info("backup: {}", std::string(streamed.message()));
     return ToGrpcStatus(streamed);
   }
   return Answer("Backup", streamed);
@@ -123,7 +123,8 @@ grpc::Status AdminService::Backup(grpc::ServerContext* context,
 absl::Status AdminService::StreamBackup(grpc::ServerContext* context,
                                         const engine::BackupInfo& info, const std::string& path,
                                         grpc::ServerWriter<v1::BackupChunk>* writer) {
-  const absl::Status gone = absl::CancelledError("the client went away before the end of the backup");
+  const absl::Status gone =
+      absl::CancelledError("the client went away before the end of the backup");
   if (context->IsCancelled()) return gone;
   ASSIGN_OR_RETURN(const std::string sha256, Sha256OfFile(path));
   v1::BackupChunk chunk;

@@ -24,8 +24,8 @@ namespace {
 namespace fs = std::filesystem;
 
 absl::Status ErrnoError(std::string_view what, const std::string& path, int error) {
-  return absl::UnavailableError(absl::StrCat(absl::string_view(what.data(), what.size()), " ",
-                                             path, ": ", std::strerror(error)));
+  return absl::UnavailableError(absl::StrCat(absl::string_view(what.data(), what.size()), " ", path,
+                                             ": ", std::strerror(error)));
 }
 
 bool Exists(const std::string& path) {
@@ -82,9 +82,9 @@ absl::Status CopyDurably(const std::string& from, const std::string& to) {
 std::string AsideName(const fs::path& dir, absl::Time now) {
   const std::string stamp = absl::FormatTime("%Y%m%dT%H%M%SZ", now, absl::UTCTimeZone());
   for (int n = 0;; ++n) {
-    const std::string base = absl::StrCat(
-        (dir / absl::StrCat("recondb-before-restore-", stamp)).string(), n == 0 ? "" : "-",
-        n == 0 ? "" : absl::StrCat(n), ".sqlite3");
+    const std::string base =
+        absl::StrCat((dir / absl::StrCat("recondb-before-restore-", stamp)).string(),
+                     n == 0 ? "" : "-", n == 0 ? "" : absl::StrCat(n), ".sqlite3");
     if (!Exists(base) && !Exists(base + "-wal") && !Exists(base + "-shm")) return base;
   }
 }
@@ -135,7 +135,8 @@ absl::StatusOr<RestoreResult> RestoreBackup(const RestoreOptions& options) {
     return absl::InvalidArgumentError(absl::StrCat(
         options.backup, " is the store of ", options.data_dir, " itself, not a backup of it"));
   }
-  ASSIGN_OR_RETURN(const storage::SqliteStoreFile file, storage::InspectSqliteStore(options.backup));
+  ASSIGN_OR_RETURN(const storage::SqliteStoreFile file,
+                   storage::InspectSqliteStore(options.backup));
   result.bytes = file.bytes;
   absl::StatusOr<engine::BackupInfo> info = engine::BackupInfoFromMeta(file.meta);
   if (info.ok()) {
@@ -144,7 +145,8 @@ absl::StatusOr<RestoreResult> RestoreBackup(const RestoreOptions& options) {
     return absl::FailedPreconditionError(
         absl::StrCat(options.backup, ": ", info.status().message()));
   }
-  const std::string temp = (dir / absl::StrCat(kTempRestorePrefix, NewUuidV4(), ".sqlite3")).string();
+  const std::string temp =
+      (dir / absl::StrCat(kTempRestorePrefix, NewUuidV4(), ".sqlite3")).string();
   RETURN_IF_ERROR(CopyDurably(options.backup, temp));
   absl::StatusOr<std::vector<Move>> moves = MoveAside(result.store_path, dir, options.now);
   if (!moves.ok()) {

@@ -49,15 +49,14 @@ absl::StatusOr<BackupInfo> Engine::Backup(const std::string& path) {
   // Read before the copy's snapshot is taken, so that it is a lower bound:
   // everything acknowledged before this instant is in the copy.
   info.taken_at = absl::FromUnixMicros(options_.clock->NowMicros());
-  ASSIGN_OR_RETURN(
-      info.bytes, options_.storage->Backup(path, [&](storage::WriteTransaction& copy) {
-        ASSIGN_OR_RETURN(info.last_seq, copy.LastSeq());
-        // Only the copy is marked: the live store keeps its own anchor.
-        RETURN_IF_ERROR(copy.SetMeta(internal::kStoreAnchorKey, internal::kCopyAnchor));
-        RETURN_IF_ERROR(copy.SetMeta(internal::kBackupTakenAtKey, FormatBackupTime(info.taken_at)));
-        RETURN_IF_ERROR(copy.SetMeta(internal::kBackupNodeIdKey, info.node_id));
-        return copy.SetMeta(internal::kBackupLastSeqKey, absl::StrCat(info.last_seq));
-      }));
+  ASSIGN_OR_RETURN(info.bytes, options_.storage->Backup(path, [&](storage::WriteTransaction& copy) {
+    ASSIGN_OR_RETURN(info.last_seq, copy.LastSeq());
+    // Only the copy is marked: the live store keeps its own anchor.
+    RETURN_IF_ERROR(copy.SetMeta(internal::kStoreAnchorKey, internal::kCopyAnchor));
+    RETURN_IF_ERROR(copy.SetMeta(internal::kBackupTakenAtKey, FormatBackupTime(info.taken_at)));
+    RETURN_IF_ERROR(copy.SetMeta(internal::kBackupNodeIdKey, info.node_id));
+    return copy.SetMeta(internal::kBackupLastSeqKey, absl::StrCat(info.last_seq));
+  }));
   return info;
 }
 

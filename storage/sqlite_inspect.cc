@@ -70,7 +70,8 @@ absl::StatusOr<SqliteStoreFile> InspectSqliteStore(const std::string& path) {
     if (error == ENOENT) return absl::NotFoundError(absl::StrCat("no such file: ", path));
     return absl::UnavailableError(absl::StrCat("cannot read ", path, ": ", std::strerror(error)));
   }
-  if (!S_ISREG(st.st_mode)) return absl::FailedPreconditionError(absl::StrCat(path, " is not a file"));
+  if (!S_ISREG(st.st_mode))
+    return absl::FailedPreconditionError(absl::StrCat(path, " is not a file"));
   struct stat wal;
   if (::stat((path + "-wal").c_str(), &wal) == 0) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -89,7 +90,8 @@ absl::StatusOr<SqliteStoreFile> InspectSqliteStore(const std::string& path) {
   ASSIGN_OR_RETURN(const Rows check, Query(db.get(), path, "PRAGMA quick_check"));
   if (check.size() != 1 || check[0].size() != 1 || check[0][0] != "ok") {
     std::vector<std::string> problems;
-    for (size_t i = 0; i < check.size() && i < 5; ++i) problems.push_back(absl::StrJoin(check[i], " "));
+    for (size_t i = 0; i < check.size() && i < 5; ++i)
+      problems.push_back(absl::StrJoin(check[i], " "));
     return absl::FailedPreconditionError(absl::StrCat(
         path, " fails SQLite's check (PRAGMA quick_check): ", absl::StrJoin(problems, "; ")));
   }
@@ -101,7 +103,8 @@ absl::StatusOr<SqliteStoreFile> InspectSqliteStore(const std::string& path) {
     return absl::FailedPreconditionError(
         absl::StrCat(path, " is a SQLite database but not a recondb store (no _meta table)"));
   }
-  ASSIGN_OR_RETURN(const Rows meta, Query(db.get(), path, "SELECT \"key\", \"value\" FROM \"_meta\""));
+  ASSIGN_OR_RETURN(const Rows meta,
+                   Query(db.get(), path, "SELECT \"key\", \"value\" FROM \"_meta\""));
   SqliteStoreFile file;
   file.bytes = static_cast<int64_t>(st.st_size);
   for (const auto& row : meta) {

@@ -94,9 +94,10 @@ TEST_F(InspectTest, NewerFormatIsRefused) {
 
 TEST_F(InspectTest, CorruptPagesFailTheCheck) {
   MakeStore();
-  ExecPlain(path_, "PRAGMA journal_mode=DELETE; CREATE TABLE big (x); "
-                   "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) "
-                   "INSERT INTO big SELECT randomblob(100) FROM n;");
+  ExecPlain(path_,
+            "PRAGMA journal_mode=DELETE; CREATE TABLE big (x); "
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) "
+            "INSERT INTO big SELECT randomblob(100) FROM n;");
   // Overwrite a page in the middle of the table's B-tree.
   {
     std::fstream f(path_, std::ios::in | std::ios::out | std::ios::binary);

@@ -1417,11 +1417,12 @@ class BackupTest : public StorageConformanceTest {
     CreateThings();
     Commit([&](WriteTransaction& txn) {
       ASSERT_OK(txn.AppendChange(TableChange(kThings)).status());
-      ASSERT_OK(txn.InsertRevision(things_, Live("a", Rev(1, 'a'), "", 1,
-                                                 Attrs({{"s", StringValue("first")}}))));
-      ASSERT_OK(txn.InsertRevision(things_, Live("a", Rev(2, 'b'), Rev(1, 'a'), 2,
-                                                 Attrs({{"i", IntValue(7)}}))));
-      ASSERT_OK(txn.UpsertViewRow(things_, ViewRecord("a", Rev(2, 'b'), Attrs({{"i", IntValue(7)}}))));
+      ASSERT_OK(txn.InsertRevision(
+          things_, Live("a", Rev(1, 'a'), "", 1, Attrs({{"s", StringValue("first")}}))));
+      ASSERT_OK(txn.InsertRevision(
+          things_, Live("a", Rev(2, 'b'), Rev(1, 'a'), 2, Attrs({{"i", IntValue(7)}}))));
+      ASSERT_OK(
+          txn.UpsertViewRow(things_, ViewRecord("a", Rev(2, 'b'), Attrs({{"i", IntValue(7)}}))));
       ASSERT_OK(txn.AppendChange(RecordChange(kThings, "a", Rev(2, 'b'))).status());
       ASSERT_OK(txn.InsertRevision(things_, Live("d", Rev(1, 'c'), "", 1)));
       ASSERT_OK(txn.InsertRevision(things_, Tombstone("d", Rev(2, 'd'), Rev(1, 'c'), 2)));
@@ -1473,9 +1474,7 @@ TEST_P(BackupTest, CopyHoldsEveryCommittedWriteAndTheEditOnlyTheCopy) {
 TEST_P(BackupTest, ExistingPathIsRefusedAndKept) {
   if (!CanBackUp()) GTEST_SKIP() << "no backups (see CopyHoldsEveryCommittedWrite...)";
   WriteSome();
-  {
-    std::ofstream(copy_path_) << "keep me";
-  }
+  { std::ofstream(copy_path_) << "keep me"; }
   EXPECT_THAT(storage_->Backup(copy_path_, nullptr),
               StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr(copy_path_)));
   std::ifstream in(copy_path_);
@@ -1513,7 +1512,8 @@ TEST_P(BackupTest, BackupDuringWritesIsOneConsistentSnapshot) {
   // Each commit: a record's feed entry and the meta key "n" naming it.
   auto commit_one = [&](int n) {
     Commit([&](WriteTransaction& txn) {
-      ASSERT_OK(txn.AppendChange(RecordChange(kThings, absl::StrCat("r", n), Rev(1, 'a'))).status());
+      ASSERT_OK(
+          txn.AppendChange(RecordChange(kThings, absl::StrCat("r", n), Rev(1, 'a'))).status());
       ASSERT_OK(txn.SetMeta("n", absl::StrCat(n)));
     });
   };
@@ -1539,8 +1539,8 @@ TEST_P(BackupTest, BackupDuringWritesIsOneConsistentSnapshot) {
   // The meta key and the feed come from the same commit.
   EXPECT_THAT(txn->GetMeta("n"), IsOkAndHolds(absl::StrCat(feed.size() - 1)));
   EXPECT_EQ(feed.back().id(), absl::StrCat("r", feed.size() - 1));
-  std::cerr << "commits during the backup: " << during.load() << ", in the copy: "
-            << feed.size() - kBefore << "\n";
+  std::cerr << "commits during the backup: " << during.load()
+            << ", in the copy: " << feed.size() - kBefore << "\n";
 }
 
 // ---- Backends ----

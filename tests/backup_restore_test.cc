@@ -89,10 +89,10 @@ CliProcess SpawnCli(const std::vector<std::string>& args) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, process.io->File("out").c_str(),
-                                   O_WRONLY | O_CREAT, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, process.io->File("err").c_str(),
-                                   O_WRONLY | O_CREAT, 0644);
+  posix_spawn_file_actions_addopen(&actions, 1, process.io->File("out").c_str(), O_WRONLY | O_CREAT,
+                                   0644);
+  posix_spawn_file_actions_addopen(&actions, 2, process.io->File("err").c_str(), O_WRONLY | O_CREAT,
+                                   0644);
   const int rc = posix_spawn(&process.pid, argv[0], &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
@@ -196,8 +196,8 @@ TEST_F(BackupTest, BackupUnderWriteLoadThenRestoreServesEveryEarlierWrite) {
     writers.emplace_back([&, w] {
       DbClient client(daemon->NewChannel(), absl::Seconds(30));
       for (int i = 0; !stop.load(); ++i) {
-        absl::StatusOr<v1::Record> r = client.Create(
-            "todos", {{"title", StringValue("load")}}, absl::StrCat("load-", w, "-", i));
+        absl::StatusOr<v1::Record> r = client.Create("todos", {{"title", StringValue("load")}},
+                                                     absl::StrCat("load-", w, "-", i));
         if (!r.ok()) {
           ++failures;
           ADD_FAILURE() << "a write failed during the backup: " << r.status();
@@ -389,8 +389,8 @@ TEST_F(BackupTest, TemporaryCopyIsRemovedWhenTheClientCancelsMidStream) {
 // A daemon killed mid-backup leaves its copy; the next one removes it at
 // start, and nothing else.
 TEST_F(BackupTest, StaleTemporaryCopiesAreRemovedAtStart) {
-  for (const char* name : {"backup-in-progress-dead.sqlite3", "backup-in-progress-dead.sqlite3-wal",
-                           "keep-me.txt"}) {
+  for (const char* name :
+       {"backup-in-progress-dead.sqlite3", "backup-in-progress-dead.sqlite3-wal", "keep-me.txt"}) {
     std::ofstream(data_.File(name)) << "x";
   }
   ASSERT_OK_AND_ASSIGN(auto daemon, StartDaemon(data_.path()));
@@ -399,7 +399,6 @@ TEST_F(BackupTest, StaleTemporaryCopiesAreRemovedAtStart) {
   EXPECT_THAT(daemon->log(), HasSubstr("backup-in-progress-dead.sqlite3"));
   StopDaemon(daemon);
 }
-
 
 // Two backups at once each get their own temporary copy and both succeed.
 TEST_F(BackupTest, TwoBackupsAtOnceDoNotCollide) {
@@ -410,7 +409,8 @@ TEST_F(BackupTest, TwoBackupsAtOnceDoNotCollide) {
   }
   CliProcess first =
       SpawnCli({"backup", backups_.File("a.recondb"), "--addr=" + daemon->address(), "--json"});
-  CliProcess second = SpawnCli({"backup", backups_.File("b.recondb"), "--addr=" + daemon->address()});
+  CliProcess second =
+      SpawnCli({"backup", backups_.File("b.recondb"), "--addr=" + daemon->address()});
   const CliResult a = WaitCli(first);
   const CliResult b = WaitCli(second);
   EXPECT_EQ(a.exit, 0) << a.err;
@@ -457,7 +457,6 @@ TEST_F(BackupTest, InterruptedBackupLeavesNoPartialFile) {
   EXPECT_THAT(FilesIn(backups_.path()), IsEmpty());
 }
 
-
 TEST_F(BackupTest, HelpAndUsageErrors) {
   for (const char* command : {"backup", "restore"}) {
     const CliResult help = RunCli({command, "--help"});
@@ -470,7 +469,6 @@ TEST_F(BackupTest, HelpAndUsageErrors) {
   EXPECT_THAT(no_dir.err, HasSubstr("--data_dir"));
   EXPECT_EQ(RunCli({"backup"}).exit, 1);
 }
-
 
 // An Admin service that answers Backup with what the test tells it: the
 // header, then the data chunks (a stand-in for a broken or lying daemon).

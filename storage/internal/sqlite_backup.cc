@@ -15,9 +15,8 @@ namespace recondb::storage::internal {
 namespace {
 
 absl::Status ErrnoError(std::string_view what, const std::string& path, int error) {
-  return absl::UnavailableError(
-      absl::StrCat("cannot ", absl::string_view(what.data(), what.size()), " ", path, ": ",
-                   std::strerror(error)));
+  return absl::UnavailableError(absl::StrCat("cannot ", absl::string_view(what.data(), what.size()),
+                                             " ", path, ": ", std::strerror(error)));
 }
 
 absl::Status SyncPath(const std::string& path, int flags) {

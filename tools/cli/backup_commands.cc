@@ -185,15 +185,15 @@ int Backup(Context& ctx) {
   const grpc::Status status = reader->Finish();
   if (!status.ok()) return RpcError(ctx, status, "Backup");
   if (!have_header || received != header.total_bytes()) {
-    return InputError(ctx, absl::StrCat("the backup arrived incomplete (", received, " of ",
-                                        header.total_bytes(), " bytes); nothing written to ",
-                                        path));
+    return InputError(
+        ctx, absl::StrCat("the backup arrived incomplete (", received, " of ", header.total_bytes(),
+                          " bytes); nothing written to ", path));
   }
   const std::string digest = hash.HexDigest();
   if (digest != header.sha256()) {
-    return InputError(ctx, absl::StrCat("the backup arrived damaged (SHA-256 ", digest,
-                                        ", the daemon sent ", header.sha256(),
-                                        "); nothing written to ", path));
+    return InputError(
+        ctx, absl::StrCat("the backup arrived damaged (SHA-256 ", digest, ", the daemon sent ",
+                          header.sha256(), "); nothing written to ", path));
   }
   if (!file.Publish(path, force)) return InputError(ctx, file.error());
   if (ctx.json) {
@@ -212,12 +212,13 @@ int Restore(Context& ctx) {
   const char* env = std::getenv("RECONDB_DATA_DIR");
   options.data_dir = ctx.args.Get("data_dir", env != nullptr ? env : "");
   if (options.data_dir.empty()) {
-    return UsageError(ctx, "give --data_dir DIR (or set RECONDB_DATA_DIR): the directory to restore into");
+    return UsageError(
+        ctx, "give --data_dir DIR (or set RECONDB_DATA_DIR): the directory to restore into");
   }
   absl::StatusOr<daemon::RestoreResult> result = daemon::RestoreBackup(options);
   if (!result.ok()) {
-    return InputError(ctx, absl::StrCat("restore ", options.backup, " into ", options.data_dir, ": ",
-                                        result.status().message()));
+    return InputError(ctx, absl::StrCat("restore ", options.backup, " into ", options.data_dir,
+                                        ": ", result.status().message()));
   }
   std::ostream& out = *ctx.out;
   out << "restored " << options.backup << " into " << result->store_path << " (" << result->bytes
@@ -243,7 +244,9 @@ int Restore(Context& ctx) {
 
 std::vector<Command> BackupCommands() {
   return {
-      {"backup", "PATH", "write a consistent copy of the running node's store to PATH",
+      {"backup",
+       "PATH",
+       "write a consistent copy of the running node's store to PATH",
        "Calls Admin/Backup: the daemon copies its store while it keeps serving writes (the\n"
        "copy holds every write acknowledged before the command started) and streams it;\n"
        "recondb checks its size and SHA-256, then writes PATH atomically (a temporary\n"
@@ -256,7 +259,9 @@ std::vector<Command> BackupCommands() {
        1,
        1,
        Backup},
-      {"restore", "BACKUP", "put a backup in place in a data directory (offline, no daemon)",
+      {"restore",
+       "BACKUP",
+       "put a backup in place in a data directory (offline, no daemon)",
        "Runs without a daemon, on this machine: refuses while a recondbd runs on the\n"
        "directory; checks that BACKUP is a recondb store that passes SQLite's check;\n"
        "moves the store already there (if any) aside to recondb-before-restore-<time>.sqlite3\n"
