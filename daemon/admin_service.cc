@@ -2,8 +2,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/sha256.h"
+#include "common/status_macros.h"
+#include "daemon/backup_files.h"
 #include "daemon/rpc_logging.h"
 #include "daemon/status_conversion.h"
 
@@ -92,6 +97,66 @@ grpc::Status AdminService::Sync(grpc::ServerContext* context, const v1::SyncRequ
   *response->mutable_sent() = result->sent;
   *response->mutable_received() = result->received;
   return grpc::Status::OK;
+}
+
+grpc::Status AdminService::Backup(grpc::ServerContext* context, const v1::BackupRequest* request,
+                                  grpc::ServerWriter<v1::BackupChunk>* writer) {
+  if (options_.backup_dir.empty()) {
+    return Answer("Backup", absl::FailedPreconditionError(
+                                "this node keeps its data in memory (--storage=memory): there is "
+                                "no store on disk to back up"));
+  }
+  TempBackupFile file(NewTempBackupPath(options_.backup_dir));
+  absl::StatusOr<engine::BackupInfo> info = options_.engine->Backup(file.path());
+  if (!info.ok()) return Answer("Backup", info.status());
+  if (options_.logger != nullptr) {
+    options_.logger->info("backup: {} bytes, last_seq={}, streaming", info->bytes, info->last_seq);
+  }
+  absl::Status streamed = StreamBackup(context, *info, file.path(), writer);
+  if (absl::IsCancelled(streamed)) {
+    // The client's choice (or the server's shutdown), not a failure.
+    if (options_.logger != nullptr)
+      options_.logger->info("backup: {}", std::string(streamed.message()));
+    return ToGrpcStatus(streamed);
+  }
+  return Answer("Backup", streamed);
+}
+
+absl::Status AdminService::StreamBackup(grpc::ServerContext* context,
+                                        const engine::BackupInfo& info, const std::string& path,
+                                        grpc::ServerWriter<v1::BackupChunk>* writer) {
+  const absl::Status gone =
+      absl::CancelledError("the client went away before the end of the backup");
+  if (context->IsCancelled()) return gone;
+  ASSIGN_OR_RETURN(const std::string sha256, Sha256OfFile(path));
+  v1::BackupChunk chunk;
+  v1::BackupHeader* header = chunk.mutable_header();
+  header->set_node_id(info.node_id);
+  header->set_last_seq(info.last_seq);
+  const int64_t micros = absl::ToUnixMicros(info.taken_at);
+  header->mutable_taken_at()->set_seconds(micros / 1000000);
+  header->mutable_taken_at()->set_nanos(static_cast<int32_t>(micros % 1000000) * 1000);
+  header->set_total_bytes(info.bytes);
+  header->set_sha256(sha256);
+  header->set_storage("sqlite");
+  if (!writer->Write(chunk)) return gone;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::UnavailableError(absl::StrCat("cannot read the backup copy ", path));
+  std::vector<char> buffer(static_cast<size_t>(std::max<int64_t>(options_.backup_chunk_bytes, 1)));
+  int64_t sent = 0;
+  while (sent < info.bytes) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    const std::streamsize got = in.gcount();
+    if (got <= 0) break;
+    chunk.set_data(buffer.data(), static_cast<size_t>(got));
+    if (!writer->Write(chunk)) return gone;
+    sent += got;
+  }
+  if (sent != info.bytes) {
+    return absl::InternalError(
+        absl::StrCat("the backup copy ", path, " has ", sent, " bytes, not ", info.bytes));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace recondb::daemon

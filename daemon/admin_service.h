@@ -1,7 +1,7 @@
-// recondb.v1.Admin: node status, peers and one-shot sync, over gRPC's
-// synchronous API (the calls are rare, and Sync blocks for as long as the
-// sync takes: a gRPC thread is the honest place to wait). The peers are the
-// peer manager's (reconciler/peer_manager.h).
+// recondb.v1.Admin: node status, peers, one-shot sync and backup, over
+// gRPC's synchronous API (the calls are rare, and Sync and Backup block for
+// as long as they take: a gRPC thread is the honest place to wait). The
+// peers are the peer manager's (reconciler/peer_manager.h).
 #ifndef RECONDB_DAEMON_ADMIN_SERVICE_H_
 #define RECONDB_DAEMON_ADMIN_SERVICE_H_
 
@@ -33,6 +33,12 @@ struct AdminServiceOptions {
   reconciler::PeerManager* peers = nullptr;
   // NodeStatus.storage, e.g. "sqlite durability=full data_dir=./data".
   std::string storage_description;
+  // Where Backup writes its temporary copies (the data directory, which
+  // the daemon has locked). Empty: the node has no store on disk (memory)
+  // and Backup is FAILED_PRECONDITION.
+  std::string backup_dir;
+  // The most file bytes in one BackupChunk. Default: 1 MiB.
+  int64_t backup_chunk_bytes = 1 << 20;
   // For NodeStatus.uptime. Default: now.
   absl::Time start_time = absl::Now();
   std::shared_ptr<spdlog::logger> logger;
@@ -59,8 +65,19 @@ class AdminService final : public v1::Admin::Service {
   // peer cannot be reached; DEADLINE_EXCEEDED; the session's errors.
   grpc::Status Sync(grpc::ServerContext* context, const v1::SyncRequest* request,
                     v1::SyncResponse* response) override;
+  // Writes a copy to a new temporary file in backup_dir (Engine::Backup),
+  // streams the header and the file, and removes the file whether the
+  // stream ends, fails or is cancelled (by the client, or by the server's
+  // shutdown). FAILED_PRECONDITION with no backup_dir; the engine's errors
+  // (UNAVAILABLE when the copy cannot be written, e.g. disk full);
+  // CANCELLED if the client went away.
+  grpc::Status Backup(grpc::ServerContext* context, const v1::BackupRequest* request,
+                      grpc::ServerWriter<v1::BackupChunk>* writer) override;
 
  private:
+  // Streams the header then the file at `path`, as Backup.
+  absl::Status StreamBackup(grpc::ServerContext* context, const engine::BackupInfo& info,
+                            const std::string& path, grpc::ServerWriter<v1::BackupChunk>* writer);
   grpc::Status Answer(const char* method, const absl::Status& status);
 
   const AdminServiceOptions options_;

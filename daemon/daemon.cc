@@ -7,16 +7,13 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "daemon/backup_files.h"
+#include "daemon/data_dir.h"
 #include "daemon/server_builder.h"
 #include "storage/memory_storage.h"
 #include "storage/sqlite_storage.h"
 
 namespace recondb::daemon {
-namespace {
-
-constexpr char kDatabaseFile[] = "recondb.sqlite3";
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config,
                                                       std::shared_ptr<spdlog::logger> logger) {
@@ -43,6 +40,11 @@ absl::Status Daemon::OpenStorage() {
     return absl::OkStatus();
   }
   ASSIGN_OR_RETURN(lock_, DataDirLock::Acquire(config_.data_dir));
+  // Under the lock: a backup copy found here was left by a daemon that died
+  // while taking it.
+  for (const std::string& name : RemoveStaleTempBackups(config_.data_dir)) {
+    logger_->info("removed {} (a backup copy left by an earlier daemon)", name);
+  }
   storage::SqliteOptions options;
   options.path = (std::filesystem::path(config_.data_dir) / kDatabaseFile).string();
   options.durability = config_.durability;
@@ -80,6 +82,8 @@ void Daemon::MakeReplication() {
   admin.engine = engine_.get();
   admin.peers = peers_.get();
   admin.storage_description = StorageDescription();
+  if (config_.storage == StorageKind::kSqlite) admin.backup_dir = config_.data_dir;
+  admin.backup_chunk_bytes = std::clamp<int64_t>(config_.max_message_bytes / 4, 16 << 10, 1 << 20);
   admin.logger = logger_;
   admin_ = std::make_unique<AdminService>(std::move(admin));
 }

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "engine/backup.h"
 #include "engine/feed_lineage.h"
 #include "engine/checkpoint.h"
 #include "google/protobuf/field_mask.pb.h"
@@ -229,8 +230,20 @@ class Engine {
   absl::StatusOr<std::vector<ForeignRevision>> CollectRevisions(
       const std::vector<RevisionWant>& wants);
 
+  // ---- Backup ----
+  // Writes a consistent copy of the store to a new file at `path`
+  // (storage::Storage::Backup: every write acknowledged before the call is
+  // in it; writes go on meanwhile), marked as a copy: its store anchor is
+  // "copy" and its backup/* keys say which node, up to which seq and when
+  // (engine/backup.h). The live store is not changed. Returns what the copy
+  // holds. ALREADY_EXISTS, FAILED_PRECONDITION (a backend that cannot be
+  // backed up) and UNAVAILABLE as the storage says; nothing is left at
+  // `path` on failure.
+  absl::StatusOr<BackupInfo> Backup(const std::string& path);
+
   // Node metadata for other modules (the reconciler's peers...). The
-  // engine's own keys ("node_id", "checkpoint/...") are refused
+  // engine's own keys ("node_id", "store_anchor", "checkpoint/...",
+  // "backup/...") are refused
   // (INVALID_ARGUMENT). NOT_FOUND if never set.
   absl::StatusOr<std::string> GetNodeMeta(std::string_view key);
   absl::Status SetNodeMeta(std::string_view key, std::string_view value);

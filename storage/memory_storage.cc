@@ -618,6 +618,13 @@ class MemoryStorage final : public Storage {
     return std::make_unique<MemoryWriteTransaction>(&state_, &gate_);
   }
 
+  // There is no file to copy, and a copy in another format would not open
+  // as a memory store: refused (storage/DESIGN.md, "Backups").
+  absl::StatusOr<int64_t> Backup(const std::string& path, const BackupEdit& edit) override {
+    return absl::FailedPreconditionError(
+        "the memory backend keeps nothing on disk and cannot be backed up");
+  }
+
   std::string_view Name() const override { return "memory"; }
   std::string Settings() const override { return ""; }
   std::string Identity() const override { return identity_; }

@@ -4,6 +4,7 @@
 #include "storage/sqlite_storage.h"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <memory>
 #include <string>
@@ -17,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/status_macros.h"
 #include "storage/internal/file_identity.h"
+#include "storage/internal/sqlite_backup.h"
 #include "storage/internal/sqlite_connection.h"
 #include "storage/internal/sqlite_reader.h"
 #include "storage/internal/sqlite_schema.h"
@@ -234,6 +236,7 @@ class SqliteStorage final : public Storage {
 
   absl::StatusOr<std::unique_ptr<ReadTransaction>> BeginRead() override;
   absl::StatusOr<std::unique_ptr<WriteTransaction>> BeginWrite() override;
+  absl::StatusOr<int64_t> Backup(const std::string& path, const BackupEdit& edit) override;
   std::string_view Name() const override { return "sqlite"; }
   // The page size is the file's, which may not be SqliteOptions::page_size.
   std::string Settings() const override { return absl::StrCat("page_size=", page_size_); }
@@ -286,6 +289,10 @@ class SqliteStorage final : public Storage {
   // and the next write restarts the WAL). Failures are not reported: the
   // next checkpoint retries, and an I/O error shows at the next commit.
   bool Checkpoint(sqlite3* db);
+  // Backup's work once `path` is known to be free; may leave files behind
+  // on failure (Backup removes them).
+  absl::Status WriteBackup(const std::string& path, const BackupEdit& edit);
+
   // PRAGMA page_size, on the writer connection.
   absl::StatusOr<int64_t> ReadPageSize();
 
@@ -566,6 +573,76 @@ void SqliteStorage::OnCommitted() {
   writer_->connection->Exec(kAnalyze).IgnoreError();
 }
 
+// The hook of SetSqliteBackupHookForTesting, taken by the next backup.
+ABSL_CONST_INIT absl::Mutex backup_hook_mu(absl::kConstInit);
+std::function<void()>* backup_hook ABSL_GUARDED_BY(backup_hook_mu) = nullptr;
+
+std::unique_ptr<std::function<void()>> TakeBackupHook() {
+  absl::MutexLock lock(&backup_hook_mu);
+  std::unique_ptr<std::function<void()>> hook(backup_hook);
+  backup_hook = nullptr;
+  return hook;
+}
+
+// sqlite3_progress_handler callback: runs the hook the first time.
+int RunBackupHookOnce(void* arg) {
+  auto* hook = static_cast<std::unique_ptr<std::function<void()>>*>(arg);
+  if (*hook != nullptr) {
+    (**hook)();
+    hook->reset();
+  }
+  return 0;  // Go on.
+}
+
+absl::StatusOr<int64_t> SqliteStorage::Backup(const std::string& path, const BackupEdit& edit) {
+  if (path.empty()) return absl::InvalidArgumentError("no backup path given");
+  // lstat: a dangling symbolic link is a name in use too.
+  struct stat st;
+  if (::lstat(path.c_str(), &st) == 0) {
+    return absl::AlreadyExistsError(absl::StrCat("backup to ", path, ": the file exists"));
+  }
+  absl::Status status = WriteBackup(path, edit);
+  absl::StatusOr<int64_t> size =
+      status.ok() ? internal::FileSize(path) : absl::StatusOr<int64_t>(status);
+  if (size.ok()) return size;
+  internal::RemoveDatabaseFiles(path);
+  const absl::Status& error = size.status();
+  return absl::Status(error.code(), absl::StrCat("backup to ", path, ": ", error.message()));
+}
+
+absl::Status SqliteStorage::WriteBackup(const std::string& path, const BackupEdit& edit) {
+  // Its own connection, outside the pool: VACUUM INTO runs outside any
+  // transaction (it takes its own read snapshot) and writes a file, which a
+  // reader's query_only forbids.
+  ASSIGN_OR_RETURN(std::unique_ptr<Connection> source,
+                   Connection::Open(ConnectionOptionsFor(options_, /*writer=*/false)));
+  RETURN_IF_ERROR(source->Exec("PRAGMA query_only=0"));
+  std::unique_ptr<std::function<void()>> hook = TakeBackupHook();
+  if (hook != nullptr) sqlite3_progress_handler(source->db(), 100, &RunBackupHookOnce, &hook);
+  RETURN_IF_ERROR(internal::VacuumInto(*source, path));
+  source.reset();
+  {
+    // The copy is opened as a store of its own (which checks its format
+    // and turns it to WAL like any store) so that the edit goes through
+    // the same writer as every write. Closing it checkpoints the WAL into
+    // the file and removes the WAL.
+    SqliteOptions copy_options;
+    copy_options.path = path;
+    copy_options.durability = Durability::kFull;
+    copy_options.busy_timeout_ms = options_.busy_timeout_ms;
+    copy_options.checkpoint_frames = 0;
+    ASSIGN_OR_RETURN(std::unique_ptr<SqliteStorage> copy, SqliteStorage::Open(copy_options));
+    if (edit) {
+      ASSIGN_OR_RETURN(std::unique_ptr<WriteTransaction> txn, copy->BeginWrite());
+      RETURN_IF_ERROR(edit(*txn));
+      RETURN_IF_ERROR(txn->Commit());
+    }
+  }
+  // SQLite does not sync what VACUUM INTO wrote; the checkpoint at close
+  // synced the file, but not the directory entry that names it.
+  return internal::SyncFileAndDirectory(path);
+}
+
 void SqliteStorage::ReleaseWriter() {
   absl::MutexLock lock(&writer_mu_);
   writer_busy_ = false;
@@ -608,6 +685,12 @@ absl::StatusOr<std::string> SqliteWriterPragmaForTesting(Storage& storage,
   ASSIGN_OR_RETURN(const bool row, stmt.Step());
   if (!row) return absl::NotFoundError(absl::StrCat("PRAGMA ", std::string(pragma), " is empty"));
   return std::string(stmt.Text(0));
+}
+
+void SetSqliteBackupHookForTesting(std::function<void()> hook) {
+  absl::MutexLock lock(&backup_hook_mu);
+  delete backup_hook;
+  backup_hook = hook ? new std::function<void()>(std::move(hook)) : nullptr;
 }
 
 absl::StatusOr<CheckpointCounts> SqliteCheckpointsForTesting(Storage& storage) {

@@ -4,7 +4,9 @@
 // its locking.
 #include "storage/sqlite_storage.h"
 
+#include <signal.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <filesystem>
@@ -941,6 +943,87 @@ TEST_F(SqliteStorageTest, DiskFullIsUnavailableAndKeepsNothing) {
   EXPECT_THAT(txn->GetMeta("small"), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(txn->GetHistory(Todos(), "big"), IsOkAndHolds(IsEmpty()));
   EXPECT_THAT(txn->GetMeta("node_id"), IsOkAndHolds(std::string("node-1")));
+}
+
+// A backup is a plain SQLite file that passes SQLite's own check, with
+// nothing beside it, and taking it leaves the live store's files as they
+// were (no checkpoint forced, no WAL mode changed).
+TEST_F(SqliteStorageTest, BackupIsAnIntactDatabaseWithNothingBesideIt) {
+  ASSERT_OK_AND_ASSIGN(auto storage, Open());
+  WriteTodo(*storage);
+  TempDir copies;
+  const std::string copy = copies.File("copy.sqlite3");
+  ASSERT_OK(storage->Backup(copy, nullptr).status());
+  EXPECT_FALSE(std::filesystem::exists(copy + "-wal"));
+  EXPECT_FALSE(std::filesystem::exists(copy + "-shm"));
+  EXPECT_FALSE(std::filesystem::exists(copy + "-journal"));
+  PlainDb db(copy);
+  EXPECT_THAT(db.Query("PRAGMA integrity_check"), ElementsAre(Row{"ok"}));
+  EXPECT_THAT(db.Query("SELECT \"id\", \"revision\" FROM \"todos\""),
+              ElementsAre(Row{"t1", Rev(2, 'b')}));
+  EXPECT_THAT(db.Query("SELECT count(*) FROM \"todos_history\""), ElementsAre(Row{"2"}));
+  EXPECT_THAT(db.Query("SELECT \"value\" FROM \"_meta\" WHERE \"key\" = 'node_id'"),
+              ElementsAre(Row{"node-1"}));
+  EXPECT_THAT(internal::SqliteWriterPragmaForTesting(*storage, "journal_mode"),
+              IsOkAndHolds(std::string("wal")));
+}
+
+// The daemon keeps serving writes during a backup: a write transaction
+// begins and commits while the backup is in the middle of reading its
+// snapshot (were writers blocked, this would never return), and the copy is
+// the snapshot taken before it.
+TEST_F(SqliteStorageTest, WritersCommitWhileABackupReadsItsSnapshot) {
+  ASSERT_OK_AND_ASSIGN(auto storage, Open());
+  WriteTodo(*storage);
+  bool committed = false;
+  internal::SetSqliteBackupHookForTesting([&] {
+    absl::StatusOr<std::unique_ptr<WriteTransaction>> txn = storage->BeginWrite();
+    ASSERT_OK(txn.status());
+    ASSERT_OK((*txn)->SetMeta("during", "the backup"));
+    ASSERT_OK((*txn)->AppendChange(RecordChange("todos", "t2", Rev(1, 'c'))).status());
+    ASSERT_OK((*txn)->Commit());
+    committed = true;
+  });
+  TempDir copies;
+  const std::string copy = copies.File("copy.sqlite3");
+  ASSERT_OK(storage->Backup(copy, nullptr).status());
+  internal::SetSqliteBackupHookForTesting(nullptr);
+  ASSERT_TRUE(committed);
+  {
+    ASSERT_OK_AND_ASSIGN(auto live, storage->BeginRead());
+    EXPECT_THAT(live->GetMeta("during"), IsOkAndHolds(std::string("the backup")));
+  }
+  PlainDb db(copy);
+  EXPECT_THAT(db.Query("SELECT count(*) FROM \"_meta\" WHERE \"key\" = 'during'"),
+              ElementsAre(Row{"0"}));
+  EXPECT_THAT(db.Query("SELECT \"record_id\" FROM \"_changes\""), ElementsAre(Row{"t1"}));
+}
+
+// A backup that cannot be written (here: the process may not write files
+// that large, so every write of the copy fails) is an error naming the
+// path, and leaves nothing behind.
+TEST_F(SqliteStorageTest, BackupThatCannotBeWrittenIsUnavailableAndLeavesNothing) {
+  ASSERT_OK_AND_ASSIGN(auto storage, Open());
+  WriteTodo(*storage);
+  TempDir copies;
+  const std::string copy = copies.File("copy.sqlite3");
+  struct rlimit old_limit;
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  struct sigaction ignore {}, old_action {};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(sigaction(SIGXFSZ, &ignore, &old_action), 0);
+  struct rlimit small = old_limit;
+  small.rlim_cur = 1024;  // Less than a page.
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  absl::StatusOr<int64_t> bytes = storage->Backup(copy, nullptr);
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  ASSERT_EQ(sigaction(SIGXFSZ, &old_action, nullptr), 0);
+  EXPECT_THAT(bytes, StatusIs(absl::StatusCode::kUnavailable, HasSubstr(copy)));
+  EXPECT_TRUE(std::filesystem::is_empty(copies.path()));
+  // The store itself goes on.
+  ASSERT_OK_AND_ASSIGN(auto txn, storage->BeginWrite());
+  ASSERT_OK(txn->SetMeta("after", "yes"));
+  EXPECT_OK(txn->Commit());
 }
 
 // The per-table statements use the indexes they were written for; a plain

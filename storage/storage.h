@@ -8,6 +8,7 @@
 #define RECONDB_STORAGE_STORAGE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -179,6 +180,11 @@ class WriteTransaction : public ReadTransaction {
   virtual absl::Status Commit() = 0;
 };
 
+// Changes made to a backup copy before it is reported done (Storage::Backup):
+// runs in a write transaction over the copy, never over the live store. An
+// error aborts the backup and is returned by it.
+using BackupEdit = std::function<absl::Status(WriteTransaction& copy)>;
+
 // A store. Thread-safe: any number of read transactions run concurrently
 // with at most one write transaction; BeginWrite waits for the current writer
 // to finish. A thread must not hold a read transaction while it begins a
@@ -188,6 +194,22 @@ class Storage {
   virtual ~Storage() = default;
   virtual absl::StatusOr<std::unique_ptr<ReadTransaction>> BeginRead() = 0;
   virtual absl::StatusOr<std::unique_ptr<WriteTransaction>> BeginWrite() = 0;
+  // Writes a consistent copy of the store to a new file at `path`, a store
+  // of the same backend that opens like this one: it holds every write
+  // committed before Backup was called and nothing of a transaction that
+  // was not committed when its snapshot was taken. Writers and readers go on
+  // meanwhile. Then `edit` (may be empty) runs in a write transaction over
+  // the copy, which is committed; then the file and its directory are
+  // synced, so the copy survives a power loss once Backup returns. Returns
+  // the size of the file in bytes.
+  //
+  // ALREADY_EXISTS if `path` exists (it is left alone); FAILED_PRECONDITION
+  // if the backend keeps nothing on disk (memory); UNAVAILABLE if the copy
+  // cannot be written (no such directory, disk full, I/O error); `edit`'s
+  // error as it is. On any failure nothing is left at `path`. The live
+  // store is never changed.
+  virtual absl::StatusOr<int64_t> Backup(const std::string& path, const BackupEdit& edit) = 0;
+
   // "sqlite" or "memory".
   virtual std::string_view Name() const = 0;
   // The settings the store itself keeps, which options cannot change once

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <limits>
@@ -25,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/status_macros.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
@@ -50,6 +53,7 @@ using ::recondb::testing::TempDir;
 using ::recondb::testing::TimestampValue;
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
 
@@ -235,6 +239,9 @@ struct Backend {
   // waits for every open read transaction.
   bool readers_block_writer = false;
   std::function<absl::StatusOr<std::unique_ptr<Storage>>(const TempDir&)> open;
+  // Opens a file that Storage::Backup wrote; null for a backend that
+  // refuses backups (FAILED_PRECONDITION).
+  std::function<absl::StatusOr<std::unique_ptr<Storage>>(const std::string&)> open_backup;
 };
 
 std::ostream& operator<<(std::ostream& os, const Backend& backend) { return os << backend.name; }
@@ -1497,6 +1504,189 @@ TEST_P(StorageConformanceTest, ConcurrentReadersAndWritersSeeConsistentFeeds) {
   }
 }
 
+// ---- Backups ----
+
+// What a store holds, described, for comparing a backup with its original:
+// tables, every revision and view row of the records named, the feed, and
+// the meta keys named.
+std::vector<std::string> Contents(ReadTransaction& txn, const std::vector<std::string>& ids,
+                                  const std::vector<std::string>& meta_keys) {
+  std::vector<std::string> out;
+  absl::StatusOr<std::vector<v1::Table>> tables = txn.ListTables();
+  if (!tables.ok()) ADD_FAILURE() << "ListTables: " << tables.status();
+  for (const v1::Table& table : tables.ok() ? *tables : std::vector<v1::Table>{}) {
+    out.push_back("table " + table.ShortDebugString());
+    for (const std::string& id : ids) {
+      for (const std::string& rev : HistoryOf(txn, table, id)) out.push_back("history " + rev);
+      absl::StatusOr<v1::Record> row = txn.GetViewRow(table, id);
+      out.push_back("view " + id + " " +
+                    (row.ok() ? row->ShortDebugString() : std::string(row.status().message())));
+    }
+  }
+  for (const std::string& entry : FeedOf(txn)) out.push_back("feed " + entry);
+  absl::StatusOr<int64_t> last = txn.LastSeq();
+  out.push_back(absl::StrCat("last_seq ", last.ok() ? *last : -1));
+  for (const std::string& key : meta_keys) {
+    absl::StatusOr<std::string> value = txn.GetMeta(key);
+    out.push_back("meta " + key + "=" + (value.ok() ? *value : value.status().ToString()));
+  }
+  return out;
+}
+
+bool Exists(const std::string& path) {
+  std::error_code error;
+  return std::filesystem::exists(std::filesystem::symlink_status(path, error));
+}
+
+// Every file of `dir`, by name.
+std::vector<std::string> FilesIn(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+class BackupTest : public StorageConformanceTest {
+ protected:
+  void SetUp() override {
+    StorageConformanceTest::SetUp();
+    copy_path_ = (copies_.path() / "copy.store").string();
+  }
+
+  // A table, a record with two revisions, a deleted record, their view
+  // row and feed entries, and a meta key; committed.
+  void WriteSome() {
+    CreateThings();
+    Commit([&](WriteTransaction& txn) {
+      ASSERT_OK(txn.AppendChange(TableChange(kThings)).status());
+      ASSERT_OK(txn.InsertRevision(
+          things_, Live("a", Rev(1, 'a'), "", 1, Attrs({{"s", StringValue("first")}}))));
+      ASSERT_OK(txn.InsertRevision(
+          things_, Live("a", Rev(2, 'b'), Rev(1, 'a'), 2, Attrs({{"i", IntValue(7)}}))));
+      ASSERT_OK(
+          txn.UpsertViewRow(things_, ViewRecord("a", Rev(2, 'b'), Attrs({{"i", IntValue(7)}}))));
+      ASSERT_OK(txn.AppendChange(RecordChange(kThings, "a", Rev(2, 'b'))).status());
+      ASSERT_OK(txn.InsertRevision(things_, Live("d", Rev(1, 'c'), "", 1)));
+      ASSERT_OK(txn.InsertRevision(things_, Tombstone("d", Rev(2, 'd'), Rev(1, 'c'), 2)));
+      ASSERT_OK(txn.AppendChange(RecordChange(kThings, "d", Rev(2, 'd'), true)).status());
+      ASSERT_OK(txn.SetMeta("node_id", "node-1"));
+    });
+  }
+
+  bool CanBackUp() const { return GetParam().open_backup != nullptr; }
+
+  absl::StatusOr<std::unique_ptr<Storage>> OpenCopy() { return GetParam().open_backup(copy_path_); }
+
+  TempDir copies_;
+  std::string copy_path_;
+};
+
+TEST_P(BackupTest, CopyHoldsEveryCommittedWriteAndTheEditOnlyTheCopy) {
+  WriteSome();
+  int64_t seen_last_seq = -1;
+  absl::StatusOr<int64_t> bytes = storage_->Backup(copy_path_, [&](WriteTransaction& copy) {
+    ASSIGN_OR_RETURN(seen_last_seq, copy.LastSeq());
+    return copy.SetMeta("marked", "copy");
+  });
+  if (!CanBackUp()) {
+    EXPECT_THAT(bytes, StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(GetParam().name)));
+    EXPECT_THAT(FilesIn(copies_.path()), IsEmpty());
+    return;
+  }
+  ASSERT_OK(bytes);
+  EXPECT_EQ(*bytes, static_cast<int64_t>(std::filesystem::file_size(copy_path_)));
+  // Nothing but the copy: its WAL is checkpointed into it and removed.
+  EXPECT_THAT(FilesIn(copies_.path()), ElementsAre("copy.store"));
+  const std::vector<std::string> ids = {"a", "d", "never"};
+  const std::vector<std::string> keys = {"node_id", "marked"};
+  std::vector<std::string> live;
+  {
+    auto txn = Read();
+    live = Contents(*txn, ids, keys);
+    EXPECT_THAT(txn->GetMeta("marked"), StatusIs(absl::StatusCode::kNotFound));
+    EXPECT_THAT(txn->LastSeq(), IsOkAndHolds(seen_last_seq));
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Storage> copy, OpenCopy());
+  ASSERT_OK_AND_ASSIGN(auto txn, copy->BeginRead());
+  std::vector<std::string> expected = live;
+  expected.back() = "meta marked=copy";
+  EXPECT_THAT(Contents(*txn, ids, keys), ElementsAreArray(expected));
+}
+
+TEST_P(BackupTest, ExistingPathIsRefusedAndKept) {
+  if (!CanBackUp()) GTEST_SKIP() << "no backups (see CopyHoldsEveryCommittedWrite...)";
+  WriteSome();
+  { std::ofstream(copy_path_) << "keep me"; }
+  EXPECT_THAT(storage_->Backup(copy_path_, nullptr),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr(copy_path_)));
+  std::ifstream in(copy_path_);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "keep me");
+}
+
+TEST_P(BackupTest, FailedEditLeavesNothingBehind) {
+  if (!CanBackUp()) GTEST_SKIP() << "no backups (see CopyHoldsEveryCommittedWrite...)";
+  WriteSome();
+  EXPECT_THAT(storage_->Backup(copy_path_,
+                               [](WriteTransaction& copy) {
+                                 EXPECT_OK(copy.SetMeta("half", "done"));
+                                 return absl::AbortedError("edit refused");
+                               }),
+              StatusIs(absl::StatusCode::kAborted, HasSubstr("edit refused")));
+  EXPECT_THAT(FilesIn(copies_.path()), IsEmpty());
+  auto txn = Read();
+  EXPECT_THAT(txn->GetMeta("half"), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_P(BackupTest, MissingDirectoryIsUnavailable) {
+  if (!CanBackUp()) GTEST_SKIP() << "no backups (see CopyHoldsEveryCommittedWrite...)";
+  WriteSome();
+  const std::string path = (copies_.path() / "no" / "such" / "copy.store").string();
+  EXPECT_THAT(storage_->Backup(path, nullptr), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(FilesIn(copies_.path()), IsEmpty());
+}
+
+// Writers go on during a backup, and the copy is one snapshot: every commit
+// made before Backup was called, and each later one whole or not at all.
+TEST_P(BackupTest, BackupDuringWritesIsOneConsistentSnapshot) {
+  if (!CanBackUp()) GTEST_SKIP() << "no backups (see CopyHoldsEveryCommittedWrite...)";
+  CreateThings();
+  // Each commit: a record's feed entry and the meta key "n" naming it.
+  auto commit_one = [&](int n) {
+    Commit([&](WriteTransaction& txn) {
+      ASSERT_OK(
+          txn.AppendChange(RecordChange(kThings, absl::StrCat("r", n), Rev(1, 'a'))).status());
+      ASSERT_OK(txn.SetMeta("n", absl::StrCat(n)));
+    });
+  };
+  constexpr int kBefore = 200;
+  for (int n = 0; n < kBefore; ++n) commit_one(n);
+  std::atomic<bool> stop{false};
+  std::atomic<int> during{0};
+  std::thread writer([&] {
+    for (int n = kBefore; !stop.load(); ++n) {
+      commit_one(n);
+      during.store(n - kBefore + 1);
+    }
+  });
+  absl::StatusOr<int64_t> bytes = storage_->Backup(copy_path_, nullptr);
+  stop.store(true);
+  writer.join();
+  ASSERT_OK(bytes);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Storage> copy, OpenCopy());
+  ASSERT_OK_AND_ASSIGN(auto txn, copy->BeginRead());
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::Change> feed, txn->ScanChanges(0, {}, 1 << 20));
+  ASSERT_GE(feed.size(), static_cast<size_t>(kBefore));
+  for (int n = 0; n < kBefore; ++n) EXPECT_EQ(feed[n].id(), absl::StrCat("r", n));
+  // The meta key and the feed come from the same commit.
+  EXPECT_THAT(txn->GetMeta("n"), IsOkAndHolds(absl::StrCat(feed.size() - 1)));
+  EXPECT_EQ(feed.back().id(), absl::StrCat("r", feed.size() - 1));
+  std::cerr << "commits during the backup: " << during.load()
+            << ", in the copy: " << feed.size() - kBefore << "\n";
+}
+
 // ---- Backends ----
 
 absl::StatusOr<std::unique_ptr<Storage>> OpenMemory(const TempDir&) { return NewMemoryStorage(); }
@@ -1507,9 +1697,15 @@ absl::StatusOr<std::unique_ptr<Storage>> OpenSqlite(const TempDir& dir) {
   return OpenSqliteStorage(options);
 }
 
+absl::StatusOr<std::unique_ptr<Storage>> OpenSqliteBackup(const std::string& path) {
+  SqliteOptions options;
+  options.path = path;
+  return OpenSqliteStorage(options);
+}
+
 const Backend kBackends[] = {
-    {"memory", /*readers_block_writer=*/true, OpenMemory},
-    {"sqlite", /*readers_block_writer=*/false, OpenSqlite},
+    {"memory", /*readers_block_writer=*/true, OpenMemory, nullptr},
+    {"sqlite", /*readers_block_writer=*/false, OpenSqlite, OpenSqliteBackup},
 };
 
 std::string BackendName(const ::testing::TestParamInfo<Backend>& info) { return info.param.name; }
@@ -1517,6 +1713,7 @@ std::string BackendName(const ::testing::TestParamInfo<Backend>& info) { return 
 INSTANTIATE_TEST_SUITE_P(Backends, StorageConformanceTest, ::testing::ValuesIn(kBackends),
                          BackendName);
 INSTANTIATE_TEST_SUITE_P(Backends, QueryTest, ::testing::ValuesIn(kBackends), BackendName);
+INSTANTIATE_TEST_SUITE_P(Backends, BackupTest, ::testing::ValuesIn(kBackends), BackendName);
 
 }  // namespace
 }  // namespace recondb::storage

@@ -25,6 +25,16 @@ inline constexpr std::string_view kCopyOfKey = "copy_of";
 inline constexpr std::string_view kIncarnationsKey = "incarnations";
 inline constexpr std::string_view kCheckpointPrefix = "checkpoint/";
 
+// Written in a backup copy only (next to store_anchor = kCopyAnchor, which
+// Engine::Backup sets so that a copy, however it is restored, is never taken
+// for the original), never in a live store (Engine::Backup,
+// engine/backup.h): when the backup began (RFC 3339 UTC), the id of the
+// node backed up, and the copy's last seq.
+inline constexpr std::string_view kBackupPrefix = "backup/";
+inline constexpr std::string_view kBackupTakenAtKey = "backup/taken_at";
+inline constexpr std::string_view kBackupNodeIdKey = "backup/node_id";
+inline constexpr std::string_view kBackupLastSeqKey = "backup/last_seq";
+
 inline std::string CheckpointMetaKey(std::string_view key) {
   return absl::StrCat(Sv(kCheckpointPrefix), Sv(key));
 }
@@ -51,7 +61,8 @@ inline absl::StatusOr<Checkpoint> ParseCheckpoint(std::string_view key, std::str
 // Keys other modules may not set through Engine::SetNodeMeta.
 inline bool IsEngineMetaKey(std::string_view key) {
   return key == kNodeIdKey || key == kStoreAnchorKey || key == kCopyOfKey ||
-         key == kIncarnationsKey || absl::StartsWith(Sv(key), Sv(kCheckpointPrefix));
+         key == kIncarnationsKey || absl::StartsWith(Sv(key), Sv(kCheckpointPrefix)) ||
+         absl::StartsWith(Sv(key), Sv(kBackupPrefix));
 }
 
 }  // namespace recondb::engine::internal

@@ -3,6 +3,7 @@
 #define RECONDB_STORAGE_INTERNAL_SQLITE_TESTING_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,12 @@ struct CheckpointCounts {
 // The checkpoints of `storage` (made by OpenSqliteStorage) so far.
 // INVALID_ARGUMENT for another backend.
 absl::StatusOr<CheckpointCounts> SqliteCheckpointsForTesting(Storage& storage);
+
+// Runs `hook` once in the middle of the next Storage::Backup of a SQLite
+// store (in this process), on the backing-up thread, while the copy is
+// being read from its snapshot: a sync point for tests of what a backup
+// lets happen meanwhile. An empty hook clears it.
+void SetSqliteBackupHookForTesting(std::function<void()> hook);
 
 }  // namespace recondb::storage::internal
 

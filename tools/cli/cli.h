@@ -97,6 +97,7 @@ std::vector<Command> RecordCommands();
 std::vector<Command> FeedCommands();      // changes, health
 std::vector<Command> TransferCommands();  // export, import
 std::vector<Command> AdminCommands();     // status, peers add|list|remove, sync
+std::vector<Command> BackupCommands();    // backup, restore
 
 // Prints "recondb: <message>" and the hint to --help; returns kExitUsage.
 int UsageError(Context& ctx, std::string_view message);

@@ -26,8 +26,8 @@ const std::vector<OptionSpec>& GlobalOptions() {
 
 std::vector<Command> AllCommands() {
   std::vector<Command> all;
-  for (auto group :
-       {TableCommands(), RecordCommands(), FeedCommands(), TransferCommands(), AdminCommands()}) {
+  for (auto group : {TableCommands(), RecordCommands(), FeedCommands(), TransferCommands(),
+                     AdminCommands(), BackupCommands()}) {
     for (Command& c : group) all.push_back(std::move(c));
   }
   return all;
