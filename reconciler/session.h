@@ -65,6 +65,12 @@ struct SessionProgress {
   bool incoming_caught_up = false;     // The peer's last CaughtUp reached us.
   v1::TransferCounts sent;
   v1::TransferCounts received;
+  // The catch-up of each direction (v1.CatchUpProgress in admin.proto):
+  // records done and remaining, bytes done and (estimated) remaining. The
+  // incoming one's remaining count is the peer's (Summaries'
+  // records_remaining); unknown with a source that does not send it.
+  v1::CatchUpProgress outgoing_catch_up;
+  v1::CatchUpProgress incoming_catch_up;
 };
 
 struct SessionOptions {
