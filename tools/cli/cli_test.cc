@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -623,6 +624,45 @@ TEST_F(CliTest, PeersAddListRemove) {
   r = Run({"peers", "remove", "127.0.0.1:1"});
   EXPECT_EQ(r.exit, 2);
   EXPECT_THAT(r.err, AllOf(HasSubstr("NOT_FOUND"), HasSubstr("127.0.0.1:1")));
+}
+
+TEST_F(CliTest, PeersListShowsANodeThatDialedIn) {
+  TempDir other_data;
+  DaemonOptions options;
+  options.data_dir = other_data.path();
+  options.extra_flags = {"--peer=" + daemon_->address()};
+  ASSERT_OK_AND_ASSIGN(other_, DaemonProcess::Start(options));
+  // Polled with a deadline: the link comes up when the other daemon dials.
+  CliResult r;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  do {
+    r = Run({"peers", "list"});
+    ASSERT_EQ(r.exit, 0) << r.err;
+  } while (!absl::StrContains(r.out, other_->node_id() + "  yes") && absl::Now() < deadline &&
+           (absl::SleepFor(absl::Milliseconds(20)), true));
+  EXPECT_THAT(r.out, AllOf(HasSubstr("ORIGIN"), HasSubstr("LAST_SEEN"), HasSubstr("CATCH_UP"),
+                           HasSubstr("accepted"), HasSubstr(other_->node_id() + "  yes")))
+      << r.out;
+  r = Run({"peers", "list", "--json"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  v1::Peer peer;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &peer).ok()) << r.out;
+  EXPECT_EQ(peer.node_id(), other_->node_id());
+  EXPECT_EQ(peer.origin(), v1::PEER_ORIGIN_ACCEPTED);
+  EXPECT_THAT(peer.address(), HasSubstr("127.0.0.1"));
+  EXPECT_TRUE(peer.has_last_connected_time());
+
+  // It goes away: still listed, not connected, with why its link ended.
+  ASSERT_OK_AND_ASSIGN(int code, other_->Stop());
+  EXPECT_EQ(code, 0);
+  const absl::Time gone = absl::Now() + absl::Seconds(30);
+  do {
+    r = Run({"peers", "list"});
+    ASSERT_EQ(r.exit, 0) << r.err;
+  } while (!absl::StrContains(r.out, other_->node_id() + "  no") && absl::Now() < gone &&
+           (absl::SleepFor(absl::Milliseconds(20)), true));
+  EXPECT_THAT(r.out, AllOf(HasSubstr("accepted"), HasSubstr(other_->node_id() + "  no")))
+      << r.out;
 }
 
 TEST_F(CliTest, SyncCopiesRecordsAndReportsCounts) {
