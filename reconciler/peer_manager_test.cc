@@ -18,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "reconciler/testing.h"
 #include "storage/memory_storage.h"
 #include "tests/support/status_matchers.h"
 
@@ -706,6 +707,34 @@ TEST_F(PeerManagerTest, TheRegistryForgetsTheNodeSeenLongestAgoBeyondItsBound) {
   EXPECT_THAT(hub->peers->ListPeers(), SizeIs(2));
   EXPECT_FALSE(Listed(*hub->peers, *laptops[0]).has_value());
   EXPECT_TRUE(Listed(*hub->peers, *laptops[2]).has_value());
+}
+
+TEST_F(PeerManagerTest, TwoRunningCopiesOfOneStoreAreBothListedAndFlagged) {
+  Node* hub = AddNode();
+  // A disk image of a laptop, running beside the original: same node id,
+  // another incarnation.
+  testing::Node original = testing::MemoryNode();
+  testing::Node copy = testing::CopyOf(original, /*keep_identity=*/true);
+  ASSERT_EQ(original.engine->node_id(), copy.engine->node_id());
+  PeerManager first(Options(original.engine.get()));
+  PeerManager second(Options(copy.engine.get()));
+  ASSERT_OK(first.Start({"node-0:1"}));
+  ASSERT_OK(second.Start({"node-0:1"}));
+  std::vector<v1::Peer> peers;
+  ASSERT_TRUE(Eventually([&] {
+    peers = hub->peers->ListPeers();
+    return peers.size() == 2 && peers[0].connected() && peers[1].connected();
+  }));
+  std::set<std::string> incarnations;
+  for (const v1::Peer& p : peers) {
+    EXPECT_EQ(p.node_id(), original.engine->node_id());
+    EXPECT_TRUE(p.copied_store());
+    incarnations.insert(p.incarnation());
+  }
+  EXPECT_EQ(incarnations, (std::set<std::string>{original.engine->incarnation(),
+                                                  copy.engine->incarnation()}));
+  first.Shutdown();
+  second.Shutdown();
 }
 
 TEST_F(PeerManagerTest, AConfiguredPeerShowsWhatTheRegistryKnowsOfIt) {

@@ -98,7 +98,7 @@ void PrintPeers(Context& ctx, const std::vector<v1::Peer>& peers) {
     for (const v1::Peer& p : peers) PrintJson(*ctx.out, p);
     return;
   }
-  TextTable out({"ADDRESS", "ORIGIN", "TABLES", "NODE_ID", "CONNECTED", "LAST_SEEN", "LAST_SYNC",
+  TextTable out({"ADDRESS", "TABLES", "ORIGIN", "NODE_ID", "CONNECTED", "LAST_SEEN", "LAST_SYNC",
                  "OUT_LAG", "IN_LAG", "CATCH_UP", "FAILURES", "LAST_ERROR"});
   for (const v1::Peer& p : peers) {
     const bool accepted = p.origin() == v1::PEER_ORIGIN_ACCEPTED;
@@ -109,8 +109,8 @@ void PrintPeers(Context& ctx, const std::vector<v1::Peer>& peers) {
     if (!outgoing.empty()) catch_up = catch_up.empty() ? outgoing : catch_up + "; " + outgoing;
     std::string last_error = p.last_error();
     if (last_error.empty() && !p.connected()) last_error = p.last_disconnect_reason();
-    out.AddRow({p.address(), accepted ? "accepted" : "configured",
-                accepted ? "-" : TablesText(p.tables()), p.node_id().empty() ? "-" : p.node_id(),
+    out.AddRow({p.address(), accepted ? "-" : TablesText(p.tables()),
+                accepted ? "accepted" : "configured", p.node_id().empty() ? "-" : p.node_id(),
                 connected, FormatTime(p.last_seen_time()), FormatTime(p.last_sync_time()),
                 std::to_string(p.outgoing().lag()), std::to_string(p.incoming().lag()),
                 catch_up.empty() ? "-" : catch_up, std::to_string(p.failures()), last_error});
