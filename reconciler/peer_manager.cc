@@ -245,15 +245,16 @@ std::vector<v1::Peer> PeerManager::ListPeers() {
   absl::MutexLock lock(&mu_);
   std::vector<v1::Peer> out;
   std::set<std::string> merged;
+  const std::set<std::string> copied = CopiedNodeIds();
   for (const auto& [address, peer] : peers_) {
     v1::Peer& p = out.emplace_back(PeerState(*peer));
-    const std::string key = MergeSeen(p, *peer);
+    const std::string key = MergeSeen(p, *peer, copied);
     if (!key.empty()) merged.insert(key);
   }
   // The others, by node id (the registry is keyed by node id first).
   for (const auto& [key, seen] : seen_) {
     if (merged.count(key) > 0) continue;
-    v1::Peer p = SeenState(*seen);
+    v1::Peer p = SeenState(*seen, copied);
     p.set_origin(v1::PEER_ORIGIN_ACCEPTED);
     out.push_back(std::move(p));
   }

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -233,11 +234,15 @@ class PeerManager {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SeenDisconnected(const std::shared_ptr<Link>& link, const absl::Status& reason)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // What ListPeers reports of `seen` now.
-  v1::Peer SeenState(const Seen& seen) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The node ids with more than one entry (copies of one store).
+  std::set<std::string> CopiedNodeIds() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // What ListPeers reports of `seen` now; `copied` from CopiedNodeIds().
+  v1::Peer SeenState(const Seen& seen, const std::set<std::string>& copied) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Fills the registry's fields of configured peer `p` from the entry of its
   // node (if any); returns that entry's key, or "".
-  std::string MergeSeen(v1::Peer& p, const Peer& peer) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string MergeSeen(v1::Peer& p, const Peer& peer, const std::set<std::string>& copied) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status LoadSeen() ABSL_LOCKS_EXCLUDED(mu_);
   // Writes the registry; logs (does not return) a failure: the registry is
   // a report, and replication goes on without it.

@@ -115,7 +115,15 @@ void PeerManager::SeenDisconnected(const std::shared_ptr<Link>& link, const absl
   }
 }
 
-v1::Peer PeerManager::SeenState(const Seen& seen) const {
+std::set<std::string> PeerManager::CopiedNodeIds() const {
+  std::set<std::string> once, copied;
+  for (const auto& [key, seen] : seen_) {
+    if (!once.insert(seen->record.node_id()).second) copied.insert(seen->record.node_id());
+  }
+  return copied;
+}
+
+v1::Peer PeerManager::SeenState(const Seen& seen, const std::set<std::string>& copied) const {
   v1::Peer p = seen.record;
   const absl::Time now = Now();
   // Outgoing lag is against this node's feed end now: what it wrote since
@@ -149,13 +157,12 @@ v1::Peer PeerManager::SeenState(const Seen& seen) const {
       p.set_stale(now - seen_at > options_.stale_after);
     }
   }
-  for (const auto& [key, other] : seen_) {
-    if (other.get() != &seen && other->record.node_id() == p.node_id()) p.set_copied_store(true);
-  }
+  p.set_copied_store(copied.count(p.node_id()) > 0);
   return p;
 }
 
-std::string PeerManager::MergeSeen(v1::Peer& p, const Peer& peer) const {
+std::string PeerManager::MergeSeen(v1::Peer& p, const Peer& peer,
+                                   const std::set<std::string>& copied) const {
   if (peer.node_id.empty()) return "";
   // The entry of the peer's last handshake; else one connected; else the
   // one seen last.
@@ -172,7 +179,7 @@ std::string PeerManager::MergeSeen(v1::Peer& p, const Peer& peer) const {
     }
   }
   if (chosen == nullptr) return "";
-  v1::Peer state = SeenState(*chosen);
+  v1::Peer state = SeenState(*chosen, copied);
   // The configuration's own fields stay; the rest comes from the registry.
   state.set_address(p.address());
   *state.mutable_tables() = p.tables();
