@@ -59,7 +59,7 @@ int64_t Records(Cluster& cluster, int i) {
 
 TEST(HubViewTest, AHubListsTheLaptopsThatDialItAndRemembersThem) {
   Cluster cluster;
-  ASSERT_OK_AND_ASSIGN(int hub, cluster.AddNode());
+  ASSERT_OK_AND_ASSIGN(int hub, cluster.AddNode({}, {"--stale_peer_after=2s"}));
   ASSERT_OK_AND_ASSIGN(int laptop1, cluster.AddNode({hub}));
   ASSERT_OK_AND_ASSIGN(int laptop2, cluster.AddNode({hub}));
   DbClient db1(cluster.node(laptop1).NewChannel());
@@ -103,6 +103,11 @@ TEST(HubViewTest, AHubListsTheLaptopsThatDialItAndRemembersThem) {
   EXPECT_TRUE(gone->has_last_disconnected_time());
   EXPECT_FALSE(gone->last_disconnect_reason().empty());
   EXPECT_EQ(gone->sent().revisions_sent(), 1);
+  // Not seen for longer than --stale_peer_after: stale, and still listed.
+  ASSERT_TRUE(WaitForListed(cluster, hub, cluster.node_id(laptop2),
+                            [](const v1::Peer& p) { return p.stale(); })
+                  .has_value());
+  EXPECT_FALSE(Listed(cluster, hub, cluster.node_id(laptop1))->stale());  // Connected.
 
   // The hub restarts: laptop 2 is still listed, as it was.
   ASSERT_OK(cluster.Stop(hub));
