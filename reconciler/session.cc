@@ -311,7 +311,6 @@ absl::Status Session::Impl::Handshake() {
   if (!options_.dialer && !stream_->Write(make_hello(mode_))) {
     return absl::UnavailableError("the stream broke during the handshake");
   }
-  if (options_.on_handshake) RETURN_IF_ERROR(options_.on_handshake(peer_));
   ASSIGN_OR_RETURN(const engine::Checkpoint checkpoint,
                    options_.engine->GetCheckpoint(checkpoint_key_));
   {
@@ -325,6 +324,11 @@ absl::Status Session::Impl::Handshake() {
     // it cannot verify it): its batches may then start lower.
     last_up_to_seq_ = peer_.protocol_version >= 2 ? 0 : checkpoint.seq;
   }
+  // Progress first, then the handshake callback: whoever learns of the link
+  // from the callback (the peer manager's ListPeers) sees its lag at once,
+  // never a 0 before the first page.
+  Publish();
+  if (options_.on_handshake) RETURN_IF_ERROR(options_.on_handshake(peer_));
   v1::ReplicateMessage start;
   start.mutable_ack()->set_batch(0);
   start.mutable_ack()->set_checkpoint(checkpoint.seq);

@@ -92,8 +92,10 @@ struct SessionOptions {
   // The highest protocol version to speak (tests set 1 to act as an old
   // build). Default: kProtocolVersion.
   int32_t max_protocol_version = kProtocolVersion;
-  // Called after the handshake with the peer's identity; a non-OK status
-  // ends the session with it (e.g. a duplicate link). May be empty.
+  // Called after the handshake with the peer's identity, once on_progress
+  // has been given the handshake's progress (the peer's feed end, our
+  // checkpoint for it); a non-OK status ends the session with it (e.g. a
+  // duplicate link). May be empty.
   std::function<absl::Status(const PeerIdentity& peer)> on_handshake;
   // Called (from session threads) whenever progress changes. May be empty.
   std::function<void(const SessionProgress&)> on_progress;

@@ -2,6 +2,7 @@
 // not, live propagation, checkpoints, relays, filters, and bad peers.
 #include "reconciler/session.h"
 
+#include <optional>
 #include <thread>
 
 #include "absl/time/clock.h"
@@ -188,6 +189,48 @@ TEST(SessionTest, ACatchUpReportsHonestLagAndRemainingRecordsAtEveryStep) {
   EXPECT_EQ(done.received.bytes(), sa.progress().sent.bytes());
   EXPECT_EQ(sa.progress().outgoing_catch_up.records_done(), kRecords);
   EXPECT_EQ(sa.progress().outgoing_catch_up.records_remaining(), 0);
+}
+
+// Whoever learns of a link from on_handshake (the peer manager, for
+// ListPeers) must already have its lag: a link listed as connected with a
+// lag of 0 before its first page would be the under-report of issue 12.
+TEST(SessionTest, TheHandshakeCallbackComesAfterTheHandshakesProgress) {
+  Node a = MemoryNode(), b = MemoryNode();
+  ASSERT_THAT(a.engine->CreateTable(Todos()), IsOk());
+  for (int i = 0; i < 10; ++i) Put(*a.engine, Todo("r" + std::to_string(i), "v0"));
+  PipeEnds pipe = MakePipe();
+  absl::Mutex mu;
+  std::optional<SessionProgress> last;
+  bool checked = false;
+  SessionOptions source, receiver;
+  source.engine = a.engine.get();
+  source.mode = v1::SESSION_MODE_ONE_SHOT;
+  receiver.engine = b.engine.get();
+  receiver.dialer = false;
+  receiver.on_progress = [&](const SessionProgress& p) {
+    absl::MutexLock lock(&mu);
+    last = p;
+  };
+  receiver.on_handshake = [&](const PeerIdentity& peer) {
+    absl::MutexLock lock(&mu);
+    EXPECT_TRUE(last.has_value());
+    if (last.has_value()) {
+      EXPECT_EQ(last->peer_node_id, peer.node_id);
+      EXPECT_EQ(last->peer_last_seq, a.engine->LastSeq());
+      EXPECT_EQ(last->incoming_checkpoint, 0);
+    }
+    checked = true;
+    return absl::OkStatus();
+  };
+  Session sa(source, pipe.first.get()), sb(receiver, pipe.second.get());
+  absl::Status ra, rb;
+  std::thread ta([&] { ra = sa.Run(); }), tb([&] { rb = sb.Run(); });
+  ta.join();
+  tb.join();
+  EXPECT_THAT(ra, IsOk());
+  EXPECT_THAT(rb, IsOk());
+  absl::MutexLock lock(&mu);
+  EXPECT_TRUE(checked);
 }
 
 TEST(SessionTest, AVersionOneSourceLeavesTheRemainingRecordsUnknown) {
