@@ -228,11 +228,13 @@ absl::StatusOr<Config> ConfigFromFlags() {
   RETURN_IF_ERROR(CheckRange("worker_threads", config.worker_threads, 1, kMaxWorkerThreads));
   config.stale_peer_after = absl::GetFlag(FLAGS_stale_peer_after);
   if (config.stale_peer_after <= absl::ZeroDuration()) {
-    return BadValue("stale_peer_after",
-                    absl::StrCat("must be positive, got ", absl::FormatDuration(config.stale_peer_after)));
+    return BadValue(
+        "stale_peer_after",
+        absl::StrCat("must be positive, got ", absl::FormatDuration(config.stale_peer_after)));
   }
   config.replication_batch_records = absl::GetFlag(FLAGS_replication_batch_records);
-  RETURN_IF_ERROR(CheckRange("replication_batch_records", config.replication_batch_records, 1, 100000));
+  RETURN_IF_ERROR(
+      CheckRange("replication_batch_records", config.replication_batch_records, 1, 100000));
   for (const std::string& peer : absl::GetFlag(FLAGS_peer)) {
     const std::string address(absl::StripAsciiWhitespace(peer));
     if (address.empty()) continue;  // "a,,b" or a trailing comma.

@@ -117,13 +117,15 @@ TEST_F(ConfigTest, OutOfRangeNumbersAreRejected) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--max_message_bytes")));
   EXPECT_THAT(Parse({"--max_message_bytes=4294967296"}, {}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--max_message_bytes")));
-  EXPECT_THAT(Parse({"--stale_peer_after=0s"}, {}),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("--stale_peer_after"), HasSubstr("RECONDB_STALE_PEER_AFTER"))));
+  EXPECT_THAT(
+      Parse({"--stale_peer_after=0s"}, {}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("--stale_peer_after"), HasSubstr("RECONDB_STALE_PEER_AFTER"))));
   EXPECT_THAT(Parse({}, {{"RECONDB_STALE_PEER_AFTER", "a week"}}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("RECONDB_STALE_PEER_AFTER")));
-  EXPECT_THAT(Parse({"--replication_batch_records=0"}, {}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--replication_batch_records")));
+  EXPECT_THAT(
+      Parse({"--replication_batch_records=0"}, {}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--replication_batch_records")));
   EXPECT_THAT(Parse({"--max_record_bytes=-1"}, {}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--max_record_bytes")));
   for (const char* page_size : {"256", "1000", "131072", "0"}) {

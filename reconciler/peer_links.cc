@@ -161,7 +161,8 @@ absl::Status PeerManager::OnHandshake(Link* link, const PeerIdentity& peer) {
       auto self = running_.find(link->id);
       // A one-shot Sync this node dialed is not a peer (its result is
       // returned to the caller); every other link is remembered.
-      if (self != running_.end() && !link->stopped && !(link->dialed_by_us && link->peer == nullptr)) {
+      if (self != running_.end() && !link->stopped &&
+          !(link->dialed_by_us && link->peer == nullptr)) {
         SeenConnected(self->second, peer);
       }
     }

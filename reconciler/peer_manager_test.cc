@@ -731,8 +731,8 @@ TEST_F(PeerManagerTest, TwoRunningCopiesOfOneStoreAreBothListedAndFlagged) {
     EXPECT_TRUE(p.copied_store());
     incarnations.insert(p.incarnation());
   }
-  EXPECT_EQ(incarnations, (std::set<std::string>{original.engine->incarnation(),
-                                                  copy.engine->incarnation()}));
+  EXPECT_EQ(incarnations,
+            (std::set<std::string>{original.engine->incarnation(), copy.engine->incarnation()}));
   first.Shutdown();
   second.Shutdown();
 }

@@ -75,7 +75,8 @@ void PeerManager::SeenConnected(const std::shared_ptr<Link>& link, const PeerIde
         auto oldest = seen_.end();
         for (auto j = seen_.begin(); j != seen_.end(); ++j) {
           if (!j->second->links.empty()) continue;
-          if (oldest == seen_.end() || LastSeen(j->second->record) < LastSeen(oldest->second->record)) {
+          if (oldest == seen_.end() ||
+              LastSeen(j->second->record) < LastSeen(oldest->second->record)) {
             oldest = j;
           }
         }
@@ -199,8 +200,8 @@ absl::Status PeerManager::LoadSeen() {
   v1::ListPeersResponse list;
   auto parsed = google::protobuf::util::JsonStringToMessage(*text, &list);
   if (!parsed.ok()) {
-    return absl::DataLossError(absl::StrCat("node metadata ", kSeenPeersMetaKey,
-                                            " does not parse: ", parsed.ToString()));
+    return absl::DataLossError(
+        absl::StrCat("node metadata ", kSeenPeersMetaKey, " does not parse: ", parsed.ToString()));
   }
   absl::MutexLock lock(&mu_);
   for (v1::Peer& record : *list.mutable_peers()) {
@@ -230,9 +231,8 @@ void PeerManager::PersistSeen() {
   }
   std::string json;
   auto printed = google::protobuf::util::MessageToJsonString(list, &json);
-  absl::Status status =
-      printed.ok() ? options_.engine->SetNodeMeta(kSeenPeersMetaKey, json)
-                   : absl::InternalError(printed.ToString());
+  absl::Status status = printed.ok() ? options_.engine->SetNodeMeta(kSeenPeersMetaKey, json)
+                                     : absl::InternalError(printed.ToString());
   if (!status.ok()) logger_->warn("cannot persist the seen peers: {}", status.ToString());
 }
 

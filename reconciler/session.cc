@@ -604,9 +604,8 @@ absl::Status Session::Impl::HandleSummaries(const v1::Summaries& summaries) {
     progress_.incoming_catch_up.Clear();
     progress_.incoming_catch_up.set_running(true);
   }
-  peer_remaining_ = summaries.has_records_remaining()
-                        ? std::max<int64_t>(0, summaries.records_remaining())
-                        : -1;
+  peer_remaining_ =
+      summaries.has_records_remaining() ? std::max<int64_t>(0, summaries.records_remaining()) : -1;
   UpdateIncomingCatchUp();
   progress_.peer_last_seq = std::max(
       {progress_.peer_last_seq, summaries.up_to_seq(), summaries.source_last_seq()});
@@ -833,7 +832,8 @@ absl::Status Session::Impl::SendPage() {
     }
     *summaries->add_records() = internal::ToWire(record);
   }
-  in_flight_.push_back(InFlight{summaries->batch(), page.up_to_seq, false, summaries->records_size()});
+  in_flight_.push_back(
+      InFlight{summaries->batch(), page.up_to_seq, false, summaries->records_size()});
   cursor_ = page.up_to_seq;
   {
     absl::MutexLock lock(&mu_);
@@ -962,7 +962,8 @@ absl::Status Session::Impl::HandleAck(const v1::Ack& ack) {
   absl::MutexLock lock(&mu_);
   progress_.outgoing_checkpoint = ack.checkpoint();
   in_flight_records_ -= records;
-  progress_.outgoing_catch_up.set_records_done(progress_.outgoing_catch_up.records_done() + records);
+  progress_.outgoing_catch_up.set_records_done(progress_.outgoing_catch_up.records_done() +
+                                               records);
   UpdateOutgoingCatchUp();
   return absl::OkStatus();
 }

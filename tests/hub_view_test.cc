@@ -69,9 +69,10 @@ TEST(HubViewTest, AHubListsTheLaptopsThatDialItAndRemembersThem) {
   db1.Close();
 
   for (int laptop : {laptop1, laptop2}) {
-    std::optional<v1::Peer> p = WaitForListed(cluster, hub, cluster.node_id(laptop), [](const v1::Peer& p) {
-      return p.connected() && p.incoming().lag() == 0 && p.outgoing().lag() == 0;
-    });
+    std::optional<v1::Peer> p =
+        WaitForListed(cluster, hub, cluster.node_id(laptop), [](const v1::Peer& p) {
+          return p.connected() && p.incoming().lag() == 0 && p.outgoing().lag() == 0;
+        });
     ASSERT_TRUE(p.has_value()) << "laptop " << laptop;
     EXPECT_EQ(p->origin(), v1::PEER_ORIGIN_ACCEPTED);
     EXPECT_THAT(p->address(), HasSubstr("127.0.0.1"));
@@ -87,8 +88,9 @@ TEST(HubViewTest, AHubListsTheLaptopsThatDialItAndRemembersThem) {
   EXPECT_EQ(from1->received().revisions_grafted(), 1);
   EXPECT_GE(from1->received().tables_sent(), 1);
   EXPECT_GT(from1->received().bytes(), 0);
-  std::optional<v1::Peer> to2 = WaitForListed(cluster, hub, cluster.node_id(laptop2),
-                                              [](const v1::Peer& p) { return p.sent().revisions_sent() == 1; });
+  std::optional<v1::Peer> to2 =
+      WaitForListed(cluster, hub, cluster.node_id(laptop2),
+                    [](const v1::Peer& p) { return p.sent().revisions_sent() == 1; });
   ASSERT_TRUE(to2.has_value());
   EXPECT_GT(to2->sent().bytes(), 0);
   // The hub configures no peer: the two laptops are all it lists.
@@ -104,9 +106,9 @@ TEST(HubViewTest, AHubListsTheLaptopsThatDialItAndRemembersThem) {
   EXPECT_FALSE(gone->last_disconnect_reason().empty());
   EXPECT_EQ(gone->sent().revisions_sent(), 1);
   // Not seen for longer than --stale_peer_after: stale, and still listed.
-  ASSERT_TRUE(WaitForListed(cluster, hub, cluster.node_id(laptop2),
-                            [](const v1::Peer& p) { return p.stale(); })
-                  .has_value());
+  ASSERT_TRUE(WaitForListed(cluster, hub, cluster.node_id(laptop2), [](const v1::Peer& p) {
+                return p.stale();
+              }).has_value());
   EXPECT_FALSE(Listed(cluster, hub, cluster.node_id(laptop1))->stale());  // Connected.
 
   // The hub restarts: laptop 2 is still listed, as it was.
@@ -121,9 +123,9 @@ TEST(HubViewTest, AHubListsTheLaptopsThatDialItAndRemembersThem) {
             gone->last_disconnected_time().seconds());
   EXPECT_EQ(remembered->sent().revisions_sent(), 1);
   // Laptop 1 redials the restarted hub.
-  ASSERT_TRUE(WaitForListed(cluster, hub, cluster.node_id(laptop1),
-                            [](const v1::Peer& p) { return p.connected(); })
-                  .has_value());
+  ASSERT_TRUE(WaitForListed(cluster, hub, cluster.node_id(laptop1), [](const v1::Peer& p) {
+                return p.connected();
+              }).has_value());
 }
 
 // Regression (issue 12): a 6,000-change backlog read 1000, then 4000, then
@@ -135,14 +137,15 @@ TEST(HubViewTest, TheIncomingLagIsTheLaptopsRealBacklogAtEveryPollOfACatchUp) {
   Cluster cluster;
   ASSERT_OK_AND_ASSIGN(int hub, cluster.AddNode());
   // Small batches: many steps to poll.
-  ASSERT_OK_AND_ASSIGN(int laptop,
-                       cluster.AddNode({}, {"--replication_batch_records=5", "--durability=normal"}));
+  ASSERT_OK_AND_ASSIGN(
+      int laptop, cluster.AddNode({}, {"--replication_batch_records=5", "--durability=normal"}));
   constexpr int kRecords = 3000;
   {
     DbClient db(cluster.node(laptop).NewChannel());
     ASSERT_OK(db.CreateTable(TodoTable()));
     for (int i = 0; i < kRecords; ++i) {
-      ASSERT_OK(db.Create("todos", {{"title", StringValue("offline")}}, absl::StrCat("t", i)).status());
+      ASSERT_OK(
+          db.Create("todos", {{"title", StringValue("offline")}}, absl::StrCat("t", i)).status());
     }
   }
   ASSERT_OK_AND_ASSIGN(v1::NodeStatus before, cluster.GetStatus(laptop));

@@ -174,8 +174,8 @@ absl::StatusOr<std::vector<v1::Change>> SessionReader::ScanChanges(
 
 absl::StatusOr<int64_t> SessionReader::CountChanges(int64_t since,
                                                     const std::vector<std::string>& tables) {
-  ASSIGN_OR_RETURN(Statement stmt, connection().Prepare(CountSql(tables.size()),
-                                                        StatementCache::kQuery));
+  ASSIGN_OR_RETURN(Statement stmt,
+                   connection().Prepare(CountSql(tables.size()), StatementCache::kQuery));
   int index = 1;
   stmt.BindInt(index++, since);
   for (const std::string& table : tables) stmt.BindText(index++, table);
