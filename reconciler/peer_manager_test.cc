@@ -582,7 +582,8 @@ TEST_F(PeerManagerTest, AHubListsTheNodesThatDialedIn) {
     std::optional<v1::Peer> a = Listed(*hub->peers, *laptop1);
     std::optional<v1::Peer> b = Listed(*hub->peers, *laptop2);
     return a && b && a->connected() && b->connected() && a->received().revisions_grafted() == 1 &&
-           a->incoming().lag() == 0 && !a->incoming_catch_up().running();
+           a->incoming().lag() == 0 && !a->incoming_catch_up().running() &&
+           a->has_last_sync_time();
   }));
   std::vector<v1::Peer> peers = hub->peers->ListPeers();
   ASSERT_THAT(peers, SizeIs(2));  // The hub configures no peer.
@@ -614,6 +615,9 @@ TEST_F(PeerManagerTest, AHubListsTheNodesThatDialedIn) {
   EXPECT_THAT(p1.last_disconnect_reason(), Not(::testing::IsEmpty()));
   EXPECT_EQ(p1.received().revisions_grafted(), 1);
   EXPECT_EQ(p1.incoming().lag(), 0);
+  // Kept from its link, which was caught up until it ended.
+  EXPECT_GE(p1.last_sync_time().seconds(), 1767225600);
+  EXPECT_LE(p1.last_sync_time().seconds(), p1.last_disconnected_time().seconds());
   EXPECT_FALSE(p1.stale());
   // The hub writes while it is away: the outgoing lag grows.
   ASSERT_OK(PutNote(*hub->engine, "h1", "for everyone").status());

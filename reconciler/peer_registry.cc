@@ -110,6 +110,10 @@ void PeerManager::SeenDisconnected(const std::shared_ptr<Link>& link, const absl
   *record.mutable_incoming() = Direction(progress.incoming_checkpoint, progress.peer_last_seq);
   *record.mutable_outgoing_catch_up() = progress.outgoing_catch_up;
   *record.mutable_incoming_catch_up() = progress.incoming_catch_up;
+  if (link->last_sync_time != absl::InfinitePast() &&
+      (!record.has_last_sync_time() || FromTimestamp(record.last_sync_time()) < link->last_sync_time)) {
+    *record.mutable_last_sync_time() = ToTimestamp(link->last_sync_time);
+  }
   if (seen.links.empty()) {
     *record.mutable_last_disconnected_time() = ToTimestamp(Now());
     record.set_last_disconnect_reason(reason.ok() ? "the session ended" : reason.ToString());
@@ -137,10 +141,14 @@ v1::Peer PeerManager::SeenState(const Seen& seen, const std::set<std::string>& c
     for (const auto& l : seen.links) {
       if (!l->one_shot) shown = l.get();
     }
+    absl::Time last_sync =
+        p.has_last_sync_time() ? FromTimestamp(p.last_sync_time()) : absl::InfinitePast();
     for (const auto& l : seen.links) {
       AddCounts(*p.mutable_sent(), l->progress.sent);
       AddCounts(*p.mutable_received(), l->progress.received);
+      last_sync = std::max(last_sync, l->last_sync_time);
     }
+    if (last_sync != absl::InfinitePast()) *p.mutable_last_sync_time() = ToTimestamp(last_sync);
     const SessionProgress& progress = shown->progress;
     *p.mutable_outgoing() = Direction(progress.outgoing_checkpoint, last_seq);
     *p.mutable_incoming() = Direction(progress.incoming_checkpoint, progress.peer_last_seq);

@@ -122,6 +122,7 @@ TEST(HubViewTest, AHubListsTheLaptopsThatDialItAndRemembersThem) {
   EXPECT_EQ(remembered->last_disconnected_time().seconds(),
             gone->last_disconnected_time().seconds());
   EXPECT_EQ(remembered->sent().revisions_sent(), 1);
+  EXPECT_TRUE(remembered->has_last_sync_time());
   // Laptop 1 redials the restarted hub.
   ASSERT_TRUE(WaitForListed(cluster, hub, cluster.node_id(laptop1), [](const v1::Peer& p) {
                 return p.connected();
