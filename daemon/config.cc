@@ -57,6 +57,16 @@ ABSL_FLAG(std::vector<std::string>, peer, {},
           "Added at start-up to the peers kept in the database (Admin.AddPeer). "
           "Env: RECONDB_PEERS (comma-separated).");
 
+ABSL_FLAG(absl::Duration, stale_peer_after, absl::Hours(24 * 7),
+          "A peer not connected and last seen longer ago than this (e.g. 168h, "
+          "30m; units h, m, s) is flagged stale in Admin.ListPeers and "
+          "`recondb peers list`; it is still remembered. "
+          "Env: RECONDB_STALE_PEER_AFTER.");
+ABSL_FLAG(int32_t, replication_batch_records, 1000,
+          "Records per batch of change summaries this node sends a peer "
+          "(1-100000): smaller batches report catch-up progress more often "
+          "and cost more round trips. Env: RECONDB_REPLICATION_BATCH_RECORDS.");
+
 #ifndef RECONDB_VERSION
 #define RECONDB_VERSION "unknown"
 #endif
@@ -158,6 +168,8 @@ const std::vector<FlagEnv>& ConfigFlags() {
       {"max_record_bytes", "RECONDB_MAX_RECORD_BYTES"},
       {"worker_threads", "RECONDB_WORKER_THREADS"},
       {"peer", "RECONDB_PEERS"},
+      {"stale_peer_after", "RECONDB_STALE_PEER_AFTER"},
+      {"replication_batch_records", "RECONDB_REPLICATION_BATCH_RECORDS"},
   };
   return *kFlags;
 }
@@ -214,6 +226,15 @@ absl::StatusOr<Config> ConfigFromFlags() {
                              std::numeric_limits<int64_t>::max()));
   config.worker_threads = absl::GetFlag(FLAGS_worker_threads);
   RETURN_IF_ERROR(CheckRange("worker_threads", config.worker_threads, 1, kMaxWorkerThreads));
+  config.stale_peer_after = absl::GetFlag(FLAGS_stale_peer_after);
+  if (config.stale_peer_after <= absl::ZeroDuration()) {
+    return BadValue(
+        "stale_peer_after",
+        absl::StrCat("must be positive, got ", absl::FormatDuration(config.stale_peer_after)));
+  }
+  config.replication_batch_records = absl::GetFlag(FLAGS_replication_batch_records);
+  RETURN_IF_ERROR(
+      CheckRange("replication_batch_records", config.replication_batch_records, 1, 100000));
   for (const std::string& peer : absl::GetFlag(FLAGS_peer)) {
     const std::string address(absl::StripAsciiWhitespace(peer));
     if (address.empty()) continue;  // "a,,b" or a trailing comma.

@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "daemon/listen_address.h"
 #include "spdlog/common.h"
 #include "storage/sqlite_storage.h"
@@ -44,6 +45,11 @@ struct Config {
   // Peers to replicate with ("host:port"), added at start-up to the
   // persisted ones (--peer, repeatable; RECONDB_PEERS, comma-separated).
   std::vector<std::string> peers;
+  // A peer not connected and last seen longer ago than this is flagged
+  // stale in Admin.ListPeers and `recondb peers list` (> 0).
+  absl::Duration stale_peer_after = absl::Hours(24 * 7);
+  // Records per replication Summaries batch this node sends (1-100000).
+  int replication_batch_records = 1000;
 };
 
 // One flag and its environment variable, e.g. {"listen", "RECONDB_LISTEN"}.

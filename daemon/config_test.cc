@@ -52,6 +52,8 @@ TEST_F(ConfigTest, DefaultsAreTheContractsDefaults) {
   EXPECT_EQ(config.max_message_bytes, 4194304);
   EXPECT_EQ(config.max_record_bytes, 1048576);
   EXPECT_EQ(config.worker_threads, 8);
+  EXPECT_EQ(config.stale_peer_after, absl::Hours(168));
+  EXPECT_EQ(config.replication_batch_records, 1000);
 }
 
 TEST_F(ConfigTest, EnvironmentVariablesApply) {
@@ -63,7 +65,9 @@ TEST_F(ConfigTest, EnvironmentVariablesApply) {
                                                  {"RECONDB_LOG_LEVEL", "debug"},
                                                  {"RECONDB_MAX_MESSAGE_BYTES", "65536"},
                                                  {"RECONDB_MAX_RECORD_BYTES", "2048"},
-                                                 {"RECONDB_WORKER_THREADS", "3"}}));
+                                                 {"RECONDB_WORKER_THREADS", "3"},
+                                                 {"RECONDB_STALE_PEER_AFTER", "36h"},
+                                                 {"RECONDB_REPLICATION_BATCH_RECORDS", "10"}}));
   EXPECT_EQ(config.listen, "127.0.0.1:0");
   EXPECT_EQ(config.data_dir, "/tmp/x");
   EXPECT_EQ(config.storage, StorageKind::kMemory);
@@ -73,6 +77,8 @@ TEST_F(ConfigTest, EnvironmentVariablesApply) {
   EXPECT_EQ(config.max_message_bytes, 65536);
   EXPECT_EQ(config.max_record_bytes, 2048);
   EXPECT_EQ(config.worker_threads, 3);
+  EXPECT_EQ(config.stale_peer_after, absl::Hours(36));
+  EXPECT_EQ(config.replication_batch_records, 10);
 }
 
 TEST_F(ConfigTest, FlagOverridesEnvironment) {
@@ -111,6 +117,15 @@ TEST_F(ConfigTest, OutOfRangeNumbersAreRejected) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--max_message_bytes")));
   EXPECT_THAT(Parse({"--max_message_bytes=4294967296"}, {}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--max_message_bytes")));
+  EXPECT_THAT(
+      Parse({"--stale_peer_after=0s"}, {}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("--stale_peer_after"), HasSubstr("RECONDB_STALE_PEER_AFTER"))));
+  EXPECT_THAT(Parse({}, {{"RECONDB_STALE_PEER_AFTER", "a week"}}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("RECONDB_STALE_PEER_AFTER")));
+  EXPECT_THAT(
+      Parse({"--replication_batch_records=0"}, {}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--replication_batch_records")));
   EXPECT_THAT(Parse({"--max_record_bytes=-1"}, {}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--max_record_bytes")));
   for (const char* page_size : {"256", "1000", "131072", "0"}) {

@@ -71,6 +71,8 @@ void Daemon::MakeReplication() {
   peers.engine = engine_.get();
   peers.dialer = dialer_.get();
   peers.logger = logger_;
+  peers.stale_after = config_.stale_peer_after;
+  peers.session_defaults.batch_records = config_.replication_batch_records;
   // Revisions parts stay well under the message limit (of this node, and of
   // its peers if the mesh shares its configuration): a part may exceed its
   // target by one record and that record's ancestry.

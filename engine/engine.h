@@ -217,6 +217,12 @@ class Engine {
   // ignored), each with its leaves. One consistent snapshot.
   absl::StatusOr<ChangePage> ReadChangePage(int64_t since, const std::vector<std::string>& tables,
                                             int limit);
+  // How many feed entries (records and table definitions) ReadChangePage
+  // would still return after `since` for `tables` (same filter rules): what
+  // a catch-up from `since` has left to offer. Walks those entries once
+  // (storage::ReadTransaction::CountChanges): for the start of a catch-up,
+  // not for every page.
+  absl::StatusOr<int64_t> CountChangesAfter(int64_t since, const std::vector<std::string>& tables);
   // For each offered record, what of it is not stored here; records with
   // nothing missing are left out. NOT_FOUND for an unknown table;
   // INVALID_ARGUMENT for a malformed id or revision.

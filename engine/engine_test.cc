@@ -19,6 +19,7 @@ namespace recondb::engine {
 namespace {
 
 using ::recondb::testing::IsOk;
+using ::recondb::testing::IsOkAndHolds;
 using ::recondb::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -427,6 +428,22 @@ TEST_P(EngineTest, ChangeFeedHasOneEntryPerRecordAtItsLatestSeq) {
   EXPECT_THAT(*after, SizeIs(1));
   EXPECT_THAT(engine_->GetChanges(0, {"nope"}, 100), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(engine_->GetChanges(-1, {}, 100), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_P(EngineTest, CountChangesAfterCountsWhatReadChangePageWouldStillReturn) {
+  auto a = Put(Todo("a", "a"));
+  ASSERT_THAT(Put(Todo("b", "b")), IsOk());
+  ASSERT_THAT(Put(Todo("a", "a2", a->revision())), IsOk());
+  // The table entry, b, and a once (at its latest seq).
+  EXPECT_THAT(engine_->CountChangesAfter(0, {}), IsOkAndHolds(3));
+  EXPECT_THAT(engine_->CountChangesAfter(0, {"todos"}), IsOkAndHolds(3));
+  // Tables that do not exist are ignored, as ReadChangePage ignores them;
+  // a filter of only those counts nothing (not everything).
+  EXPECT_THAT(engine_->CountChangesAfter(0, {"todos", "nope"}), IsOkAndHolds(3));
+  EXPECT_THAT(engine_->CountChangesAfter(0, {"nope"}), IsOkAndHolds(0));
+  ASSERT_OK_AND_ASSIGN(ChangePage page, engine_->ReadChangePage(0, {}, 2));
+  EXPECT_THAT(engine_->CountChangesAfter(page.up_to_seq, {}), IsOkAndHolds(1));
+  EXPECT_THAT(engine_->CountChangesAfter(engine_->LastSeq(), {}), IsOkAndHolds(0));
 }
 
 TEST_P(EngineTest, ListenersHearEveryCommit) {

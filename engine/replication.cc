@@ -89,6 +89,17 @@ absl::StatusOr<ChangePage> Engine::ReadChangePage(int64_t since,
   return page;
 }
 
+absl::StatusOr<int64_t> Engine::CountChangesAfter(int64_t since,
+                                                  const std::vector<std::string>& tables) {
+  ASSIGN_OR_RETURN(SchemaRead read, BeginSchemaRead());
+  std::vector<std::string> existing;
+  for (const std::string& name : tables) {
+    if (read.tables.contains(name)) existing.push_back(name);
+  }
+  if (!tables.empty() && existing.empty()) return 0;
+  return read.txn->CountChanges(since, existing);
+}
+
 absl::StatusOr<std::vector<RevisionWant>> Engine::DiffRevisions(
     const std::vector<ChangedRecord>& offered) {
   ASSIGN_OR_RETURN(SchemaRead read, BeginSchemaRead());

@@ -51,11 +51,21 @@ absl::Status PeerManager::RunLink(const std::shared_ptr<Link>& link, SessionOpti
     link->session = nullptr;
     link->stream = nullptr;
   }
-  absl::MutexLock lock(&mu_);
-  running_.erase(link->id);
-  if (link->peer != nullptr && link->peer->link == link) link->peer->link.reset();
-  auto live = live_by_node_.find(link->link_key);
-  if (live != live_by_node_.end() && live->second == link) live_by_node_.erase(live);
+  const SessionProgress final_progress = session.progress();  // Not under mu_.
+  bool seen = false;
+  {
+    absl::MutexLock lock(&mu_);
+    running_.erase(link->id);
+    if (link->peer != nullptr && link->peer->link == link) link->peer->link.reset();
+    auto live = live_by_node_.find(link->link_key);
+    if (live != live_by_node_.end() && live->second == link) live_by_node_.erase(live);
+    if (!link->seen_key.empty()) {
+      seen = true;
+      link->progress = final_progress;  // The final counts.
+      SeenDisconnected(link, link->stopped ? link->stop_reason : status);
+    }
+  }
+  if (seen) PersistSeen();
   return status;
 }
 
@@ -145,6 +155,19 @@ absl::Status PeerManager::OnHandshake(Link* link, const PeerIdentity& peer) {
     // An accepted loser is not cancelled, so that its dialer gets the status.
     StopLink(loser, loser_reason, /*cancel=*/loser->dialed_by_us);
   }
+  if (result.ok()) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto self = running_.find(link->id);
+      // A one-shot Sync this node dialed is not a peer (its result is
+      // returned to the caller); every other link is remembered.
+      if (self != running_.end() && !link->stopped &&
+          !(link->dialed_by_us && link->peer == nullptr)) {
+        SeenConnected(self->second, peer);
+      }
+    }
+    if (!link->seen_key.empty()) PersistSeen();
+  }
   if (result.ok() && !link->one_shot) {
     logger_->info("replication link with {} ({}, {}) is up", peer_node_id, link->address,
                   link->dialed_by_us ? "dialed" : "accepted");
@@ -161,7 +184,7 @@ void PeerManager::OnProgress(Link* link, const SessionProgress& progress) {
   absl::MutexLock lock(&mu_);
   link->progress = progress;
   if (progress.outgoing_caught_up && progress.incoming_caught_up) {
-    link->last_sync_time = absl::Now();
+    link->last_sync_time = Now();
     if (link->peer != nullptr) link->peer->last_sync_time = link->last_sync_time;
   }
 }

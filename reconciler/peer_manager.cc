@@ -1,6 +1,7 @@
 #include "reconciler/peer_manager.h"
 
 #include <algorithm>
+#include <set>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -24,21 +25,8 @@ bool IsTableName(std::string_view name) {
   return true;
 }
 
-google::protobuf::Timestamp ToTimestamp(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  const int64_t micros = absl::ToUnixMicros(t);
-  ts.set_seconds(micros / 1000000);
-  ts.set_nanos(static_cast<int32_t>(micros % 1000000) * 1000);
-  return ts;
-}
-
-v1::DirectionStatus Direction(int64_t checkpoint, int64_t last_seq) {
-  v1::DirectionStatus d;
-  d.set_checkpoint(checkpoint);
-  d.set_last_seq(std::max(last_seq, checkpoint));
-  d.set_lag(std::max<int64_t>(0, last_seq - checkpoint));
-  return d;
-}
+using internal::Direction;
+using internal::ToTimestamp;
 
 }  // namespace
 
@@ -140,6 +128,10 @@ absl::Status PeerManager::Start(const std::vector<std::string>& initial_peers) {
     if (absl::Status s = ValidatePeerAddress(a); !s.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("peer: ", s.message()));
     }
+  }
+  if (absl::Status s = LoadSeen(); !s.ok()) {
+    // A report, not configuration: start without it rather than not at all.
+    logger_->warn("forgetting the seen peers: {}", s.ToString());
   }
   absl::MutexLock persist(&persist_mu_);
   ASSIGN_OR_RETURN(std::vector<v1::Peer> peers, LoadPersisted());
@@ -252,7 +244,20 @@ absl::Status PeerManager::RemovePeer(const std::string& address) {
 std::vector<v1::Peer> PeerManager::ListPeers() {
   absl::MutexLock lock(&mu_);
   std::vector<v1::Peer> out;
-  for (const auto& [address, peer] : peers_) out.push_back(PeerState(*peer));
+  std::set<std::string> merged;
+  const std::set<std::string> copied = CopiedNodeIds();
+  for (const auto& [address, peer] : peers_) {
+    v1::Peer& p = out.emplace_back(PeerState(*peer));
+    const std::string key = MergeSeen(p, *peer, copied);
+    if (!key.empty()) merged.insert(key);
+  }
+  // The others, by node id (the registry is keyed by node id first).
+  for (const auto& [key, seen] : seen_) {
+    if (merged.count(key) > 0) continue;
+    v1::Peer p = SeenState(*seen, copied);
+    p.set_origin(v1::PEER_ORIGIN_ACCEPTED);
+    out.push_back(std::move(p));
+  }
   return out;
 }
 
@@ -262,6 +267,7 @@ v1::Peer PeerManager::PeerState(const Peer& peer) const {
   for (const std::string& t : peer.tables) p.add_tables(t);
   p.set_node_id(peer.node_id);
   p.set_failures(peer.failures);
+  p.set_origin(v1::PEER_ORIGIN_CONFIGURED);
   p.set_last_error(peer.last_error);
   if (peer.last_error_time != absl::InfinitePast()) {
     *p.mutable_last_error_time() = ToTimestamp(peer.last_error_time);
@@ -278,7 +284,7 @@ v1::Peer PeerManager::PeerState(const Peer& peer) const {
   }
   if (last_sync != absl::InfinitePast()) *p.mutable_last_sync_time() = ToTimestamp(last_sync);
   if (progress != nullptr) {
-    *p.mutable_outgoing() = Direction(progress->outgoing_checkpoint, progress->local_last_seq);
+    *p.mutable_outgoing() = Direction(progress->outgoing_checkpoint, options_.engine->LastSeq());
     *p.mutable_incoming() = Direction(progress->incoming_checkpoint, progress->peer_last_seq);
   }
   return p;
@@ -321,7 +327,7 @@ void PeerManager::DialLoop(Peer* peer) {
         if (handshaken) peer->failures = 0;  // The link worked: start the backoff over.
         ++peer->failures;
         peer->last_error = status.ok() ? "the peer closed the link" : status.ToString();
-        peer->last_error_time = absl::Now();
+        peer->last_error_time = Now();
         failures = peer->failures;
         delay = BackoffDelay(options_.backoff, failures, rng_);
       }

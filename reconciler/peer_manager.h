@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -24,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
 #include "engine/engine.h"
 #include "reconciler/message_stream.h"
 #include "reconciler/session.h"
@@ -36,6 +38,11 @@ namespace recondb::reconciler {
 // The node-metadata key under which the configured peers are kept (proto3
 // JSON of a v1.ListPeersResponse holding address, tables and node_id).
 inline constexpr char kPeersMetaKey[] = "reconciler/peers";
+// The node-metadata key under which the nodes this node has had a link with
+// (accepted or dialed) are remembered: proto3 JSON of a v1.ListPeersResponse
+// whose peers hold what ListPeers reports of them when not connected
+// (reconciler/DESIGN.md, "Seen peers").
+inline constexpr char kSeenPeersMetaKey[] = "reconciler/seen_peers";
 
 // A stream this node opened to a peer.
 class DialedStream : public MessageStream {
@@ -109,6 +116,16 @@ struct PeerManagerOptions {
   std::function<void(const std::string& address, int failures, absl::Duration delay)> on_retry;
   // Default: a logger that drops everything.
   std::shared_ptr<spdlog::logger> logger;
+  // The time of the peers' connect, disconnect, error and sync times and of
+  // staleness (not of backoff waits or deadlines, which are real time). Not
+  // owned. Default: the system clock.
+  Clock* clock = Clock::System();
+  // A peer not connected and last seen longer ago than this is stale in
+  // ListPeers. Default: 7 days (recondbd --stale_peer_after).
+  absl::Duration stale_after = absl::Hours(24 * 7);
+  // How many nodes the seen-peer registry remembers; beyond it, the one not
+  // connected that was seen longest ago is forgotten. Default: 1000.
+  int max_seen_peers = 1000;
 };
 
 // What a one-shot sync moved.
@@ -148,7 +165,10 @@ class PeerManager {
   // Forgets a peer: its dial loop stops at once and its link closes.
   // NOT_FOUND naming the address if it is not a configured peer.
   absl::Status RemovePeer(const std::string& address);
-  // The configured peers, by address, with their link's state.
+  // The configured peers, by address, with their link's state, then the
+  // other nodes this node has had a link with (those that dialed in: origin
+  // ACCEPTED), by node id, connected or remembered (reconciler/DESIGN.md,
+  // "Seen peers"). From memory only: no storage work.
   std::vector<v1::Peer> ListPeers();
 
   // Runs the accepting side of a session over `stream` (opened by the
@@ -171,6 +191,7 @@ class PeerManager {
  private:
   struct Peer;
   struct Link;
+  struct Seen;
   class CallScope;
 
   void DialLoop(Peer* peer);
@@ -206,6 +227,28 @@ class PeerManager {
   absl::Status PersistCurrent() ABSL_LOCKS_EXCLUDED(persist_mu_, mu_);
   void StartLoop(Peer* peer) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // The seen-peer registry (peer_registry.cc). SeenConnected records a
+  // link's handshake, SeenDisconnected its end with `reason`; both return
+  // whether the registry must be persisted.
+  void SeenConnected(const std::shared_ptr<Link>& link, const PeerIdentity& peer)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SeenDisconnected(const std::shared_ptr<Link>& link, const absl::Status& reason)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The node ids with more than one entry (copies of one store).
+  std::set<std::string> CopiedNodeIds() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // What ListPeers reports of `seen` now; `copied` from CopiedNodeIds().
+  v1::Peer SeenState(const Seen& seen, const std::set<std::string>& copied) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Fills the registry's fields of configured peer `p` from the entry of its
+  // node (if any); returns that entry's key, or "".
+  std::string MergeSeen(v1::Peer& p, const Peer& peer, const std::set<std::string>& copied) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status LoadSeen() ABSL_LOCKS_EXCLUDED(mu_);
+  // Writes the registry; logs (does not return) a failure: the registry is
+  // a report, and replication goes on without it.
+  void PersistSeen() ABSL_LOCKS_EXCLUDED(persist_mu_, mu_);
+  absl::Time Now() const;
+
   const PeerManagerOptions options_;
   const std::shared_ptr<spdlog::logger> logger_;
 
@@ -222,6 +265,8 @@ class PeerManager {
   // PeerIdentity::LinkKey, after the handshake.
   std::map<std::string, std::shared_ptr<Link>> live_by_node_ ABSL_GUARDED_BY(mu_);
   int64_t next_link_id_ ABSL_GUARDED_BY(mu_) = 1;
+  // The seen-peer registry, by PeerIdentity::LinkKey.
+  std::map<std::string, std::unique_ptr<Seen>> seen_ ABSL_GUARDED_BY(mu_);
   // ServeAccepted and Sync calls in progress; Shutdown waits for them.
   int active_calls_ ABSL_GUARDED_BY(mu_) = 0;
 };

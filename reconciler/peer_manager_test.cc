@@ -18,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "reconciler/testing.h"
 #include "storage/memory_storage.h"
 #include "tests/support/status_matchers.h"
 
@@ -27,6 +28,7 @@ namespace {
 using ::recondb::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::SizeIs;
 
 constexpr absl::Duration kWait = absl::Seconds(20);
@@ -157,9 +159,11 @@ class FakeDialer : public Dialer {
     dialer_end->server_status_ = status;
     PeerManager* target = it->second;
     ++open_;
-    threads_.emplace_back([this, state, status, target, mode] {
+    // The remote address as a transport would name it: one per connection.
+    const std::string remote = absl::StrCat("pipe:", attempts_);
+    threads_.emplace_back([this, state, status, target, mode, remote] {
       PipeEnd accepted(state, 1);
-      absl::Status s = target->ServeAccepted(&accepted, "pipe", mode);
+      absl::Status s = target->ServeAccepted(&accepted, remote, mode);
       {
         absl::MutexLock state_lock(&state->mu);
         *status = s;
@@ -254,6 +258,8 @@ class PeerManagerTest : public ::testing::Test {
     o.dialer = &dialer_;
     o.backoff = FastBackoff();
     o.seed = 1;
+    o.clock = &clock_;
+    o.stale_after = absl::Hours(1);
     o.on_retry = [this](const std::string& address, int failures, absl::Duration delay) {
       absl::MutexLock lock(&mu_);
       retries_.push_back({failures, delay});
@@ -278,6 +284,8 @@ class PeerManagerTest : public ::testing::Test {
     return retries_;
   }
 
+  // 2026-01-01T00:00:00Z; moves only when a test says so.
+  FakeClock clock_{1767225600LL * 1000000};
   FakeDialer dialer_;
   std::vector<std::unique_ptr<Node>> nodes_;
   absl::Mutex mu_;
@@ -553,6 +561,204 @@ TEST_F(PeerManagerTest, SyncMovesEverythingOnceAndReportsCounts) {
                        HasSubstr("sync with blackhole:1: did not finish within 50ms")));
   EXPECT_THAT(b->peers->Sync("bad", {}, absl::Seconds(30)),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("address")));
+}
+
+// The registry entry of `node` in `manager`'s ListPeers, if listed.
+std::optional<v1::Peer> Listed(PeerManager& manager, const Node& node) {
+  for (const v1::Peer& p : manager.ListPeers()) {
+    if (p.node_id() == node.engine->node_id()) return p;
+  }
+  return std::nullopt;
+}
+
+TEST_F(PeerManagerTest, AHubListsTheNodesThatDialedIn) {
+  Node* hub = AddNode();
+  Node* laptop1 = AddNode({"node-0:1"});
+  Node* laptop2 = AddNode({"node-0:1"});
+  ASSERT_OK(laptop1->engine->CreateTable(NotesTable()).status());
+  ASSERT_OK(PutNote(*laptop1->engine, "l1", "from the field").status());
+  ASSERT_TRUE(Eventually([&] { return HasNote(*hub->engine, "l1"); }));
+  ASSERT_TRUE(Eventually([&] {
+    std::optional<v1::Peer> a = Listed(*hub->peers, *laptop1);
+    std::optional<v1::Peer> b = Listed(*hub->peers, *laptop2);
+    return a && b && a->connected() && b->connected() && a->received().revisions_grafted() == 1 &&
+           a->incoming().lag() == 0 && !a->incoming_catch_up().running() &&
+           a->has_last_sync_time();
+  }));
+  std::vector<v1::Peer> peers = hub->peers->ListPeers();
+  ASSERT_THAT(peers, SizeIs(2));  // The hub configures no peer.
+  for (const v1::Peer& p : peers) {
+    EXPECT_EQ(p.origin(), v1::PEER_ORIGIN_ACCEPTED);
+    EXPECT_THAT(p.address(), ::testing::StartsWith("pipe:"));
+    EXPECT_EQ(p.incarnation().size(), 32u);
+    EXPECT_EQ(p.protocol_version(), kProtocolVersion);
+    EXPECT_TRUE(p.has_first_connected_time());
+    EXPECT_EQ(p.last_connected_time().seconds(), 1767225600);
+    EXPECT_EQ(p.last_seen_time().seconds(), 1767225600);
+    EXPECT_FALSE(p.has_last_disconnected_time());
+    EXPECT_FALSE(p.stale());
+    EXPECT_FALSE(p.copied_store());
+  }
+  v1::Peer p1 = *Listed(*hub->peers, *laptop1);
+  EXPECT_EQ(p1.incarnation(), laptop1->engine->incarnation());
+  EXPECT_EQ(p1.incoming().last_seq(), laptop1->engine->LastSeq());
+  EXPECT_EQ(p1.incoming().checkpoint(), laptop1->engine->LastSeq());
+  EXPECT_GT(p1.received().bytes(), 0);
+
+  // A laptop goes away: still listed, not connected, with what it moved.
+  clock_.Advance(absl::ToInt64Microseconds(absl::Minutes(5)));
+  laptop1->peers.reset();
+  ASSERT_TRUE(Eventually([&] { return !Listed(*hub->peers, *laptop1)->connected(); }));
+  p1 = *Listed(*hub->peers, *laptop1);
+  EXPECT_EQ(p1.last_disconnected_time().seconds(), 1767225600 + 300);
+  EXPECT_EQ(p1.last_seen_time().seconds(), 1767225600 + 300);
+  EXPECT_THAT(p1.last_disconnect_reason(), Not(::testing::IsEmpty()));
+  EXPECT_EQ(p1.received().revisions_grafted(), 1);
+  EXPECT_EQ(p1.incoming().lag(), 0);
+  // Kept from its link, which was caught up until it ended.
+  EXPECT_GE(p1.last_sync_time().seconds(), 1767225600);
+  EXPECT_LE(p1.last_sync_time().seconds(), p1.last_disconnected_time().seconds());
+  EXPECT_FALSE(p1.stale());
+  // The hub writes while it is away: the outgoing lag grows.
+  ASSERT_OK(PutNote(*hub->engine, "h1", "for everyone").status());
+  EXPECT_EQ(Listed(*hub->peers, *laptop1)->outgoing().lag(), 1);
+  ASSERT_TRUE(Eventually([&] { return HasNote(*laptop2->engine, "h1"); }));
+  // The hub relayed laptop 1's table and note, and sent its own, to laptop 2.
+  ASSERT_TRUE(Eventually([&] {
+    const v1::TransferCounts sent = Listed(*hub->peers, *laptop2)->sent();
+    return sent.tables_sent() >= 1 && sent.revisions_sent() == 2 && sent.bytes() > 0;
+  }));
+
+  // Stale once not seen for longer than stale_after; a connected node never is.
+  clock_.Advance(absl::ToInt64Microseconds(absl::Hours(1)));
+  EXPECT_FALSE(Listed(*hub->peers, *laptop1)->stale());  // Exactly stale_after: not yet.
+  clock_.Advance(1);
+  EXPECT_TRUE(Listed(*hub->peers, *laptop1)->stale());
+  EXPECT_FALSE(Listed(*hub->peers, *laptop2)->stale());
+  EXPECT_TRUE(Listed(*hub->peers, *laptop2)->connected());
+
+  // It comes back (a new incarnation, as after any restart): one entry again.
+  laptop1->peers = std::make_unique<PeerManager>(Options(laptop1->engine.get()));
+  ASSERT_OK(laptop1->peers->Start({}));
+  ASSERT_TRUE(Eventually([&] { return Listed(*hub->peers, *laptop1)->connected(); }));
+  EXPECT_THAT(hub->peers->ListPeers(), SizeIs(2));
+  p1 = *Listed(*hub->peers, *laptop1);
+  EXPECT_FALSE(p1.stale());
+  EXPECT_EQ(p1.first_connected_time().seconds(), 1767225600);
+  EXPECT_EQ(p1.last_connected_time().seconds(), 1767225600 + 3900);
+}
+
+TEST_F(PeerManagerTest, TheHubRemembersItsNodesAcrossARestart) {
+  Node* hub = AddNode();
+  Node* laptop = AddNode({"node-0:1"});
+  ASSERT_OK(laptop->engine->CreateTable(NotesTable()).status());
+  ASSERT_OK(PutNote(*laptop->engine, "l1", "x").status());
+  ASSERT_OK(PutNote(*laptop->engine, "l2", "y").status());
+  ASSERT_TRUE(Eventually([&] { return HasNote(*hub->engine, "l2"); }));
+  ASSERT_TRUE(Eventually([&] {
+    std::optional<v1::Peer> p = Listed(*hub->peers, *laptop);
+    return p && p->received().revisions_grafted() == 2 && p->incoming().lag() == 0;
+  }));
+  clock_.Advance(absl::ToInt64Microseconds(absl::Minutes(1)));
+  laptop->peers.reset();
+  ASSERT_TRUE(Eventually([&] { return !Listed(*hub->peers, *laptop)->connected(); }));
+  const v1::Peer before = *Listed(*hub->peers, *laptop);
+
+  // The hub restarts (its manager is rebuilt over the same store) while
+  // the laptop stays away for three months.
+  hub->peers.reset();
+  clock_.Advance(absl::ToInt64Microseconds(absl::Hours(24 * 90)));
+  hub->peers = std::make_unique<PeerManager>(Options(hub->engine.get()));
+  dialer_.Register("node-0:1", hub->peers.get());
+  ASSERT_OK(hub->peers->Start({}));
+  std::optional<v1::Peer> after = Listed(*hub->peers, *laptop);
+  ASSERT_TRUE(after.has_value());
+  EXPECT_FALSE(after->connected());
+  EXPECT_TRUE(after->stale());
+  EXPECT_EQ(after->origin(), v1::PEER_ORIGIN_ACCEPTED);
+  EXPECT_EQ(after->address(), before.address());
+  EXPECT_EQ(after->incarnation(), laptop->engine->incarnation());
+  EXPECT_EQ(after->first_connected_time().seconds(), before.first_connected_time().seconds());
+  EXPECT_EQ(after->last_disconnected_time().seconds(), 1767225600 + 60);
+  EXPECT_EQ(after->last_disconnect_reason(), before.last_disconnect_reason());
+  EXPECT_EQ(after->received().revisions_grafted(), 2);
+  EXPECT_EQ(after->received().bytes(), before.received().bytes());
+  EXPECT_EQ(after->incoming().checkpoint(), laptop->engine->LastSeq());
+  ASSERT_OK_AND_ASSIGN(std::string stored, hub->engine->GetNodeMeta(kSeenPeersMetaKey));
+  EXPECT_THAT(stored, HasSubstr(laptop->engine->node_id()));
+}
+
+TEST_F(PeerManagerTest, TheRegistryForgetsTheNodeSeenLongestAgoBeyondItsBound) {
+  Node* hub = AddNode();
+  hub->peers.reset();
+  PeerManagerOptions o = Options(hub->engine.get());
+  o.max_seen_peers = 2;
+  hub->peers = std::make_unique<PeerManager>(o);
+  dialer_.Register("node-0:1", hub->peers.get());
+  ASSERT_OK(hub->peers->Start({}));
+  std::vector<Node*> laptops;
+  for (int i = 0; i < 3; ++i) {
+    Node* laptop = AddNode({"node-0:1"});
+    ASSERT_TRUE(Eventually([&] {
+      std::optional<v1::Peer> p = Listed(*hub->peers, *laptop);
+      return p && p->connected();
+    }));
+    clock_.Advance(absl::ToInt64Microseconds(absl::Minutes(1)));
+    laptop->peers.reset();
+    ASSERT_TRUE(Eventually([&] { return !Listed(*hub->peers, *laptop)->connected(); }));
+    laptops.push_back(laptop);
+  }
+  EXPECT_THAT(hub->peers->ListPeers(), SizeIs(2));
+  EXPECT_FALSE(Listed(*hub->peers, *laptops[0]).has_value());
+  EXPECT_TRUE(Listed(*hub->peers, *laptops[2]).has_value());
+}
+
+TEST_F(PeerManagerTest, TwoRunningCopiesOfOneStoreAreBothListedAndFlagged) {
+  Node* hub = AddNode();
+  // A disk image of a laptop, running beside the original: same node id,
+  // another incarnation.
+  testing::Node original = testing::MemoryNode();
+  testing::Node copy = testing::CopyOf(original, /*keep_identity=*/true);
+  ASSERT_EQ(original.engine->node_id(), copy.engine->node_id());
+  PeerManager first(Options(original.engine.get()));
+  PeerManager second(Options(copy.engine.get()));
+  ASSERT_OK(first.Start({"node-0:1"}));
+  ASSERT_OK(second.Start({"node-0:1"}));
+  std::vector<v1::Peer> peers;
+  ASSERT_TRUE(Eventually([&] {
+    peers = hub->peers->ListPeers();
+    return peers.size() == 2 && peers[0].connected() && peers[1].connected();
+  }));
+  std::set<std::string> incarnations;
+  for (const v1::Peer& p : peers) {
+    EXPECT_EQ(p.node_id(), original.engine->node_id());
+    EXPECT_TRUE(p.copied_store());
+    incarnations.insert(p.incarnation());
+  }
+  EXPECT_EQ(incarnations,
+            (std::set<std::string>{original.engine->incarnation(), copy.engine->incarnation()}));
+  first.Shutdown();
+  second.Shutdown();
+}
+
+TEST_F(PeerManagerTest, AConfiguredPeerShowsWhatTheRegistryKnowsOfIt) {
+  Node* a = AddNode();
+  Node* b = AddNode();
+  ASSERT_OK(a->peers->AddPeer("node-1:1", {}).status());
+  ASSERT_TRUE(Eventually([&] {
+    std::vector<v1::Peer> p = a->peers->ListPeers();
+    return p.size() == 1 && p[0].connected();
+  }));
+  v1::Peer p = a->peers->ListPeers()[0];
+  EXPECT_EQ(p.origin(), v1::PEER_ORIGIN_CONFIGURED);
+  EXPECT_EQ(p.address(), "node-1:1");
+  EXPECT_EQ(p.incarnation(), b->engine->incarnation());
+  EXPECT_TRUE(p.has_first_connected_time());
+  // And the accepting side lists the dialer.
+  ASSERT_TRUE(Eventually([&] {
+    std::optional<v1::Peer> q = Listed(*b->peers, *a);
+    return q && q->connected() && q->origin() == v1::PEER_ORIGIN_ACCEPTED;
+  }));
 }
 
 }  // namespace

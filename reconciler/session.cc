@@ -103,10 +103,12 @@ class Session::Impl {
     int64_t batch;
     int64_t up_to_seq;
     bool want_answered;
+    int64_t records;  // Offered in the batch.
   };
   struct Pending {
     int64_t batch;
     int64_t up_to_seq;
+    int64_t records;  // Offered in the batch.
   };
 
   absl::Status Handshake();
@@ -125,6 +127,9 @@ class Session::Impl {
   absl::Status HandleAck(const v1::Ack& ack);
   absl::Status SendPage();
   absl::Status CheckTable(std::string_view table) const;
+  // The remaining fields of both catch-ups, from the counts below.
+  void UpdateOutgoingCatchUp() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void UpdateIncomingCatchUp() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Ends the session with `status` (the first error wins).
   void Fail(absl::Status status);
@@ -177,6 +182,13 @@ class Session::Impl {
   // offered back. Bounded: cleared when it grows past kPeerHasLimit.
   absl::flat_hash_map<std::string, std::vector<std::string>> peer_has_ ABSL_GUARDED_BY(mu_);
   SessionProgress progress_ ABSL_GUARDED_BY(mu_);
+  // Catch-up accounting. Source: feed entries after the cursor not yet
+  // offered (-1: to be counted at the next page), and the records of
+  // unacknowledged batches. Sink: the peer's last records_remaining (-1:
+  // it does not say).
+  int64_t source_remaining_ ABSL_GUARDED_BY(mu_) = -1;
+  int64_t in_flight_records_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t peer_remaining_ ABSL_GUARDED_BY(mu_) = -1;
 
   // Source-thread state.
   int64_t cursor_ = -1;  // -1 until the peer's Ack 0.
@@ -235,6 +247,34 @@ absl::Status Session::Impl::CheckTable(std::string_view table) const {
                                                  "\", outside the link's table filter"));
 }
 
+namespace {
+
+// bytes_done / records_done * records_remaining, without overflow for any
+// realistic count; 0 until a record is done.
+int64_t EstimateBytes(int64_t bytes_done, int64_t records_done, int64_t records_remaining) {
+  if (records_done <= 0 || records_remaining <= 0) return 0;
+  return static_cast<int64_t>(static_cast<double>(bytes_done) / static_cast<double>(records_done) *
+                              static_cast<double>(records_remaining));
+}
+
+}  // namespace
+
+void Session::Impl::UpdateOutgoingCatchUp() {
+  v1::CatchUpProgress& c = progress_.outgoing_catch_up;
+  c.set_remaining_known(true);
+  c.set_records_remaining(std::max<int64_t>(0, source_remaining_) + in_flight_records_);
+  c.set_bytes_remaining(EstimateBytes(c.bytes_done(), c.records_done(), c.records_remaining()));
+}
+
+void Session::Impl::UpdateIncomingCatchUp() {
+  v1::CatchUpProgress& c = progress_.incoming_catch_up;
+  int64_t pending_records = 0;
+  for (const Pending& p : pending_) pending_records += p.records;
+  c.set_remaining_known(peer_remaining_ >= 0);
+  c.set_records_remaining(peer_remaining_ >= 0 ? peer_remaining_ + pending_records : 0);
+  c.set_bytes_remaining(EstimateBytes(c.bytes_done(), c.records_done(), c.records_remaining()));
+}
+
 absl::Status Session::Impl::Handshake() {
   const int32_t max_version = std::clamp(options_.max_protocol_version, kMinProtocolVersion,
                                          kProtocolVersion);
@@ -271,7 +311,6 @@ absl::Status Session::Impl::Handshake() {
   if (!options_.dialer && !stream_->Write(make_hello(mode_))) {
     return absl::UnavailableError("the stream broke during the handshake");
   }
-  if (options_.on_handshake) RETURN_IF_ERROR(options_.on_handshake(peer_));
   ASSIGN_OR_RETURN(const engine::Checkpoint checkpoint,
                    options_.engine->GetCheckpoint(checkpoint_key_));
   {
@@ -285,6 +324,11 @@ absl::Status Session::Impl::Handshake() {
     // it cannot verify it): its batches may then start lower.
     last_up_to_seq_ = peer_.protocol_version >= 2 ? 0 : checkpoint.seq;
   }
+  // Progress first, then the handshake callback: whoever learns of the link
+  // from the callback (the peer manager's ListPeers) sees its lag at once,
+  // never a 0 before the first page.
+  Publish();
+  if (options_.on_handshake) RETURN_IF_ERROR(options_.on_handshake(peer_));
   v1::ReplicateMessage start;
   start.mutable_ack()->set_batch(0);
   start.mutable_ack()->set_checkpoint(checkpoint.seq);
@@ -553,9 +597,16 @@ absl::Status Session::Impl::HandleSummaries(const v1::Summaries& summaries) {
     std::sort(record.leaves.begin(), record.leaves.end());
     peer_has_[RecordKey(record.table, record.id)] = std::move(record.leaves);
   }
-  pending_.push_back(Pending{summaries.batch(), summaries.up_to_seq()});
+  pending_.push_back(Pending{summaries.batch(), summaries.up_to_seq(), summaries.records_size()});
   peer_caught_up_ = false;
   progress_.incoming_caught_up = false;
+  if (!progress_.incoming_catch_up.running()) {  // A new catch-up begins.
+    progress_.incoming_catch_up.Clear();
+    progress_.incoming_catch_up.set_running(true);
+  }
+  peer_remaining_ =
+      summaries.has_records_remaining() ? std::max<int64_t>(0, summaries.records_remaining()) : -1;
+  UpdateIncomingCatchUp();
   progress_.peer_last_seq = std::max(
       {progress_.peer_last_seq, summaries.up_to_seq(), summaries.source_last_seq()});
   progress_.received.set_batches(progress_.received.batches() + 1);
@@ -584,8 +635,10 @@ absl::Status Session::Impl::HandleRevisions(const v1::Revisions& revisions) {
   std::vector<engine::ForeignRevision> foreign;
   foreign.reserve(revisions.revisions_size());
   int64_t stubs = 0;
+  int64_t bytes = 0;
   for (const v1::RevisionBody& body : revisions.revisions()) {
     RETURN_IF_ERROR(CheckTable(body.table()));
+    bytes += static_cast<int64_t>(body.ByteSizeLong());
     ASSIGN_OR_RETURN(engine::ForeignRevision revision, internal::FromWire(body));
     stubs += revision.rev.stub ? 1 : 0;
     foreign.push_back(std::move(revision));
@@ -608,10 +661,15 @@ absl::Status Session::Impl::HandleRevisions(const v1::Revisions& revisions) {
   received.set_revisions_sent(received.revisions_sent() + revisions.revisions_size() - stubs);
   received.set_stubs_sent(received.stubs_sent() + stubs);
   received.set_revisions_grafted(received.revisions_grafted() + *grafted);
+  received.set_bytes(received.bytes() + bytes);
+  v1::CatchUpProgress& catch_up = progress_.incoming_catch_up;
+  catch_up.set_bytes_done(catch_up.bytes_done() + bytes);
   if (revisions.last_part()) {
     pending_.pop_front();
     progress_.incoming_checkpoint = pending.up_to_seq;
+    catch_up.set_records_done(catch_up.records_done() + pending.records);
   }
+  UpdateIncomingCatchUp();
   return absl::OkStatus();
 }
 
@@ -629,6 +687,9 @@ absl::Status Session::Impl::HandleCaughtUp(const v1::CaughtUp& caught_up) {
   peer_final_ = caught_up.final();
   progress_.incoming_caught_up = true;
   progress_.peer_last_seq = std::max(progress_.peer_last_seq, caught_up.up_to_seq());
+  progress_.incoming_catch_up.set_running(false);
+  progress_.incoming_catch_up.set_records_remaining(0);
+  progress_.incoming_catch_up.set_bytes_remaining(0);
   return absl::OkStatus();
 }
 
@@ -657,6 +718,7 @@ void Session::Impl::SourceLoop() {
         source_in_.pop_front();
       } else if (at_end_ && notified_seq_ > cursor_) {
         at_end_ = false;  // Notified of new changes.
+        source_remaining_ = -1;  // A new catch-up: count what it has to offer.
       }
     }
     absl::Status status;
@@ -684,6 +746,9 @@ void Session::Impl::SourceLoop() {
         caught_up.mutable_caught_up()->set_up_to_seq(cursor_);
         caught_up.mutable_caught_up()->set_final(final);
         progress_.outgoing_caught_up = true;
+        progress_.outgoing_catch_up.set_running(false);
+        progress_.outgoing_catch_up.set_records_remaining(0);
+        progress_.outgoing_catch_up.set_bytes_remaining(0);
         if (final) source_done_ = true;
         out_bytes_ += static_cast<int64_t>(caught_up.ByteSizeLong());
         out_.push_back(std::move(caught_up));
@@ -698,8 +763,33 @@ void Session::Impl::SourceLoop() {
 }
 
 absl::Status Session::Impl::SendPage() {
+  bool count = false;
+  {
+    absl::MutexLock lock(&mu_);
+    count = source_remaining_ < 0;
+  }
+  int64_t counted = -1;
+  // Once per catch-up (docs/replication-protocol.md, "Catch-up progress").
+  if (count) {
+    ASSIGN_OR_RETURN(counted, options_.engine->CountChangesAfter(cursor_, filter_));
+  }
   ASSIGN_OR_RETURN(engine::ChangePage page,
                    options_.engine->ReadChangePage(cursor_, filter_, options_.batch_records));
+  const int64_t consumed = static_cast<int64_t>(page.records.size() + page.tables.size());
+  int64_t remaining = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    if (counted >= 0) source_remaining_ = counted;
+    source_remaining_ = std::max<int64_t>(0, source_remaining_ - consumed);
+    if (page.end_of_feed) {
+      source_remaining_ = 0;
+    } else if (source_remaining_ == 0) {
+      // Written since the count: count again for the next page. Until then
+      // the page says 0 more, which the next one corrects.
+      source_remaining_ = -1;
+    }
+    remaining = std::max<int64_t>(0, source_remaining_);
+  }
   if (page.end_of_feed) at_end_ = true;
   if (page.records.empty() && page.tables.empty() && page.up_to_seq == cursor_ &&
       !correct_checkpoint_) {
@@ -712,6 +802,7 @@ absl::Status Session::Impl::SendPage() {
   summaries->set_up_to_seq(page.up_to_seq);
   if (peer_.protocol_version >= 2) {
     summaries->set_source_last_seq(std::max(page.up_to_seq, options_.engine->LastSeq()));
+    summaries->set_records_remaining(remaining);
   }
   // Tables first: those changed in the page, then those its records need
   // that this session has not sent yet.
@@ -741,11 +832,18 @@ absl::Status Session::Impl::SendPage() {
     }
     *summaries->add_records() = internal::ToWire(record);
   }
-  in_flight_.push_back(InFlight{summaries->batch(), page.up_to_seq, false});
+  in_flight_.push_back(
+      InFlight{summaries->batch(), page.up_to_seq, false, summaries->records_size()});
   cursor_ = page.up_to_seq;
   {
     absl::MutexLock lock(&mu_);
     progress_.outgoing_caught_up = false;
+    if (!progress_.outgoing_catch_up.running()) {  // A new catch-up begins.
+      progress_.outgoing_catch_up.Clear();
+      progress_.outgoing_catch_up.set_running(true);
+    }
+    in_flight_records_ += summaries->records_size();
+    UpdateOutgoingCatchUp();
     auto& sent = progress_.sent;
     sent.set_batches(sent.batches() + 1);
     sent.set_records_offered(sent.records_offered() + summaries->records_size());
@@ -777,6 +875,7 @@ absl::Status Session::Impl::HandleWant(const v1::Want& want) {
   // Parts of whole records, about part_bytes each.
   int64_t bodies = 0;
   int64_t stubs = 0;
+  int64_t bytes = 0;
   v1::ReplicateMessage part;
   int64_t part_bytes = 0;
   auto flush = [&](bool last) {
@@ -802,6 +901,7 @@ absl::Status Session::Impl::HandleWant(const v1::Want& want) {
     v1::RevisionBody* body = part.mutable_revisions()->add_revisions();
     *body = internal::ToWire(revision);
     part_bytes += static_cast<int64_t>(body->ByteSizeLong());
+    bytes += static_cast<int64_t>(body->ByteSizeLong());
     (revision.rev.stub ? stubs : bodies) += 1;
     previous = &revision;
   }
@@ -810,6 +910,8 @@ absl::Status Session::Impl::HandleWant(const v1::Want& want) {
   auto& sent = progress_.sent;
   sent.set_revisions_sent(sent.revisions_sent() + bodies);
   sent.set_stubs_sent(sent.stubs_sent() + stubs);
+  sent.set_bytes(sent.bytes() + bytes);
+  progress_.outgoing_catch_up.set_bytes_done(progress_.outgoing_catch_up.bytes_done() + bytes);
   return absl::OkStatus();
 }
 
@@ -855,9 +957,14 @@ absl::Status Session::Impl::HandleAck(const v1::Ack& ack) {
                                                    " at seq ", ack.checkpoint(), ", expected ",
                                                    in_flight_.front().up_to_seq));
   }
+  const int64_t records = in_flight_.front().records;
   in_flight_.pop_front();
   absl::MutexLock lock(&mu_);
   progress_.outgoing_checkpoint = ack.checkpoint();
+  in_flight_records_ -= records;
+  progress_.outgoing_catch_up.set_records_done(progress_.outgoing_catch_up.records_done() +
+                                               records);
+  UpdateOutgoingCatchUp();
   return absl::OkStatus();
 }
 

@@ -65,6 +65,12 @@ struct SessionProgress {
   bool incoming_caught_up = false;     // The peer's last CaughtUp reached us.
   v1::TransferCounts sent;
   v1::TransferCounts received;
+  // The catch-up of each direction (v1.CatchUpProgress in admin.proto):
+  // records done and remaining, bytes done and (estimated) remaining. The
+  // incoming one's remaining count is the peer's (Summaries'
+  // records_remaining); unknown with a source that does not send it.
+  v1::CatchUpProgress outgoing_catch_up;
+  v1::CatchUpProgress incoming_catch_up;
 };
 
 struct SessionOptions {
@@ -86,8 +92,10 @@ struct SessionOptions {
   // The highest protocol version to speak (tests set 1 to act as an old
   // build). Default: kProtocolVersion.
   int32_t max_protocol_version = kProtocolVersion;
-  // Called after the handshake with the peer's identity; a non-OK status
-  // ends the session with it (e.g. a duplicate link). May be empty.
+  // Called after the handshake with the peer's identity, once on_progress
+  // has been given the handshake's progress (the peer's feed end, our
+  // checkpoint for it); a non-OK status ends the session with it (e.g. a
+  // duplicate link). May be empty.
   std::function<absl::Status(const PeerIdentity& peer)> on_handshake;
   // Called (from session threads) whenever progress changes. May be empty.
   std::function<void(const SessionProgress&)> on_progress;

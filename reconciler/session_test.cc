@@ -2,6 +2,7 @@
 // not, live propagation, checkpoints, relays, filters, and bad peers.
 #include "reconciler/session.h"
 
+#include <optional>
 #include <thread>
 
 #include "absl/time/clock.h"
@@ -126,6 +127,132 @@ TEST(SessionTest, SmallBatchesAndPartsMoveALargeBacklog) {
   ASSERT_THAT(result.acceptor, IsOk());
   EXPECT_EQ(Snapshot(*a.engine), Snapshot(*b.engine));
   EXPECT_GE(result.acceptor_progress.sent.batches(), 300 / 7);
+}
+
+// Regression (issue 12): during a catch-up the receiver's lag read 1000,
+// then 4000, then 0 for a 6,000-change backlog. Every progress report of
+// the receiver must show the source's real feed end, and the catch-up's
+// records done and remaining must add up to the backlog.
+TEST(SessionTest, ACatchUpReportsHonestLagAndRemainingRecordsAtEveryStep) {
+  Node a = MemoryNode(), b = MemoryNode();
+  ASSERT_THAT(a.engine->CreateTable(Todos()), IsOk());
+  constexpr int kRecords = 300;
+  for (int i = 0; i < kRecords; ++i) {
+    std::string rev = Put(*a.engine, Todo("r" + std::to_string(i), "v0"));
+    if (i % 3 == 0) Put(*a.engine, Todo("r" + std::to_string(i), "v1", rev));
+  }
+  const int64_t source_end = a.engine->LastSeq();
+  PipeEnds pipe = MakePipe(1);
+  absl::Mutex mu;
+  std::vector<SessionProgress> seen;
+  SessionOptions source, receiver;
+  source.engine = a.engine.get();
+  source.mode = v1::SESSION_MODE_ONE_SHOT;
+  source.batch_records = 7;
+  source.window = 2;
+  receiver.engine = b.engine.get();
+  receiver.dialer = false;
+  receiver.on_progress = [&](const SessionProgress& p) {
+    absl::MutexLock lock(&mu);
+    seen.push_back(p);
+  };
+  Session sa(source, pipe.first.get()), sb(receiver, pipe.second.get());
+  absl::Status ra, rb;
+  std::thread ta([&] { ra = sa.Run(); }), tb([&] { rb = sb.Run(); });
+  ta.join();
+  tb.join();
+  ASSERT_THAT(ra, IsOk());
+  ASSERT_THAT(rb, IsOk());
+  absl::MutexLock lock(&mu);
+  ASSERT_GT(seen.size(), static_cast<size_t>(kRecords / 7));
+  int64_t last_remaining = kRecords;
+  int running = 0;
+  for (const SessionProgress& p : seen) {
+    EXPECT_EQ(p.peer_last_seq, source_end) << "at checkpoint " << p.incoming_checkpoint;
+    const v1::CatchUpProgress& c = p.incoming_catch_up;
+    if (!c.running()) continue;
+    ++running;
+    EXPECT_TRUE(c.remaining_known());
+    EXPECT_EQ(c.records_done() + c.records_remaining(), kRecords) << c.ShortDebugString();
+    EXPECT_LE(c.records_remaining(), last_remaining);
+    last_remaining = c.records_remaining();
+    if (c.records_done() > 0) EXPECT_GT(c.bytes_done(), 0);
+    if (c.records_remaining() > 0) EXPECT_GT(p.peer_last_seq - p.incoming_checkpoint, 0);
+  }
+  EXPECT_GT(running, kRecords / 7 / 2);
+  const SessionProgress done = sb.progress();
+  EXPECT_EQ(done.incoming_checkpoint, source_end);
+  EXPECT_FALSE(done.incoming_catch_up.running());
+  EXPECT_EQ(done.incoming_catch_up.records_done(), kRecords);
+  EXPECT_EQ(done.incoming_catch_up.records_remaining(), 0);
+  EXPECT_GT(done.received.bytes(), 0);
+  EXPECT_EQ(done.received.bytes(), sa.progress().sent.bytes());
+  EXPECT_EQ(sa.progress().outgoing_catch_up.records_done(), kRecords);
+  EXPECT_EQ(sa.progress().outgoing_catch_up.records_remaining(), 0);
+}
+
+// Whoever learns of a link from on_handshake (the peer manager, for
+// ListPeers) must already have its lag: a link listed as connected with a
+// lag of 0 before its first page would be the under-report of issue 12.
+TEST(SessionTest, TheHandshakeCallbackComesAfterTheHandshakesProgress) {
+  Node a = MemoryNode(), b = MemoryNode();
+  ASSERT_THAT(a.engine->CreateTable(Todos()), IsOk());
+  for (int i = 0; i < 10; ++i) Put(*a.engine, Todo("r" + std::to_string(i), "v0"));
+  PipeEnds pipe = MakePipe();
+  absl::Mutex mu;
+  std::optional<SessionProgress> last;
+  bool checked = false;
+  SessionOptions source, receiver;
+  source.engine = a.engine.get();
+  source.mode = v1::SESSION_MODE_ONE_SHOT;
+  receiver.engine = b.engine.get();
+  receiver.dialer = false;
+  receiver.on_progress = [&](const SessionProgress& p) {
+    absl::MutexLock lock(&mu);
+    last = p;
+  };
+  receiver.on_handshake = [&](const PeerIdentity& peer) {
+    absl::MutexLock lock(&mu);
+    EXPECT_TRUE(last.has_value());
+    if (last.has_value()) {
+      EXPECT_EQ(last->peer_node_id, peer.node_id);
+      EXPECT_EQ(last->peer_last_seq, a.engine->LastSeq());
+      EXPECT_EQ(last->incoming_checkpoint, 0);
+    }
+    checked = true;
+    return absl::OkStatus();
+  };
+  Session sa(source, pipe.first.get()), sb(receiver, pipe.second.get());
+  absl::Status ra, rb;
+  std::thread ta([&] { ra = sa.Run(); }), tb([&] { rb = sb.Run(); });
+  ta.join();
+  tb.join();
+  EXPECT_THAT(ra, IsOk());
+  EXPECT_THAT(rb, IsOk());
+  absl::MutexLock lock(&mu);
+  EXPECT_TRUE(checked);
+}
+
+TEST(SessionTest, AVersionOneSourceLeavesTheRemainingRecordsUnknown) {
+  Node a = MemoryNode(), b = MemoryNode();
+  ASSERT_THAT(a.engine->CreateTable(Todos()), IsOk());
+  for (int i = 0; i < 20; ++i) Put(*a.engine, Todo("r" + std::to_string(i), "v0"));
+  testing::SyncOptions v2;
+  v2.batch_records = 3;
+  auto result = Sync(*b.engine, *a.engine, v2);
+  ASSERT_THAT(result.dialer, IsOk());
+  EXPECT_TRUE(result.dialer_progress.incoming_catch_up.remaining_known());
+  EXPECT_EQ(result.dialer_progress.incoming_catch_up.records_done(), 20);
+
+  Node c = MemoryNode();
+  testing::SyncOptions v1 = v2;
+  v1.acceptor_max_protocol_version = 1;
+  result = Sync(*c.engine, *a.engine, v1);
+  ASSERT_THAT(result.dialer, IsOk());
+  EXPECT_FALSE(result.dialer_progress.incoming_catch_up.remaining_known());
+  EXPECT_EQ(result.dialer_progress.incoming_catch_up.records_remaining(), 0);
+  EXPECT_EQ(result.dialer_progress.incoming_catch_up.records_done(), 20);
+  EXPECT_EQ(Snapshot(*a.engine), Snapshot(*c.engine));
 }
 
 TEST(SessionTest, ConcurrentEditsConvergeToTheSameWinnerAndConflict) {

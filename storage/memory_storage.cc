@@ -365,6 +365,17 @@ class MemoryReader : public Interface {
     return out;
   }
 
+  absl::StatusOr<int64_t> CountChanges(int64_t since,
+                                       const std::vector<std::string>& tables) override {
+    RETURN_IF_ERROR(CheckActive());
+    const std::set<std::string> wanted(tables.begin(), tables.end());
+    int64_t count = 0;
+    for (auto it = state_->changes.upper_bound(since); it != state_->changes.end(); ++it) {
+      if (wanted.empty() || wanted.count(it->second.table()) > 0) ++count;
+    }
+    return count;
+  }
+
   absl::StatusOr<int64_t> LastSeq() override {
     RETURN_IF_ERROR(CheckActive());
     return state_->last_seq;

@@ -157,6 +157,10 @@ class SqliteReads : public Base {
                                                       int limit) final {
     return guard_.Run([&] { return reader_.ScanChanges(since, tables, limit); });
   }
+  absl::StatusOr<int64_t> CountChanges(int64_t since,
+                                       const std::vector<std::string>& tables) final {
+    return guard_.Run([&] { return reader_.CountChanges(since, tables); });
+  }
   absl::StatusOr<int64_t> LastSeq() final {
     return guard_.Run([&] { return reader_.LastSeq(); });
   }

@@ -117,6 +117,12 @@ class ReadTransaction {
   // table, id): its latest.
   virtual absl::StatusOr<std::vector<v1::Change>> ScanChanges(
       int64_t since, const std::vector<std::string>& tables, int limit) = 0;
+  // How many entries ScanChanges(since, tables, unlimited) would return:
+  // the feed entries with seq > since (of `tables` unless it is empty). Costs
+  // a walk over those entries (no record is read): call it once per
+  // catch-up, not per page.
+  virtual absl::StatusOr<int64_t> CountChanges(int64_t since,
+                                               const std::vector<std::string>& tables) = 0;
   // The highest seq ever assigned; 0 for a new store.
   virtual absl::StatusOr<int64_t> LastSeq() = 0;
 

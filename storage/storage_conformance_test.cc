@@ -1190,6 +1190,36 @@ TEST_P(StorageConformanceTest, ScanChangesFiltersBySeqTableAndLimit) {
   EXPECT_THAT(FeedOf(*txn, seqs[1], {"t2"}, 1), ElementsAre(entries[5]));
 }
 
+TEST_P(StorageConformanceTest, CountChangesCountsWhatScanChangesReturns) {
+  std::vector<int64_t> seqs;
+  Commit([&](WriteTransaction& txn) {
+    for (const v1::Change& c :
+         {RecordChange("t1", "a", Rev(1, 'a')), RecordChange("t2", "a", Rev(1, 'b')),
+          TableChange("t3"), RecordChange("t1", "b", Rev(1, 'c'))}) {
+      ASSERT_OK_AND_ASSIGN(int64_t seq, txn.AppendChange(c));
+      seqs.push_back(seq);
+    }
+  });
+  // A record changed again keeps one entry (its latest): the count follows.
+  Commit([&](WriteTransaction& txn) {
+    ASSERT_OK(txn.AppendChange(RecordChange("t1", "a", Rev(2, 'd'))).status());
+  });
+  auto txn = Read();
+  EXPECT_THAT(txn->CountChanges(0, {}), IsOkAndHolds(4));
+  EXPECT_THAT(txn->CountChanges(-1, {}), IsOkAndHolds(4));
+  EXPECT_THAT(txn->CountChanges(seqs[1], {}), IsOkAndHolds(3));
+  EXPECT_THAT(txn->CountChanges(0, {"t1"}), IsOkAndHolds(2));
+  EXPECT_THAT(txn->CountChanges(0, {"t3", "t2"}), IsOkAndHolds(2));
+  EXPECT_THAT(txn->CountChanges(seqs[3], {"t1"}), IsOkAndHolds(1));
+  EXPECT_THAT(txn->CountChanges(0, {"nothing"}), IsOkAndHolds(0));
+  ASSERT_OK_AND_ASSIGN(int64_t last, txn->LastSeq());
+  EXPECT_THAT(txn->CountChanges(last, {}), IsOkAndHolds(0));
+  for (int64_t since : {int64_t{0}, seqs[0], seqs[2]}) {
+    ASSERT_OK_AND_ASSIGN(std::vector<v1::Change> feed, txn->ScanChanges(since, {}, 100));
+    EXPECT_THAT(txn->CountChanges(since, {}), IsOkAndHolds(static_cast<int64_t>(feed.size())));
+  }
+}
+
 TEST_P(StorageConformanceTest, CommittedSeqsStrictlyIncreaseAcrossRollbacks) {
   int64_t last_committed = 0;
   Commit([&](WriteTransaction& txn) {

@@ -147,8 +147,10 @@ TEST(DaemonFlagsTest, HelpListsTheFlags) {
   ASSERT_OK_AND_ASSIGN(auto daemon, DaemonProcess::Spawn(options));
   ASSERT_OK_AND_ASSIGN(int code, daemon->WaitForExit(absl::Seconds(20)));
   (void)code;  // absl's --help exits 1; only the text is checked.
-  for (const char* flag : {"listen", "data_dir", "storage", "durability", "page_size", "log_level", "max_message_bytes",
-                           "max_record_bytes", "worker_threads", "peer", "RECONDB_PEERS"}) {
+  for (const char* flag :
+       {"listen", "data_dir", "storage", "durability", "page_size", "log_level",
+        "max_message_bytes", "max_record_bytes", "worker_threads", "peer", "RECONDB_PEERS",
+        "stale_peer_after", "RECONDB_STALE_PEER_AFTER", "replication_batch_records"}) {
     EXPECT_THAT(daemon->log(), HasSubstr(flag));
   }
 }

@@ -60,6 +60,9 @@ struct PeerManager::Link {
   bool stopped = false;
   SessionProgress progress;
   absl::Time last_sync_time = absl::InfinitePast();
+  // The registry entry (PeerManager::seen_ key) the link was recorded
+  // under at its handshake; empty if it was not (refused, or none).
+  std::string seen_key;
 
   // Guards `running`, `session` and `stream`: StopLink() uses them only
   // while the session runs. Acquired before PeerManager::mu_.
@@ -69,7 +72,44 @@ struct PeerManager::Link {
   MessageStream* stream ABSL_GUARDED_BY(run_mu) = nullptr;
 };
 
+// One node of the seen-peer registry: a node id and incarnation this node
+// has had a link with (reconciler/DESIGN.md, "Seen peers").
+struct PeerManager::Seen {
+  // What is remembered (and persisted): node_id, incarnation, address,
+  // origin, protocol_version, the times, last_disconnect_reason, the totals
+  // of the links that ended (sent, received) and the last ended link's
+  // directions and catch-ups.
+  v1::Peer record;
+  // The links with it running now, after their handshake.
+  std::vector<std::shared_ptr<Link>> links;
+};
+
 namespace internal {
+
+inline google::protobuf::Timestamp ToTimestamp(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  const int64_t micros = absl::ToUnixMicros(t);
+  ts.set_seconds(micros / 1000000);
+  ts.set_nanos(static_cast<int32_t>(micros % 1000000) * 1000);
+  return ts;
+}
+
+inline absl::Time FromTimestamp(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+// One direction's state. The lag never goes negative: a source restored
+// from a backup resumes below what its receiver once acknowledged
+// (docs/replication-protocol.md, "Verified checkpoints"), so a receiver's
+// checkpoint can be above the source's feed end until the source has
+// written past it again.
+inline v1::DirectionStatus Direction(int64_t checkpoint, int64_t last_seq) {
+  v1::DirectionStatus d;
+  d.set_checkpoint(checkpoint);
+  d.set_last_seq(std::max(last_seq, checkpoint));
+  d.set_lag(std::max<int64_t>(0, last_seq - checkpoint));
+  return d;
+}
 
 // `tables` sorted, without duplicates: the canonical form of a filter.
 inline std::vector<std::string> SortedTables(std::vector<std::string> tables) {

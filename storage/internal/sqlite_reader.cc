@@ -46,6 +46,18 @@ std::string ScanSql(size_t table_count) {
   return sql;
 }
 
+// The count statement for a filter of `table_count` tables. It walks the
+// "seq" key range (no record row is read).
+std::string CountSql(size_t table_count) {
+  std::string sql = "SELECT count(*) FROM \"_changes\" WHERE \"seq\" > ?";
+  if (table_count > 0) {
+    sql += " AND \"table_name\" IN (?";
+    for (size_t i = 1; i < table_count; ++i) sql += ", ?";
+    sql += ")";
+  }
+  return sql;
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<v1::Table>> SessionReader::ListTables() {
@@ -159,6 +171,17 @@ absl::StatusOr<std::vector<v1::Change>> SessionReader::ScanChanges(
     change.set_deleted(stmt.Int(5) != 0);
     change.set_conflicted(stmt.Int(6) != 0);
   }
+}
+
+absl::StatusOr<int64_t> SessionReader::CountChanges(int64_t since,
+                                                    const std::vector<std::string>& tables) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   connection().Prepare(CountSql(tables.size()), StatementCache::kQuery));
+  int index = 1;
+  stmt.BindInt(index++, since);
+  for (const std::string& table : tables) stmt.BindText(index++, table);
+  ASSIGN_OR_RETURN(const bool row, stmt.Step());
+  return row ? stmt.Int(0) : 0;
 }
 
 absl::StatusOr<int64_t> SessionReader::LastSeq() {

@@ -44,6 +44,7 @@ class SessionReader {
   absl::StatusOr<std::vector<v1::Change>> ScanChanges(int64_t since,
                                                       const std::vector<std::string>& tables,
                                                       int limit);
+  absl::StatusOr<int64_t> CountChanges(int64_t since, const std::vector<std::string>& tables);
   absl::StatusOr<int64_t> LastSeq();
   absl::StatusOr<std::string> GetMeta(std::string_view key);
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
@@ -72,18 +73,49 @@ int Status(Context& ctx) {
   return kExitOk;
 }
 
+// "1.5 MB", "312 B": sizes for people.
+std::string BytesText(int64_t bytes) {
+  if (bytes < 1024) return absl::StrCat(bytes, " B");
+  const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes) / 1024;
+  int unit = 0;
+  while (v >= 1024 && unit < 3) {
+    v /= 1024;
+    ++unit;
+  }
+  return absl::StrFormat("%.1f %s", v, units[unit]);
+}
+
+// One direction's running catch-up: "in 1200 done, 1800 left (~2.1 MiB)";
+// empty if none runs.
+std::string CatchUpText(const char* direction, const v1::CatchUpProgress& c) {
+  if (!c.running()) return "";
+  if (!c.remaining_known()) return absl::StrCat(direction, " ", c.records_done(), " done");
+  return absl::StrCat(direction, " ", c.records_done(), " done, ", c.records_remaining(),
+                      " left (~", BytesText(c.bytes_remaining()), ")");
+}
+
 void PrintPeers(Context& ctx, const std::vector<v1::Peer>& peers) {
   if (ctx.json) {
     for (const v1::Peer& p : peers) PrintJson(*ctx.out, p);
     return;
   }
-  TextTable out({"ADDRESS", "TABLES", "NODE_ID", "CONNECTED", "LAST_SYNC", "OUT_LAG", "IN_LAG",
-                 "FAILURES", "LAST_ERROR"});
+  TextTable out({"ADDRESS", "TABLES", "ORIGIN", "NODE_ID", "CONNECTED", "LAST_SEEN", "LAST_SYNC",
+                 "OUT_LAG", "IN_LAG", "CATCH_UP", "FAILURES", "LAST_ERROR"});
   for (const v1::Peer& p : peers) {
-    out.AddRow({p.address(), TablesText(p.tables()), p.node_id().empty() ? "-" : p.node_id(),
-                p.connected() ? "yes" : "no", FormatTime(p.last_sync_time()),
+    const bool accepted = p.origin() == v1::PEER_ORIGIN_ACCEPTED;
+    std::string connected = p.connected() ? "yes" : (p.stale() ? "no (stale)" : "no");
+    if (p.copied_store()) connected += " (copied store)";
+    std::string catch_up = CatchUpText("in", p.incoming_catch_up());
+    const std::string outgoing = CatchUpText("out", p.outgoing_catch_up());
+    if (!outgoing.empty()) catch_up = catch_up.empty() ? outgoing : catch_up + "; " + outgoing;
+    std::string last_error = p.last_error();
+    if (last_error.empty() && !p.connected()) last_error = p.last_disconnect_reason();
+    out.AddRow({p.address(), accepted ? "-" : TablesText(p.tables()),
+                accepted ? "accepted" : "configured", p.node_id().empty() ? "-" : p.node_id(),
+                connected, FormatTime(p.last_seen_time()), FormatTime(p.last_sync_time()),
                 std::to_string(p.outgoing().lag()), std::to_string(p.incoming().lag()),
-                std::to_string(p.failures()), p.last_error()});
+                catch_up.empty() ? "-" : catch_up, std::to_string(p.failures()), last_error});
   }
   out.Print(*ctx.out);
 }
@@ -189,10 +221,16 @@ std::vector<Command> AdminCommands() {
        Status},
       {"peers list",
        "",
-       "list the peers with the state of their link",
-       "One line per configured peer: its table filter, node id (once reached), whether the\n"
-       "link is up, when both directions were last caught up, the lag each way (changes not\n"
-       "yet acknowledged), failed attempts since the last success and the last error.",
+       "list the peers (configured and those that dialed in) with the state of their link",
+       "One line per configured peer (ORIGIN configured: this node dials it), then one per\n"
+       "node that dialed in (accepted), remembered across restarts: its address, table\n"
+       "filter, node id (once reached), whether the link is up (\"no (stale)\" when not seen\n"
+       "for longer than recondbd's --stale_peer_after; \"(copied store)\" when two copies of\n"
+       "one store are connected at once), when it was last seen, when both directions were\n"
+       "last caught up, the lag each way (changes not yet acknowledged), a running catch-up\n"
+       "(records done and left, estimated bytes left), failed attempts since the last\n"
+       "success and the last error (or why the last link ended). --json prints each\n"
+       "v1.Peer.",
        {},
        0,
        0,

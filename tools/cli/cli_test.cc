@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -724,6 +725,48 @@ TEST_F(CliTest, PeersAddListRemove) {
   r = Run({"peers", "remove", "127.0.0.1:1"});
   EXPECT_EQ(r.exit, 2);
   EXPECT_THAT(r.err, AllOf(HasSubstr("NOT_FOUND"), HasSubstr("127.0.0.1:1")));
+}
+
+TEST_F(CliTest, PeersListShowsANodeThatDialedInAndMarksItStale) {
+  // other_ is the hub; daemon_ the laptop that dials it.
+  TempDir hub_data;
+  DaemonOptions options;
+  options.data_dir = hub_data.path();
+  options.extra_flags = {"--stale_peer_after=1s"};
+  ASSERT_OK_AND_ASSIGN(other_, DaemonProcess::Start(options));
+  CliResult r = Run({"peers", "add", other_->address()});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  // Polled with a deadline: the link comes up when the laptop dials.
+  auto list_until = [&](const std::string& wanted) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    CliResult listed;
+    do {
+      listed = RunAt(other_->address(), {"peers", "list"});
+      EXPECT_EQ(listed.exit, 0) << listed.err;
+      if (absl::StrContains(listed.out, wanted)) break;
+      absl::SleepFor(absl::Milliseconds(20));
+    } while (absl::Now() < deadline);
+    return listed;
+  };
+  const std::string laptop = daemon_->node_id();
+  r = list_until(laptop + "  yes");
+  EXPECT_THAT(r.out, AllOf(HasSubstr("ORIGIN"), HasSubstr("LAST_SEEN"), HasSubstr("CATCH_UP"),
+                           HasSubstr("accepted"), HasSubstr(laptop + "  yes")))
+      << r.out;
+  r = RunAt(other_->address(), {"peers", "list", "--json"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  v1::Peer peer;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &peer).ok()) << r.out;
+  EXPECT_EQ(peer.node_id(), laptop);
+  EXPECT_EQ(peer.origin(), v1::PEER_ORIGIN_ACCEPTED);
+  EXPECT_THAT(peer.address(), HasSubstr("127.0.0.1"));
+  EXPECT_TRUE(peer.has_last_connected_time());
+
+  // The laptop goes away: still listed, then stale once not seen for 1s.
+  ASSERT_OK_AND_ASSIGN(int code, daemon_->Stop());
+  EXPECT_EQ(code, 0);
+  r = list_until(laptop + "  no (stale)");
+  EXPECT_THAT(r.out, AllOf(HasSubstr("accepted"), HasSubstr(laptop + "  no (stale)"))) << r.out;
 }
 
 TEST_F(CliTest, SyncCopiesRecordsAndReportsCounts) {
