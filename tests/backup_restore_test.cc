@@ -34,6 +34,7 @@
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "recondb/v1/admin.grpc.pb.h"
+#include "tests/support/cluster.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/db_client.h"
 #include "tests/support/status_matchers.h"
@@ -177,6 +178,58 @@ class BackupTest : public ::testing::Test {
   TempDir data_;
   TempDir backups_;
 };
+
+// The scenario with the commands: laptop D syncs with hub E; `recondb
+// backup`; D writes five records and syncs; D is lost and `recondb restore`d
+// from the backup, then writes ten more, past E's old checkpoint for it.
+// Every one of the ten reaches E, and the five come back to D.
+TEST(BackupRestoreSyncTest, ALaptopRestoredWithTheCommandsLosesNothingAtTheHub) {
+  Cluster cluster;
+  ASSERT_OK_AND_ASSIGN(int e, cluster.AddNode());
+  ASSERT_OK_AND_ASSIGN(int d, cluster.AddNode());
+  auto write = [&](const std::string& prefix, int n) {
+    DbClient db(cluster.node(d).NewChannel());
+    for (int i = 0; i < n; ++i) {
+      ASSERT_OK(db.Create("todos", {{"title", StringValue(prefix)}}, absl::StrCat(prefix, i)));
+    }
+  };
+  auto live = [&](int node) -> int64_t {
+    absl::StatusOr<v1::NodeStatus> status = cluster.GetStatus(node);
+    if (!status.ok()) return -1;
+    for (const auto& t : status->tables()) {
+      if (t.name() == "todos") return t.records();
+    }
+    return 0;
+  };
+  {
+    DbClient db(cluster.node(d).NewChannel());
+    ASSERT_OK(db.CreateTable(TodoTable()));
+  }
+  write("before-", 4);
+  ASSERT_OK(cluster.Sync(d, cluster.address(e)));
+  TempDir backups;
+  const std::string backup = backups.File("d.recondb");
+  const CliResult backed_up = RunCli({"backup", backup, "--addr=" + cluster.address(d)});
+  ASSERT_EQ(backed_up.exit, 0) << backed_up.err;
+  write("after-backup-", 5);
+  ASSERT_OK(cluster.Sync(d, cluster.address(e)));
+  ASSERT_EQ(live(e), 9);
+
+  const std::string lost_id = cluster.node_id(d);
+  ASSERT_OK(cluster.Stop(d));
+  const CliResult restored = RunCli({"restore", backup, "--data_dir", cluster.data_dir(d).string()});
+  ASSERT_EQ(restored.exit, 0) << restored.err;
+  ASSERT_OK(cluster.Restart(d));
+  EXPECT_NE(cluster.node_id(d), lost_id);
+  write("restored-", 10);
+  for (int round = 0; round < 3; ++round) ASSERT_OK(cluster.Sync(d, cluster.address(e)));
+  DbClient hub(cluster.node(e).NewChannel());
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_OK(hub.GetRecord("todos", absl::StrCat("restored-", i))) << i;
+  }
+  EXPECT_EQ(live(e), 19);
+  EXPECT_EQ(live(d), 19);
+}
 
 // The main path: a backup taken while clients keep writing holds every
 // write acknowledged before it began, the writes go on succeeding while it
