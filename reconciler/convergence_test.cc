@@ -24,52 +24,6 @@ constexpr int kMemoryCases = 300;
 constexpr int kSqliteCases = 12;
 constexpr int kRecordIds = 8;
 
-v1::Table Notes() {
-  v1::Table t;
-  t.set_name("notes");
-  auto* text = t.add_columns();
-  text->set_name("text");
-  text->set_type(v1::COLUMN_TYPE_STRING);
-  auto* rank = t.add_columns();
-  rank->set_name("rank");
-  rank->set_type(v1::COLUMN_TYPE_INT);
-  rank->set_nullable(true);
-  return t;
-}
-
-// One random local operation on `engine`, if it has the table yet.
-void RandomWrite(engine::Engine& engine, std::mt19937& rng) {
-  if (!engine.GetTable("notes").ok()) return;
-  const std::string id = absl::StrCat("n", rng() % kRecordIds);
-  v1::GetRecordRequest get;
-  get.set_table("notes");
-  get.set_id(id);
-  get.set_include_conflicts(true);
-  auto current = engine.GetRecord(get);
-  v1::Record write;
-  write.set_table("notes");
-  write.set_id(id);
-  (*write.mutable_attributes())["text"].set_string(absl::StrCat("t", rng() % 3));
-  if (rng() % 2) (*write.mutable_attributes())["rank"].set_int_(rng() % 5);
-  if (!current.ok()) {  // Create, or recreate over a tombstone.
-    ASSERT_THAT(engine.PutRecord(write, nullptr), IsOk());
-    return;
-  }
-  // Sometimes extend a conflicting leaf instead of the winner.
-  std::string parent = current->revision();
-  if (current->conflicts_size() > 0 && rng() % 3 == 0) parent = current->conflicts(0);
-  if (rng() % 4 == 0) {
-    v1::DeleteRecordRequest del;
-    del.set_table("notes");
-    del.set_id(id);
-    del.set_revision(parent);
-    ASSERT_THAT(engine.DeleteRecord(del), IsOk());
-    return;
-  }
-  write.set_revision(parent);
-  ASSERT_THAT(engine.PutRecord(write, nullptr), IsOk());
-}
-
 void SyncOk(engine::Engine& a, engine::Engine& b, std::mt19937& rng) {
   testing::SyncOptions options;
   options.batch_records = 1 + rng() % 6;  // Small batches exercise windows and parts.
@@ -85,11 +39,13 @@ void SyncOk(engine::Engine& a, engine::Engine& b, std::mt19937& rng) {
 std::string RunCase(uint32_t seed, std::vector<Node>& nodes) {
   std::mt19937 rng(seed);
   const int n = static_cast<int>(nodes.size());
-  EXPECT_THAT(nodes[rng() % n].engine->CreateTable(Notes()), IsOk());
+  EXPECT_THAT(nodes[rng() % n].engine->CreateTable(testing::NotesTable()), IsOk());
   const int rounds = 3 + rng() % 4;
   for (int round = 0; round < rounds; ++round) {
     const int writes = rng() % 12;
-    for (int w = 0; w < writes; ++w) RandomWrite(*nodes[rng() % n].engine, rng);
+    for (int w = 0; w < writes; ++w) {
+      EXPECT_THAT(testing::RandomNoteWrite(*nodes[rng() % n].engine, rng, kRecordIds), IsOk());
+    }
     // A random partition: only some pairs can talk this round, in random order.
     const int links = rng() % (n + 1);
     for (int l = 0; l < links; ++l) {

@@ -28,15 +28,6 @@ constexpr int kCases = 200;
 constexpr int kRecordIds = 6;
 constexpr size_t kMaxNodes = 6;
 
-v1::Table Notes() {
-  v1::Table t;
-  t.set_name("notes");
-  auto* text = t.add_columns();
-  text->set_name("text");
-  text->set_type(v1::COLUMN_TYPE_STRING);
-  return t;
-}
-
 // Every revision the node knows ("id revision"), stubs included.
 std::set<std::string> Revisions(engine::Engine& engine) {
   std::set<std::string> out;
@@ -53,36 +44,6 @@ std::set<std::string> Revisions(engine::Engine& engine) {
     for (const auto& entry : history->entries()) out.insert(change.id() + " " + entry.record().revision());
   }
   return out;
-}
-
-void RandomWrite(engine::Engine& engine, std::mt19937& rng) {
-  if (!engine.GetTable("notes").ok()) return;
-  const std::string id = absl::StrCat("n", rng() % kRecordIds);
-  v1::GetRecordRequest get;
-  get.set_table("notes");
-  get.set_id(id);
-  get.set_include_conflicts(true);
-  auto current = engine.GetRecord(get);
-  v1::Record write;
-  write.set_table("notes");
-  write.set_id(id);
-  (*write.mutable_attributes())["text"].set_string(absl::StrCat("t", rng() % 1000));
-  if (!current.ok()) {
-    ASSERT_THAT(engine.PutRecord(write, nullptr), IsOk());
-    return;
-  }
-  std::string parent = current->revision();
-  if (current->conflicts_size() > 0 && rng() % 3 == 0) parent = current->conflicts(0);
-  if (rng() % 5 == 0) {
-    v1::DeleteRecordRequest del;
-    del.set_table("notes");
-    del.set_id(id);
-    del.set_revision(parent);
-    ASSERT_THAT(engine.DeleteRecord(del), IsOk());
-    return;
-  }
-  write.set_revision(parent);
-  ASSERT_THAT(engine.PutRecord(write, nullptr), IsOk());
 }
 
 void SyncOk(engine::Engine& a, engine::Engine& b, std::mt19937& rng) {
@@ -110,11 +71,13 @@ void RunCase(uint32_t seed) {
       for (const std::string& r : Revisions(*node.engine)) must_survive.insert(r);
     }
   };
-  ASSERT_THAT(nodes[0].engine->CreateTable(Notes()), IsOk());
+  ASSERT_THAT(nodes[0].engine->CreateTable(testing::NotesTable()), IsOk());
   const int rounds = 4 + rng() % 5;
   for (int round = 0; round < rounds; ++round) {
     const int writes = rng() % 8;
-    for (int w = 0; w < writes; ++w) RandomWrite(*nodes[rng() % nodes.size()].engine, rng);
+    for (int w = 0; w < writes; ++w) {
+      ASSERT_THAT(testing::RandomNoteWrite(*nodes[rng() % nodes.size()].engine, rng, kRecordIds), IsOk());
+    }
     const int links = rng() % (nodes.size() + 1);
     for (int l = 0; l < links; ++l) {
       const size_t x = rng() % nodes.size(), y = rng() % nodes.size();

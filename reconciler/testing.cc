@@ -61,6 +61,47 @@ Node SqliteNode(const std::string& path) {
   return Open(std::move(*storage));
 }
 
+v1::Table NotesTable() {
+  v1::Table t;
+  t.set_name("notes");
+  auto* text = t.add_columns();
+  text->set_name("text");
+  text->set_type(v1::COLUMN_TYPE_STRING);
+  auto* rank = t.add_columns();
+  rank->set_name("rank");
+  rank->set_type(v1::COLUMN_TYPE_INT);
+  rank->set_nullable(true);
+  return t;
+}
+
+absl::Status RandomNoteWrite(engine::Engine& engine, std::mt19937& rng, int record_ids) {
+  if (!engine.GetTable("notes").ok()) return absl::OkStatus();
+  const std::string id = absl::StrCat("n", rng() % record_ids);
+  v1::GetRecordRequest get;
+  get.set_table("notes");
+  get.set_id(id);
+  get.set_include_conflicts(true);
+  auto current = engine.GetRecord(get);
+  v1::Record write;
+  write.set_table("notes");
+  write.set_id(id);
+  (*write.mutable_attributes())["text"].set_string(absl::StrCat("t", rng() % 3));
+  if (rng() % 2) (*write.mutable_attributes())["rank"].set_int_(rng() % 5);
+  if (!current.ok()) return engine.PutRecord(write, nullptr).status();  // Create or recreate.
+  // Sometimes extend a conflicting leaf instead of the winner.
+  std::string parent = current->revision();
+  if (current->conflicts_size() > 0 && rng() % 3 == 0) parent = current->conflicts(0);
+  if (rng() % 4 == 0) {
+    v1::DeleteRecordRequest del;
+    del.set_table("notes");
+    del.set_id(id);
+    del.set_revision(parent);
+    return engine.DeleteRecord(del).status();
+  }
+  write.set_revision(parent);
+  return engine.PutRecord(write, nullptr).status();
+}
+
 SyncResult Sync(engine::Engine& dialer, engine::Engine& acceptor, const SyncOptions& options) {
   PipeEnds pipe = MakePipe(options.pipe_capacity);
   auto make = [&](engine::Engine& engine, bool is_dialer, const std::vector<std::string>& tables) {

@@ -4,6 +4,7 @@
 #define RECONDB_RECONCILER_TESTING_H_
 
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,16 @@ struct SyncOptions {
 // One ONE_SHOT session between `dialer` and `acceptor`, both directions,
 // run to its end.
 SyncResult Sync(engine::Engine& dialer, engine::Engine& acceptor, const SyncOptions& options = {});
+
+// The table random histories write: "notes" (text string, rank nullable
+// int).
+v1::Table NotesTable();
+
+// One random local write on `engine` to one of `record_ids` records of
+// "notes", if the node has the table yet: a create (or a recreation over a
+// tombstone), an update of the winner or, sometimes, of a conflicting leaf,
+// or a delete. The engine's error if the write fails.
+absl::Status RandomNoteWrite(engine::Engine& engine, std::mt19937& rng, int record_ids);
 
 // What must be equal between converged nodes, as text: every table's
 // columns; per record (found through the change feed) its revision ids with
