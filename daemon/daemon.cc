@@ -8,7 +8,9 @@
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "daemon/backup_files.h"
+#include "daemon/created_directories.h"
 #include "daemon/data_dir.h"
+#include "daemon/listen_probe.h"
 #include "daemon/server_builder.h"
 #include "storage/memory_storage.h"
 #include "storage/sqlite_storage.h"
@@ -17,6 +19,24 @@ namespace recondb::daemon {
 
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config,
                                                       std::shared_ptr<spdlog::logger> logger) {
+  // A port in use is the likeliest failure of a start: said in one line,
+  // before the data directory is created and before gRPC would log its own
+  // lines about it.
+  RETURN_IF_ERROR(CheckCanListen(config.listen));
+  CreatedDirectories created;
+  if (config.storage == StorageKind::kSqlite) created = CreatedDirectories::Before(config.data_dir);
+  absl::StatusOr<std::unique_ptr<Daemon>> daemon = StartInOrder(config, std::move(logger));
+  if (daemon.ok()) return daemon;
+  // The daemon that failed is gone: its store is closed, its LOCK released.
+  if (absl::Status removed = created.Remove(); !removed.ok()) {
+    return absl::Status(daemon.status().code(),
+                        absl::StrCat(daemon.status().message(), "; ", removed.message()));
+  }
+  return daemon.status();
+}
+
+absl::StatusOr<std::unique_ptr<Daemon>> Daemon::StartInOrder(
+    const Config& config, std::shared_ptr<spdlog::logger> logger) {
   std::unique_ptr<Daemon> daemon(new Daemon(config, std::move(logger)));
   RETURN_IF_ERROR(daemon->OpenStorage());
   RETURN_IF_ERROR(daemon->OpenEngine());

@@ -40,11 +40,16 @@ class Daemon {
   // (or "listening on unix:PATH ..."). With --listen=unix:PATH it claims the
   // path first (ClaimUnixSocketPath: FAILED_PRECONDITION if another process
   // holds it or it is not a socket).
-  // With sqlite storage it first locks <data_dir>/LOCK (creating data_dir):
+  // Before anything else it probes a TCP address (CheckCanListen):
+  // UNAVAILABLE "cannot listen on ADDR: address already in use (is another
+  // recondbd running?)", with nothing created. With sqlite storage it then
+  // locks <data_dir>/LOCK (creating data_dir):
   // FAILED_PRECONDITION "data directory X is locked by another recondbd".
   // UNAVAILABLE "cannot listen on ADDR: address in use or invalid" if the
-  // port cannot be bound; storage and engine errors as they are. Nothing is
-  // left open on failure. `logger` is never null.
+  // port cannot be bound after all; storage and engine errors as they are.
+  // Nothing is left open on failure, and the directories this start created
+  // for data_dir are removed again (CreatedDirectories; a data directory
+  // that existed is left as it was). `logger` is never null.
   static absl::StatusOr<std::unique_ptr<Daemon>> Start(const Config& config,
                                                        std::shared_ptr<spdlog::logger> logger);
 
@@ -74,6 +79,9 @@ class Daemon {
   Daemon(Config config, std::shared_ptr<spdlog::logger> logger)
       : config_(std::move(config)), logger_(std::move(logger)) {}
 
+  // Start() but for the probe and the removal of created directories.
+  static absl::StatusOr<std::unique_ptr<Daemon>> StartInOrder(
+      const Config& config, std::shared_ptr<spdlog::logger> logger);
   absl::Status OpenStorage();
   absl::Status OpenEngine();
   void MakeReplication();

@@ -3,6 +3,8 @@
 #include "daemon/daemon.h"
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -105,10 +107,55 @@ TEST(DaemonTest, SecondDaemonOnTheSamePortFails) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Daemon> first, Daemon::Start(MemoryConfig(), NullLogger()));
   Config config = MemoryConfig();
   config.listen = first->address();
-  EXPECT_THAT(
-      Daemon::Start(config, NullLogger()),
-      StatusIs(absl::StatusCode::kUnavailable,
-               HasSubstr("cannot listen on " + first->address() + ": address in use or invalid")));
+  EXPECT_THAT(Daemon::Start(config, NullLogger()),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       "cannot listen on " + first->address() +
+                           ": address already in use (is another recondbd running?)"));
+}
+
+// Issue 15: a start that failed on a port in use left an empty data
+// directory behind.
+TEST(DaemonTest, AStartThatCannotListenCreatesNoDataDirectory) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Daemon> first, Daemon::Start(MemoryConfig(), NullLogger()));
+  TempDir dir;
+  Config config = SqliteConfig(dir);
+  config.data_dir = dir.File("new/data");
+  config.listen = first->address();
+  EXPECT_THAT(Daemon::Start(config, NullLogger()), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_FALSE(std::filesystem::exists(dir.File("new")));
+}
+
+// A failure after the store is open (here: the Unix socket path is a
+// regular file) removes the data directory that start created...
+TEST(DaemonTest, AStartThatFailsLateRemovesTheDataDirectoryItCreated) {
+  TempDir dir;
+  std::ofstream(dir.File("not-a-socket")) << "x";
+  Config config = SqliteConfig(dir);
+  config.data_dir = dir.File("new/data");
+  config.listen = "unix:" + dir.File("not-a-socket");
+  EXPECT_THAT(Daemon::Start(config, NullLogger()), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_FALSE(std::filesystem::exists(dir.File("new")));
+  EXPECT_TRUE(std::filesystem::exists(dir.File("not-a-socket")));
+}
+
+// ... but leaves one that existed as it was, with its store.
+TEST(DaemonTest, AStartThatFailsLeavesAnExistingDataDirectoryWithItsStore) {
+  TempDir dir;
+  std::string node_id;
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<Daemon> daemon,
+                         Daemon::Start(SqliteConfig(dir), NullLogger()));
+    node_id = daemon->engine().node_id();
+    ASSERT_OK(daemon->engine().CreateTable(TodosTable()).status());
+  }
+  std::ofstream(dir.File("not-a-socket")) << "x";
+  Config config = SqliteConfig(dir);
+  config.listen = "unix:" + dir.File("not-a-socket");
+  EXPECT_THAT(Daemon::Start(config, NullLogger()), StatusIs(absl::StatusCode::kFailedPrecondition));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Daemon> daemon,
+                       Daemon::Start(SqliteConfig(dir), NullLogger()));
+  EXPECT_EQ(daemon->engine().node_id(), node_id);
+  EXPECT_OK(daemon->engine().GetTable("todos").status());
 }
 
 TEST(DaemonTest, RestartKeepsTheNodeIdAndTheData) {

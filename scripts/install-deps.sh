@@ -5,12 +5,15 @@
 #   scripts/install-deps.sh --build    what building needs (no test-only packages:
 #                                      no Python gRPC, no Node.js); the image's build stage
 #   scripts/install-deps.sh --runtime  only what a running recondbd (and recondb) needs
+#   scripts/install-deps.sh --run      --build plus the Python client (python3-grpcio,
+#                                      python3-protobuf) of the README's Python example;
+#                                      no Node.js: what scripts/run.sh installs
 set -euo pipefail
 
 mode=${1:-all}
 case "$mode" in
-  all|--build|--runtime) ;;
-  *) echo "usage: $0 [--build|--runtime]" >&2; exit 1 ;;
+  all|--build|--runtime|--run) ;;
+  *) echo "usage: $0 [--build|--runtime|--run]" >&2; exit 1 ;;
 esac
 
 runtime_packages=(
@@ -23,12 +26,13 @@ build_packages=(
   libabsl-dev libspdlog-dev libfmt-dev libsqlite3-dev sqlite3 libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev python3
 )
-# Only the tests run these (CMake's configure step needs gtest, benchmark and python3).
-test_packages=(python3-grpcio python3-protobuf)
+# The Python client: the tests use it, and so does the README's Python example
+# (CMake's configure step needs gtest, benchmark and python3, not these).
+python_client_packages=(python3-grpcio python3-protobuf)
 
 packages=("${runtime_packages[@]}")
 [[ "$mode" == --runtime ]] || packages+=("${build_packages[@]}")
-[[ "$mode" != all ]] || packages+=("${test_packages[@]}")
+[[ "$mode" != all && "$mode" != --run ]] || packages+=("${python_client_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -92,6 +92,29 @@ struct Command {
   std::function<int(Context&)> run;
 };
 
+// A command line split into its command and the tokens for ParseArgs.
+struct CommandLine {
+  // The command named, or null: then `words` are the command words that
+  // began a path (e.g. {"records"}, or none) and `unmatched` is the token
+  // that did not continue it ("" at the end of the line).
+  const Command* command = nullptr;
+  std::vector<std::string> words;
+  std::string unmatched;
+  // The global options met before and between the command words, in their
+  // order, then every token after the command words: the input of ParseArgs.
+  std::vector<std::string> rest;
+};
+
+// Finds the command named by the words of `tokens` (argv without argv[0]).
+// Options in `globals` may come before, between and after the command
+// words, as `--name value`, `--name=value` or switches (`-h` is `--help`);
+// the command's own options come after its words. INVALID_ARGUMENT names
+// any other option met before the command is complete, or a global option
+// that lacks its value. REQUIRES: no command's path is a prefix of another's.
+absl::StatusOr<CommandLine> SplitCommandLine(const std::vector<std::string>& tokens,
+                                             const std::vector<Command>& commands,
+                                             const std::vector<OptionSpec>& globals);
+
 std::vector<Command> TableCommands();
 std::vector<Command> RecordCommands();
 std::vector<Command> FeedCommands();      // changes, health

@@ -282,6 +282,77 @@ TEST_F(CliTest, UsageErrorsExitOne) {
   EXPECT_THAT(r.err, HasSubstr("bad --timeout"));
 }
 
+// Issue 15: `recondb --addr HOST:PORT tables list`, the README's form,
+// answered `unknown command ""`: global options count before, between and
+// after the command words, in both forms.
+TEST_F(CliTest, GlobalOptionsBeforeTheCommandWork) {
+  CreateTodos();
+  const std::string addr = daemon_->address();
+  CliResult r = RunAt("", {"--addr", addr, "tables", "list"});
+  EXPECT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("todos"));
+  r = RunAt("", {"--addr=" + addr, "--json", "health"});
+  EXPECT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"SERVING\""));
+  r = RunAt("", {"--timeout", "5s", "--addr", addr, "health"});
+  EXPECT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out, "SERVING\n");
+  // Between the command words, and mixed with the command's own options.
+  r = RunAt("", {"tables", "--addr", addr, "--json", "show", "todos"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  v1::Table table;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &table).ok()) << r.out;
+  EXPECT_EQ(table.name(), "todos");
+  r = RunAt("", {"--addr", addr, "records", "put", "todos", "a", "--set", "title=A", "--json"});
+  EXPECT_EQ(r.exit, 0) << r.err;
+  // The last value wins wherever each stands.
+  r = RunAt("", {"--addr", "127.0.0.1:1", "records", "get", "--addr=" + addr, "todos", "a"});
+  EXPECT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("A"));
+  // Help before the command is the command's help.
+  r = RunAt("", {"--help", "tables", "show"});
+  EXPECT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Usage: recondb tables show TABLE"));
+  r = RunAt("", {"--json", "--help"});
+  EXPECT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Exit codes"));
+}
+
+TEST_F(CliTest, OptionsBeforeTheCommandThatAreWrongAreNamed) {
+  const std::string addr = daemon_->address();
+  CliResult r = RunAt("", {"--bogus", "tables", "list"});
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_THAT(r.err, HasSubstr("recondb: unknown option --bogus"));
+  r = RunAt("", {"tables", "--bogus=1", "list"});
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_THAT(r.err, HasSubstr("recondb: unknown option --bogus"));
+  // A command's own option is known, but only after the command's words.
+  r = RunAt("", {"--column", "x:int", "tables", "create", "t", "--addr", addr});
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_THAT(r.err, HasSubstr("option --column must follow the command"));
+  r = RunAt("", {"--addr"});
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_THAT(r.err, HasSubstr("option --addr needs a value (HOST:PORT)"));
+  r = RunAt("", {"--json=yes", "health"});
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_THAT(r.err, HasSubstr("option --json takes no value"));
+  r = RunAt("", {"--timeout", "soon", "health", "--addr", addr});
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_THAT(r.err, HasSubstr("bad --timeout \"soon\""));
+  r = RunAt("", {"--addr", addr, "frobnicate"});
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_THAT(r.err, HasSubstr("unknown command \"frobnicate\""));
+  r = RunAt("", {"--addr", addr, "tables", "frob"});
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_THAT(r.err, HasSubstr("unknown command \"tables frob\""));
+  r = RunAt("", {"--addr", addr, "records", "--json"});
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_THAT(r.err, HasSubstr("missing subcommand: recondb records put|get|list"));
+  r = RunAt("", {"--addr", addr, "--json"});
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_THAT(r.err, HasSubstr("missing command"));
+}
+
 TEST_F(CliTest, Tables) {
   CreateTodos();
   CliResult r = Run({"tables", "list"});

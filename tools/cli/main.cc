@@ -1,12 +1,16 @@
-// recondb: the admin CLI of recondbd. Finds the command named by the first
-// words of the command line, parses its options and runs it. docs/cli.md is
+// recondb: the admin CLI of recondbd. Finds the command named by the words
+// of the command line (SplitCommandLine: global options may stand before,
+// between and after them), parses its options and runs it. docs/cli.md is
 // the user's guide.
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "tools/cli/cli.h"
 
@@ -43,7 +47,7 @@ void PrintOptions(std::ostream& out, const std::vector<OptionSpec>& options) {
 
 void PrintMainHelp(std::ostream& out, const std::vector<Command>& commands) {
   out << "recondb: the admin CLI of recondbd (docs/cli.md)\n\n"
-         "Usage: recondb COMMAND [ARGS] [OPTIONS]\n\nCommands:\n";
+         "Usage: recondb [OPTIONS] COMMAND [ARGS] [OPTIONS]\n\nCommands:\n";
   for (const Command& c : commands) {
     std::string head = "  " + c.path + (c.args.empty() ? "" : " " + c.args);
     if (head.size() < 30) head.resize(30, ' ');
@@ -69,24 +73,6 @@ void PrintCommandHelp(std::ostream& out, const Command& c) {
   PrintOptions(out, GlobalOptions());
 }
 
-// The command whose path is the longest prefix of `words`, or null.
-const Command* FindCommand(const std::vector<Command>& commands,
-                           const std::vector<std::string>& words, size_t* used) {
-  const Command* best = nullptr;
-  for (const Command& c : commands) {
-    std::vector<std::string> path;
-    for (size_t start = 0, end; start <= c.path.size(); start = end + 1) {
-      end = c.path.find(' ', start);
-      if (end == std::string::npos) end = c.path.size();
-      path.push_back(c.path.substr(start, end - start));
-    }
-    if (path.size() > words.size()) continue;
-    if (!std::equal(path.begin(), path.end(), words.begin())) continue;
-    if (best == nullptr || path.size() > *used) best = &c, *used = path.size();
-  }
-  return best;
-}
-
 // Fills ctx's global settings from its parsed args and the environment.
 int Configure(Context& ctx) {
   const char* env = std::getenv("RECONDB_ADDR");
@@ -105,38 +91,44 @@ int Configure(Context& ctx) {
   return kExitOk;
 }
 
+// The usage error (or help) for a command line that names no command.
+int NoCommand(Context& ctx, const std::vector<Command>& commands, const CommandLine& line,
+              bool empty) {
+  const bool help = std::find(line.rest.begin(), line.rest.end(), "--help") != line.rest.end() ||
+                    std::find(line.rest.begin(), line.rest.end(), "-h") != line.rest.end();
+  if (empty || help || (line.words.empty() && line.unmatched == "help")) {
+    PrintMainHelp(*ctx.out, commands);
+    return empty ? kExitUsage : kExitOk;
+  }
+  std::string words = absl::StrJoin(line.words, " ");
+  if (!line.words.empty() && (line.unmatched.empty() || line.unmatched[0] == '-')) {
+    std::string group;  // "records" alone: name its subcommands
+    for (const Command& c : commands) {
+      if (c.path.rfind(words + " ", 0) == 0) {
+        absl::StrAppend(&group, group.empty() ? "" : "|", c.path.substr(words.size() + 1));
+      }
+    }
+    return UsageError(ctx, "missing subcommand: recondb " + words + " " + group);
+  }
+  if (line.unmatched.empty()) return UsageError(ctx, "missing command");
+  absl::StrAppend(&words, words.empty() ? "" : " ", line.unmatched);
+  return UsageError(ctx, "unknown command \"" + words + "\"");
+}
+
 int Main(int argc, char** argv) {
   const std::vector<std::string> tokens(argv + 1, argv + argc);
   const std::vector<Command> commands = AllCommands();
   Context ctx;
   ctx.out = &std::cout;
   ctx.err = &std::cerr;
-  size_t used = 0;
-  const Command* command = FindCommand(commands, tokens, &used);
-  if (command == nullptr) {
-    if (tokens.empty() || tokens[0] == "--help" || tokens[0] == "-h" || tokens[0] == "help") {
-      PrintMainHelp(std::cout, commands);
-      return tokens.empty() ? kExitUsage : kExitOk;
-    }
-    std::string group;  // "records" alone: name its subcommands
-    for (const Command& c : commands) {
-      if (c.path.rfind(tokens[0] + " ", 0) == 0) {
-        group += (group.empty() ? "" : "|") + c.path.substr(tokens[0].size() + 1);
-      }
-    }
-    if (!group.empty() && (tokens.size() == 1 || tokens[1][0] == '-')) {
-      return UsageError(ctx, "missing subcommand: recondb " + tokens[0] + " " + group);
-    }
-    std::string words;
-    for (size_t i = 0; i < tokens.size() && i < 2 && tokens[i][0] != '-'; ++i) {
-      words += (i ? " " : "") + tokens[i];
-    }
-    return UsageError(ctx, "unknown command \"" + words + "\"");
-  }
+  absl::StatusOr<CommandLine> line = SplitCommandLine(tokens, commands, GlobalOptions());
+  if (!line.ok()) return UsageError(ctx, std::string(line.status().message()));
+  const Command* command = line->command;
+  if (command == nullptr) return NoCommand(ctx, commands, *line, tokens.empty());
   ctx.command = command->path;
   std::vector<OptionSpec> specs = command->options;
   specs.insert(specs.end(), GlobalOptions().begin(), GlobalOptions().end());
-  auto args = ParseArgs({tokens.begin() + used, tokens.end()}, specs);
+  auto args = ParseArgs(line->rest, specs);
   if (!args.ok()) return UsageError(ctx, std::string(args.status().message()));
   ctx.args = *std::move(args);
   if (ctx.args.Has("help")) {
