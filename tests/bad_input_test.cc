@@ -767,5 +767,51 @@ TEST_F(BadInputTest, ImportedStubsAndColumnPrefixes) {
   EXPECT_TRUE(history.entries(1).stub());
 }
 
+// ---- Forged imports (issue 14 point 6) ----
+
+// A revision of record `id` of measures holding `reading`, whose revision
+// is the hash over `hashed` (the reading itself unless given).
+v1::HistoryEntry MeasureEntry(const std::string& id, double reading,
+                              std::optional<double> hashed = std::nullopt) {
+  v1::HistoryEntry e;
+  e.mutable_record()->set_table("measures");
+  e.mutable_record()->set_id(id);
+  (*e.mutable_record()->mutable_attributes())["reading"] = FloatValue(reading);
+  storage::Attributes attributes = {{"reading", FloatValue(hashed.value_or(reading))}};
+  e.mutable_record()->set_revision(
+      engine::ComputeRevision(1, {"measures", id, "", false, &attributes}));
+  return e;
+}
+
+TEST_F(BadInputTest, ImportOfAForgedCopyAfterAGoodRevisionIsRefused) {
+  const v1::HistoryEntry good = MeasureEntry("m_forged", 2.5);
+  v1::HistoryEntry forged = good;
+  (*forged.mutable_record()->mutable_attributes())["reading"] = FloatValue(666.0);
+  Run({
+      {"good then forged", [&] { return Import(*db_, {good, forged}); },
+       StatusCode::kInvalidArgument, {"m_forged", good.record().revision()}},
+      {"forged then good", [&] { return Import(*db_, {forged, good}); },
+       StatusCode::kInvalidArgument, {"m_forged", good.record().revision()}},
+  });
+  ASSERT_OK(Import(*db_, {good}));
+  Run({
+      {"forged copy of a stored revision", [&] { return Import(*db_, {forged}); },
+       StatusCode::kInvalidArgument, {"m_forged", good.record().revision()}},
+  });
+}
+
+TEST_F(BadInputTest, ImportedNegativeZeroIsHashedAsZero) {
+  Run({
+      {"id over the raw -0.0 bits", [&] { return Import(*db_, {MeasureEntry("m_raw", -0.0)}); },
+       StatusCode::kInvalidArgument, {"m_raw", "hash"}},
+  });
+  const v1::HistoryEntry documented = MeasureEntry("m_zero", -0.0, /*hashed=*/0.0);
+  ASSERT_OK(Import(*db_, {documented}));
+  ASSERT_OK_AND_ASSIGN(v1::Record stored, db_->GetRecord("measures", "m_zero"));
+  EXPECT_EQ(stored.revision(), documented.record().revision());
+  EXPECT_EQ(stored.attributes().at("reading").float_(), 0.0);
+  EXPECT_FALSE(std::signbit(stored.attributes().at("reading").float_()));
+}
+
 }  // namespace
 }  // namespace recondb::testing
