@@ -813,5 +813,25 @@ TEST_F(BadInputTest, ImportedNegativeZeroIsHashedAsZero) {
   EXPECT_FALSE(std::signbit(stored.attributes().at("reading").float_()));
 }
 
+// ---- Requests past SQLite's limits (issue 14 point 6) ----
+
+TEST_F(BadInputTest, TooManyConditionsOrTableNamesAreInvalidArgumentNotInternal) {
+  v1::ListRecordsRequest many_conditions;
+  many_conditions.set_table("todos");
+  for (int i = 0; i < 999; ++i) {
+    v1::Condition* c = many_conditions.add_filter();
+    c->set_column("title");
+    c->set_op(v1::OPERATOR_NE);
+    *c->mutable_value() = StringValue("x");
+  }
+  const std::vector<std::string> many_tables(1001, "todos");
+  Run({
+      {"999 conditions", ListWith(many_conditions), StatusCode::kInvalidArgument,
+       {"filter", "64"}},
+      {"1001 table names", [&] { return StatusOf(db_->GetChanges(0, many_tables)); },
+       StatusCode::kInvalidArgument, {"tables", "1000"}},
+  });
+}
+
 }  // namespace
 }  // namespace recondb::testing

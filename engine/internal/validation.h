@@ -38,6 +38,20 @@ absl::StatusOr<v1::Table> ValidateTableDefinition(const v1::Table& table);
 absl::StatusOr<v1::Value> NormalizeValue(std::string_view table, const v1::Column& column,
                                          const v1::Value& value);
 
+// Bounds of a query, checked before any storage call: beyond them SQLite's
+// own limits (expression depth, bound variables) would answer bad input
+// with INTERNAL. Documented in docs/api.md ("Limits").
+inline constexpr int kMaxFilterConditions = 64;  // ListRecords.filter
+inline constexpr int kMaxTableFilter = 1000;     // GetChanges.tables, a peer's table filter
+
+// At most kMaxFilterConditions conditions; INVALID_ARGUMENT naming `filter`
+// and the limit otherwise.
+absl::Status CheckFilterSize(int conditions);
+
+// At most kMaxTableFilter table names; INVALID_ARGUMENT naming `tables` and
+// the limit otherwise.
+absl::Status CheckTableFilterSize(size_t tables);
+
 // The fields of a Record that only the server fills (conflicts,
 // conflict_records, deleted_conflicts, conflicted) are all unset;
 // INVALID_ARGUMENT naming the first one set otherwise.
