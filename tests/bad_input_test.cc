@@ -21,6 +21,7 @@
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "engine/revision.h"
+#include "recondb/v1/admin.grpc.pb.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/db_client.h"
 #include "tests/support/status_matchers.h"
@@ -831,6 +832,41 @@ TEST_F(BadInputTest, TooManyConditionsOrTableNamesAreInvalidArgumentNotInternal)
       {"1001 table names", [&] { return StatusOf(db_->GetChanges(0, many_tables)); },
        StatusCode::kInvalidArgument, {"tables", "1000"}},
   });
+}
+
+// ---- Peer addresses (issue 14 point 6) ----
+
+TEST_F(BadInputTest, BadPeerAddressesAreRefusedAndNeverEchoedWhole) {
+  std::unique_ptr<v1::Admin::Stub> admin = v1::Admin::NewStub(daemon_->NewChannel());
+  const std::string huge = std::string(10000, 'h') + ":7470";
+  auto add = [&](const std::string& address) {
+    v1::AddPeerRequest request;
+    request.set_address(address);
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    v1::Peer response;
+    return ToAbslStatus(admin->AddPeer(&ctx, request, &response));
+  };
+  auto remove = [&](const std::string& address) {
+    v1::RemovePeerRequest request;
+    request.set_address(address);
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    v1::RemovePeerResponse response;
+    return ToAbslStatus(admin->RemovePeer(&ctx, request, &response));
+  };
+  Run({
+      {"a colon in the host", [&] { return add("127.0.0.1:1:2"); }, StatusCode::kInvalidArgument,
+       {"address", "127.0.0.1:1:2"}},
+      {"a 10,000-character host", [&] { return add(huge); }, StatusCode::kInvalidArgument,
+       {"address", "10005 bytes"}},
+      {"a host with a newline", [&] { return add("a\nb:1"); }, StatusCode::kInvalidArgument,
+       {"address"}},
+      {"removing a 10,000-character address", [&] { return remove(huge); },
+       StatusCode::kNotFound, {"not configured", "10005 bytes"}},
+  });
+  EXPECT_LT(add(huge).message().size(), 600u);
+  EXPECT_LT(remove(huge).message().size(), 300u);
 }
 
 }  // namespace
