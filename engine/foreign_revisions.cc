@@ -97,9 +97,9 @@ absl::StatusOr<bool> FillStubIfBody(storage::WriteTransaction& txn, const v1::Ta
   if (!stored.stub || rev.stub) return false;
   if (stored.parent != rev.parent || stored.deleted != rev.deleted) {
     return absl::InvalidArgumentError(absl::StrCat(
-        RevisionName(table.name(), rev), " is stored as a stub with parent \"", stored.parent,
-        "\"", stored.deleted ? " (deleted)" : "", "; its content says parent \"", rev.parent,
-        "\"", rev.deleted ? " (deleted)" : ""));
+        RevisionName(table.name(), rev), " is stored as a stub with parent \"", stored.parent, "\"",
+        stored.deleted ? " (deleted)" : "", "; its content says parent \"", rev.parent, "\"",
+        rev.deleted ? " (deleted)" : ""));
   }
   RETURN_IF_ERROR(txn.FillStub(table, rev));
   return true;
@@ -112,14 +112,14 @@ absl::StatusOr<bool> FillStubIfBody(storage::WriteTransaction& txn, const v1::Ta
 absl::Status CheckAgainstStored(std::string_view table, const StoredRevision& stored,
                                 const StoredRevision& rev) {
   if (Agree(table, stored, rev)) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(
-      RevisionName(table, rev), " differs from the stored revision with that id (",
-      stored.parent != rev.parent || stored.deleted != rev.deleted
-          ? absl::StrCat("stored with parent \"", stored.parent, "\"",
-                         stored.deleted ? " (deleted)" : "", ", sent with parent \"", rev.parent,
-                         "\"", rev.deleted ? " (deleted)" : "")
-          : std::string("different content"),
-      "): the batch is refused"));
+  return absl::InvalidArgumentError(
+      absl::StrCat(RevisionName(table, rev), " differs from the stored revision with that id (",
+                   stored.parent != rev.parent || stored.deleted != rev.deleted
+                       ? absl::StrCat("stored with parent \"", stored.parent, "\"",
+                                      stored.deleted ? " (deleted)" : "", ", sent with parent \"",
+                                      rev.parent, "\"", rev.deleted ? " (deleted)" : "")
+                       : std::string("different content"),
+                   "): the batch is refused"));
 }
 
 }  // namespace

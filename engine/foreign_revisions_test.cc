@@ -96,8 +96,8 @@ TEST_P(ForeignRevisionsTest, ForgedCopyAfterAGoodRevisionRefusesTheBatch) {
   const ForeignRevision good = Reading("r1", "", 0, 1.5);
   const ForeignRevision forged = Forged(good);
   const int64_t seq = engine_->LastSeq();
-  for (const auto& batch : {std::vector<ForeignRevision>{good, forged},
-                            std::vector<ForeignRevision>{forged, good}}) {
+  for (const auto& batch :
+       {std::vector<ForeignRevision>{good, forged}, std::vector<ForeignRevision>{forged, good}}) {
     EXPECT_THAT(engine_->ApplyForeignRevisions(batch),
                 StatusIs(absl::StatusCode::kInvalidArgument,
                          AllOf(HasSubstr("\"r1\""), HasSubstr(good.rev.revision))));
@@ -115,10 +115,10 @@ TEST_P(ForeignRevisionsTest, StubAndBodyOfOneRevisionThatDisagreeRefuseTheBatch)
   // own, but one revision id cannot have two parents.
   ForeignRevision false_stub = Stub(child);
   false_stub.rev.parent = b.rev.revision;
-  EXPECT_THAT(engine_->ApplyForeignRevisions({a, b, child, false_stub, grandchild}),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("\"r1\""), HasSubstr(child.rev.revision),
-                             HasSubstr("twice"))));
+  EXPECT_THAT(
+      engine_->ApplyForeignRevisions({a, b, child, false_stub, grandchild}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("\"r1\""), HasSubstr(child.rev.revision), HasSubstr("twice"))));
   EXPECT_THAT(Get("r1"), StatusIs(absl::StatusCode::kNotFound));
   // Copies that agree are still fine: a body and its stub, two stubs.
   EXPECT_THAT(engine_->ApplyForeignRevisions({Stub(child), a, child, Stub(child), grandchild}),
@@ -182,9 +182,9 @@ TEST_P(ForeignRevisionsTest, NegativeZeroIsNormalizedBeforeHashing) {
 
   const ForeignRevision raw_bits = Reading("r2", "", 0, -0.0);
   ASSERT_NE(raw_bits.rev.revision, Reading("r2", "", 0, 0.0).rev.revision);
-  EXPECT_THAT(engine_->ApplyForeignRevisions({raw_bits}),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("\"r2\""), HasSubstr("hash"))));
+  EXPECT_THAT(
+      engine_->ApplyForeignRevisions({raw_bits}),
+      StatusIs(absl::StatusCode::kInvalidArgument, AllOf(HasSubstr("\"r2\""), HasSubstr("hash"))));
   EXPECT_THAT(Get("r2"), StatusIs(absl::StatusCode::kNotFound));
 }
 

@@ -86,9 +86,9 @@ TEST_F(QueryLimitsTest, GetChangesWithTooManyTableNamesIsInvalidArgumentNotInter
   EXPECT_FALSE(changes->empty());
   for (size_t count : {size_t{internal::kMaxTableFilter + 1}, size_t{250000}}) {
     const std::vector<std::string> tables(count, "counters");
-    EXPECT_THAT(engine_->GetChanges(0, tables, 100),
-                StatusIs(absl::StatusCode::kInvalidArgument,
-                         AllOf(HasSubstr("tables"), HasSubstr("1000"))))
+    EXPECT_THAT(
+        engine_->GetChanges(0, tables, 100),
+        StatusIs(absl::StatusCode::kInvalidArgument, AllOf(HasSubstr("tables"), HasSubstr("1000"))))
         << count;
     // A peer's table filter goes through the same bound.
     EXPECT_THAT(engine_->ReadChangePage(0, tables, 100),

@@ -5,8 +5,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "common/strings.h"
 #include "common/status_macros.h"
+#include "common/strings.h"
 #include "reconciler/internal/peer_state.h"
 #include "reconciler/peer_manager.h"
 
@@ -171,8 +171,8 @@ absl::Status PeerManager::OnHandshake(Link* link, const PeerIdentity& peer) {
     if (!link->seen_key.empty()) PersistSeen();
   }
   if (result.ok() && !link->one_shot) {
-    logger_->info("replication link with {} ({}, {}) is up", QuoteInput(peer_node_id), link->address,
-                  link->dialed_by_us ? "dialed" : "accepted");
+    logger_->info("replication link with {} ({}, {}) is up", QuoteInput(peer_node_id),
+                  link->address, link->dialed_by_us ? "dialed" : "accepted");
   }
   if (learnt) {
     if (absl::Status s = PersistCurrent(); !s.ok()) {

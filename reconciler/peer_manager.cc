@@ -263,7 +263,8 @@ absl::Status PeerManager::RemovePeer(const std::string& address) {
       absl::MutexLock lock(&mu_);
       if (stopping_) return absl::UnavailableError("shutting down");
       if (peers_.count(address) == 0) {
-        return absl::NotFoundError(absl::StrCat("peer ", QuoteInput(address), " is not configured"));
+        return absl::NotFoundError(
+            absl::StrCat("peer ", QuoteInput(address), " is not configured"));
       }
       peers = ConfiguredLocked();
     }
