@@ -8,7 +8,7 @@
 
 #include "common/clock.h"
 #include "engine/engine.h"
-#include "engine/internal/validation.h"
+#include "engine/limits.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/sqlite_storage.h"
@@ -69,10 +69,10 @@ class QueryLimitsTest : public ::testing::Test {
 };
 
 TEST_F(QueryLimitsTest, ListRecordsWithTooManyConditionsIsInvalidArgumentNotInternal) {
-  auto at_limit = ListWith(internal::kMaxFilterConditions);
+  auto at_limit = ListWith(kMaxFilterConditions);
   ASSERT_THAT(at_limit, IsOk());
   EXPECT_EQ(at_limit->records_size(), 1);
-  for (int count : {internal::kMaxFilterConditions + 1, 999, 5000}) {
+  for (int count : {kMaxFilterConditions + 1, 999, 5000}) {
     EXPECT_THAT(ListWith(count), StatusIs(absl::StatusCode::kInvalidArgument,
                                           AllOf(HasSubstr("filter"), HasSubstr("64"))))
         << count;
@@ -80,11 +80,11 @@ TEST_F(QueryLimitsTest, ListRecordsWithTooManyConditionsIsInvalidArgumentNotInte
 }
 
 TEST_F(QueryLimitsTest, GetChangesWithTooManyTableNamesIsInvalidArgumentNotInternal) {
-  const std::vector<std::string> at_limit(internal::kMaxTableFilter, "counters");
+  const std::vector<std::string> at_limit(kMaxTableFilter, "counters");
   auto changes = engine_->GetChanges(0, at_limit, 100);
   ASSERT_THAT(changes, IsOk());
   EXPECT_FALSE(changes->empty());
-  for (size_t count : {size_t{internal::kMaxTableFilter + 1}, size_t{250000}}) {
+  for (size_t count : {size_t{kMaxTableFilter + 1}, size_t{250000}}) {
     const std::vector<std::string> tables(count, "counters");
     EXPECT_THAT(
         engine_->GetChanges(0, tables, 100),

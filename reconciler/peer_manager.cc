@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "engine/limits.h"
 #include "google/protobuf/util/json_util.h"
 #include "reconciler/internal/peer_state.h"
 #include "spdlog/sinks/null_sink.h"
@@ -98,6 +99,11 @@ absl::Status ValidatePeerAddress(std::string_view address) {
 }
 
 absl::Status ValidateTableFilter(const std::vector<std::string>& tables) {
+  if (tables.size() > static_cast<size_t>(engine::kMaxTableFilter)) {
+    return absl::InvalidArgumentError(absl::StrCat("tables has ", tables.size(),
+                                                   " table names, over the limit of ",
+                                                   engine::kMaxTableFilter));
+  }
   for (const std::string& t : tables) {
     if (!IsTableName(t)) {
       return absl::InvalidArgumentError(

@@ -387,6 +387,13 @@ TEST(ValidationTest, HostsThatAreNotDnsNamesOrIpAddressesAreRefused) {
   }
 }
 
+TEST(ValidationTest, TableFiltersOverTheLimitAreRefused) {
+  EXPECT_OK(ValidateTableFilter(std::vector<std::string>(1000, "todos")));
+  EXPECT_THAT(ValidateTableFilter(std::vector<std::string>(1001, "todos")),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::AllOf(HasSubstr("tables"), HasSubstr("1000"))));
+}
+
 TEST_F(PeerManagerTest, RemovingAHugeUnknownAddressIsAShortNotFound) {
   Node* a = AddNode({});
   const std::string huge(10000, 'h');

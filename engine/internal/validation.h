@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/limits.h"
 #include "recondb/v1/types.pb.h"
 
 namespace recondb::engine::internal {
@@ -37,12 +38,6 @@ absl::StatusOr<v1::Table> ValidateTableDefinition(const v1::Table& table);
 // value with no kind) is refused unless the column is nullable.
 absl::StatusOr<v1::Value> NormalizeValue(std::string_view table, const v1::Column& column,
                                          const v1::Value& value);
-
-// Bounds of a query, checked before any storage call: beyond them SQLite's
-// own limits (expression depth, bound variables) would answer bad input
-// with INTERNAL. Documented in docs/api.md ("Limits").
-inline constexpr int kMaxFilterConditions = 64;  // ListRecords.filter
-inline constexpr int kMaxTableFilter = 1000;     // GetChanges.tables, a peer's table filter
 
 // At most kMaxFilterConditions conditions; INVALID_ARGUMENT naming `filter`
 // and the limit otherwise.
