@@ -3,6 +3,8 @@
 #ifndef RECONDB_COMMON_STRINGS_H_
 #define RECONDB_COMMON_STRINGS_H_
 
+#include <cstddef>
+#include <string>
 #include <string_view>
 
 #include "absl/strings/string_view.h"
@@ -10,6 +12,17 @@
 namespace recondb {
 
 inline absl::string_view Sv(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+// The longest prefix of user input that QuoteInput echoes.
+inline constexpr size_t kMaxQuotedBytes = 100;
+
+// `input` (anything a client or peer sent: an address, a node id) made safe
+// to echo in an error message or a log line: double-quoted, C-escaped
+// (control characters, quotes, backslashes and bytes over 0x7f as \n, \",
+// \xNN ...), so never more than one inert line; and cut to its first
+// `max_bytes` bytes, then marked `..." (N bytes)`, so input of any length
+// gives a message of bounded size. The one home of that rule.
+std::string QuoteInput(std::string_view input, size_t max_bytes = kMaxQuotedBytes);
 
 }  // namespace recondb
 

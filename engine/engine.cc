@@ -240,6 +240,7 @@ absl::StatusOr<std::vector<v1::Change>> Engine::GetChanges(int64_t since,
                                                            int limit) {
   if (since < 0) return absl::InvalidArgumentError(absl::StrCat("since ", since, " is negative"));
   if (limit <= 0) return absl::InvalidArgumentError(absl::StrCat("limit ", limit, " must be > 0"));
+  RETURN_IF_ERROR(internal::CheckTableFilterSize(tables.size()));
   ASSIGN_OR_RETURN(auto read, options_.storage->BeginRead());
   for (const std::string& name : tables) {
     RETURN_IF_ERROR(internal::ValidateTableName(name));

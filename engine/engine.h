@@ -191,10 +191,14 @@ class Engine {
   // ---- Replication ----
   // Grafts `revisions` (any order, duplicates allowed) in one transaction,
   // without making anything new: each must have a parent either stored or in
-  // the batch, a matching hash and valid content. Already stored revisions
-  // are skipped. Applying the same revisions in any order any number of
-  // times gives the same state. INVALID_ARGUMENT or NOT_FOUND (unknown table,
-  // missing parent) refuse the whole batch. Returns how many were new.
+  // the batch, a matching hash and valid content (normalized before hashing
+  // as a local write is: -0.0 is stored and hashed as 0.0). Already stored
+  // revisions are skipped when the copy agrees with the stored one (a body
+  // fills a stored stub). Applying the same revisions in any order any number
+  // of times gives the same state. INVALID_ARGUMENT (any bad revision; two
+  // copies of one revision id, in the batch or stored, that differ in parent,
+  // deleted flag or content) or NOT_FOUND (unknown table, missing parent)
+  // refuse the whole batch. Returns how many were new.
   absl::StatusOr<int64_t> ApplyForeignRevisions(
       const std::vector<ForeignRevision>& revisions);
   // The same, also writing `checkpoint` (when not null) in the transaction.

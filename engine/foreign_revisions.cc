@@ -20,14 +20,20 @@ namespace {
 
 using storage::StoredRevision;
 
+std::string RevisionName(std::string_view table, const StoredRevision& rev) {
+  return absl::StrCat("revision \"", rev.revision, "\" of ", internal::RecordName(table, rev.id));
+}
+
 // Checks one revision on its own: ids, revision syntax, parent linkage,
 // content against the table and the hash against the content. A stub has
-// no content, so only its ids and linkage can be checked.
-absl::Status CheckForeignRevision(const v1::Table& table, const StoredRevision& rev,
-                                  int64_t max_record_bytes) {
+// no content, so only its ids and linkage can be checked. Returns the
+// revision with its attributes normalized as a local write would store
+// them (internal::NormalizeHeldAttributes): the hash is checked over those,
+// so a revision is stored exactly as the content its id names.
+absl::StatusOr<StoredRevision> CheckForeignRevision(const v1::Table& table, StoredRevision rev,
+                                                    int64_t max_record_bytes) {
   RETURN_IF_ERROR(internal::ValidateRecordId(table.name(), rev.id));
-  const std::string name =
-      absl::StrCat("revision \"", rev.revision, "\" of ", internal::RecordName(table.name(), rev.id));
+  const std::string name = RevisionName(table.name(), rev);
   ASSIGN_OR_RETURN(RevisionId parsed, ParseRevision(rev.revision));
   if (parsed.generation != rev.generation) {
     return absl::InvalidArgumentError(absl::StrCat(name, ": generation ", rev.generation,
@@ -48,7 +54,7 @@ absl::Status CheckForeignRevision(const v1::Table& table, const StoredRevision& 
     if (!rev.attributes.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(name, ": a stub has no attributes"));
     }
-    return absl::OkStatus();
+    return rev;
   }
   if (rev.deleted) {
     if (!rev.attributes.empty()) {
@@ -56,7 +62,8 @@ absl::Status CheckForeignRevision(const v1::Table& table, const StoredRevision& 
     }
   } else {
     // The columns the table had when the revision was written: a prefix.
-    RETURN_IF_ERROR(internal::CheckHeldAttributes(table, rev.id, rev.attributes));
+    ASSIGN_OR_RETURN(rev.attributes,
+                     internal::NormalizeHeldAttributes(table, rev.id, rev.attributes));
   }
   const RevisionContent content{table.name(), rev.id, rev.parent, rev.deleted, &rev.attributes};
   if (static_cast<int64_t>(CanonicalEncoding(content).size()) > max_record_bytes) {
@@ -65,7 +72,19 @@ absl::Status CheckForeignRevision(const v1::Table& table, const StoredRevision& 
   if (ComputeRevision(rev.generation, content) != rev.revision) {
     return absl::InvalidArgumentError(absl::StrCat(name, " does not match its content (hash)"));
   }
-  return absl::OkStatus();
+  return rev;
+}
+
+// Whether `a` and `b`, two copies of one revision (same table, record and
+// revision id, both checked), say the same: the same place in the tree
+// (parent, deleted) and, when both have a body, the same content, compared
+// by its canonical encoding (exact value bytes). A stub says nothing of the
+// content, so a stub agrees with a body that has its parent and deleted flag.
+bool Agree(std::string_view table, const StoredRevision& a, const StoredRevision& b) {
+  if (a.parent != b.parent || a.deleted != b.deleted) return false;
+  if (a.stub || b.stub) return true;
+  return CanonicalEncoding({table, a.id, a.parent, a.deleted, &a.attributes}) ==
+         CanonicalEncoding({table, b.id, b.parent, b.deleted, &b.attributes});
 }
 
 // When `rev` (checked) brings the content of `stored`, a stub, replaces the
@@ -78,13 +97,29 @@ absl::StatusOr<bool> FillStubIfBody(storage::WriteTransaction& txn, const v1::Ta
   if (!stored.stub || rev.stub) return false;
   if (stored.parent != rev.parent || stored.deleted != rev.deleted) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "revision \"", rev.revision, "\" of ", internal::RecordName(table.name(), rev.id),
-        " is stored as a stub with parent \"", stored.parent, "\"",
+        RevisionName(table.name(), rev), " is stored as a stub with parent \"", stored.parent, "\"",
         stored.deleted ? " (deleted)" : "", "; its content says parent \"", rev.parent, "\"",
         rev.deleted ? " (deleted)" : ""));
   }
   RETURN_IF_ERROR(txn.FillStub(table, rev));
   return true;
+}
+
+// `rev` (checked) is already stored as `stored`. OK if they agree (the
+// graft is idempotent); INVALID_ARGUMENT otherwise: a revision id names one
+// content, so a copy that differs from the stored one is forged (or the
+// stored one is), and is never silently dropped.
+absl::Status CheckAgainstStored(std::string_view table, const StoredRevision& stored,
+                                const StoredRevision& rev) {
+  if (Agree(table, stored, rev)) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(RevisionName(table, rev), " differs from the stored revision with that id (",
+                   stored.parent != rev.parent || stored.deleted != rev.deleted
+                       ? absl::StrCat("stored with parent \"", stored.parent, "\"",
+                                      stored.deleted ? " (deleted)" : "", ", sent with parent \"",
+                                      rev.parent, "\"", rev.deleted ? " (deleted)" : "")
+                       : std::string("different content"),
+                   "): the batch is refused"));
 }
 
 }  // namespace
@@ -95,23 +130,37 @@ absl::StatusOr<int64_t> Engine::ApplyForeignRevisions(const std::vector<ForeignR
 
 absl::StatusOr<int64_t> Engine::ApplyForeignRevisions(const std::vector<ForeignRevision>& revisions,
                                                       const Checkpoint* checkpoint) {
+  ASSIGN_OR_RETURN(auto txn, options_.storage->BeginWrite());
+  // Every revision of the batch is checked, copies included, and kept in
+  // its normalized form.
+  std::vector<ForeignRevision> checked;
+  checked.reserve(revisions.size());
+  for (const ForeignRevision& f : revisions) {
+    RETURN_IF_ERROR(internal::ValidateTableName(f.table));
+    ASSIGN_OR_RETURN(auto table, FindTable(txn.get(), f.table));
+    ASSIGN_OR_RETURN(StoredRevision rev,
+                     CheckForeignRevision(*table, f.rev, options_.max_record_bytes));
+    checked.push_back(ForeignRevision{f.table, std::move(rev)});
+  }
   // Deduplicate (a body wins over a stub of the same revision) and order so
-  // that parents come before children.
+  // that parents come before children. Copies of one revision must agree:
+  // two that differ refuse the batch, whichever comes first.
   using Key = std::tuple<std::string, std::string, int64_t, std::string>;
   std::map<Key, const ForeignRevision*> ordered;
   // (table, id, parent) of every revision of the batch: a stub needs a child.
   std::set<std::tuple<std::string, std::string, std::string>> parents;
-  for (const ForeignRevision& f : revisions) {
+  for (const ForeignRevision& f : checked) {
     auto [it, inserted] =
         ordered.emplace(Key{f.table, f.rev.id, f.rev.generation, f.rev.revision}, &f);
-    if (!inserted && it->second->rev.stub && !f.rev.stub) it->second = &f;
+    if (!inserted) {
+      if (!Agree(f.table, it->second->rev, f.rev)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(RevisionName(f.table, f.rev),
+                         " is in the batch twice with different content: the batch is refused"));
+      }
+      if (it->second->rev.stub && !f.rev.stub) it->second = &f;
+    }
     if (!f.rev.parent.empty()) parents.emplace(f.table, f.rev.id, f.rev.parent);
-  }
-  ASSIGN_OR_RETURN(auto txn, options_.storage->BeginWrite());
-  for (const auto& [key, f] : ordered) {
-    RETURN_IF_ERROR(internal::ValidateTableName(f->table));
-    ASSIGN_OR_RETURN(auto table, FindTable(txn.get(), f->table));
-    RETURN_IF_ERROR(CheckForeignRevision(*table, f->rev, options_.max_record_bytes));
   }
   int64_t inserted = 0;
   int64_t last_seq = 0;
@@ -133,7 +182,10 @@ absl::StatusOr<int64_t> Engine::ApplyForeignRevisions(const std::vector<ForeignR
       // leaf. Without a child in the batch it is acceptable only if this
       // node has the revision already (then nothing changes).
       auto stored = txn->GetRevision(*table, rev.id, rev.revision);
-      if (stored.ok()) continue;
+      if (stored.ok()) {
+        RETURN_IF_ERROR(CheckAgainstStored(table->name(), *stored, rev));
+        continue;
+      }
       if (!absl::IsNotFound(stored.status())) return stored.status();
       return absl::InvalidArgumentError(absl::StrCat(
           "stub revision \"", rev.revision, "\" of ", internal::RecordName(table->name(), rev.id),
@@ -141,10 +193,15 @@ absl::StatusOr<int64_t> Engine::ApplyForeignRevisions(const std::vector<ForeignR
     }
     absl::Status status = txn->InsertRevision(*table, rev);
     if (absl::IsAlreadyExists(status)) {
-      // Already grafted: idempotent, unless a stub gets its content.
+      // Already grafted: idempotent, unless a stub gets its content (whose
+      // hash was checked); any other copy must agree with the stored one.
       ASSIGN_OR_RETURN(const StoredRevision stored, txn->GetRevision(*table, rev.id, rev.revision));
       ASSIGN_OR_RETURN(const bool filled, FillStubIfBody(*txn, *table, stored, rev));
-      if (filled) ++inserted;
+      if (filled) {
+        ++inserted;
+      } else {
+        RETURN_IF_ERROR(CheckAgainstStored(table->name(), stored, rev));
+      }
       continue;
     }
     RETURN_IF_ERROR(status);

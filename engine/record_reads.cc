@@ -134,6 +134,7 @@ absl::StatusOr<v1::Record> Engine::GetRecord(const v1::GetRecordRequest& request
 
 absl::StatusOr<v1::ListRecordsResponse> Engine::ListRecords(const v1::ListRecordsRequest& request) {
   RETURN_IF_ERROR(internal::ValidateTableName(request.table()));
+  RETURN_IF_ERROR(internal::CheckFilterSize(request.filter_size()));
   if (request.page_size() < 0) {
     return absl::InvalidArgumentError(absl::StrCat("page_size ", request.page_size(), " is negative"));
   }

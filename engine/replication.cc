@@ -51,6 +51,7 @@ absl::StatusOr<ChangePage> Engine::ReadChangePage(int64_t since,
                                                   const std::vector<std::string>& tables,
                                                   int limit) {
   if (limit <= 0) return absl::InvalidArgumentError("limit must be positive");
+  RETURN_IF_ERROR(internal::CheckTableFilterSize(tables.size()));
   ASSIGN_OR_RETURN(SchemaRead read, BeginSchemaRead());
   auto& txn = read.txn;
   ChangePage page;
@@ -91,6 +92,7 @@ absl::StatusOr<ChangePage> Engine::ReadChangePage(int64_t since,
 
 absl::StatusOr<int64_t> Engine::CountChangesAfter(int64_t since,
                                                   const std::vector<std::string>& tables) {
+  RETURN_IF_ERROR(internal::CheckTableFilterSize(tables.size()));
   ASSIGN_OR_RETURN(SchemaRead read, BeginSchemaRead());
   std::vector<std::string> existing;
   for (const std::string& name : tables) {

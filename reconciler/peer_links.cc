@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "common/strings.h"
 #include "reconciler/internal/peer_state.h"
 #include "reconciler/peer_manager.h"
 
@@ -102,7 +103,7 @@ absl::Status PeerManager::OnHandshake(Link* link, const PeerIdentity& peer) {
   const bool same_id = peer_node_id == options_.engine->node_id();
   auto name = [&](const std::string& key) {
     const bool ours = key == own;
-    const std::string& id = ours ? options_.engine->node_id() : peer_node_id;
+    const std::string id = QuoteInput(ours ? options_.engine->node_id() : peer_node_id);
     if (!same_id) return id;
     return absl::StrCat(id, " (incarnation ", ours ? options_.engine->incarnation() : peer.incarnation,
                         ")");
@@ -151,7 +152,8 @@ absl::Status PeerManager::OnHandshake(Link* link, const PeerIdentity& peer) {
     }
   }
   if (loser != nullptr) {
-    logger_->info("duplicate link with {}: {}", peer_node_id, std::string(loser_reason.message()));
+    logger_->info("duplicate link with {}: {}", QuoteInput(peer_node_id),
+                  std::string(loser_reason.message()));
     // An accepted loser is not cancelled, so that its dialer gets the status.
     StopLink(loser, loser_reason, /*cancel=*/loser->dialed_by_us);
   }
@@ -169,8 +171,8 @@ absl::Status PeerManager::OnHandshake(Link* link, const PeerIdentity& peer) {
     if (!link->seen_key.empty()) PersistSeen();
   }
   if (result.ok() && !link->one_shot) {
-    logger_->info("replication link with {} ({}, {}) is up", peer_node_id, link->address,
-                  link->dialed_by_us ? "dialed" : "accepted");
+    logger_->info("replication link with {} ({}, {}) is up", QuoteInput(peer_node_id),
+                  link->address, link->dialed_by_us ? "dialed" : "accepted");
   }
   if (learnt) {
     if (absl::Status s = PersistCurrent(); !s.ok()) {

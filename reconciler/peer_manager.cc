@@ -1,14 +1,20 @@
 #include "reconciler/peer_manager.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <set>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "engine/limits.h"
 #include "google/protobuf/util/json_util.h"
 #include "reconciler/internal/peer_state.h"
 #include "spdlog/sinks/null_sink.h"
@@ -21,6 +27,30 @@ bool IsTableName(std::string_view name) {
   if (name.empty() || name.size() > 63 || name[0] < 'a' || name[0] > 'z') return false;
   for (char c : name) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+// A DNS name (RFC 1123: at most 253 bytes, dot-separated labels of 1-63
+// letters, digits and hyphens, not starting or ending with a hyphen; one
+// trailing dot allowed) or a dotted-quad IPv4 address: a name whose last
+// label is all digits is read as an IPv4 address, as resolvers do.
+bool IsHostName(std::string_view host) {
+  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  if (host.empty() || host.size() > 253) return false;
+  std::string_view last;
+  for (absl::string_view label : absl::StrSplit(Sv(host), '.')) {
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
+      return false;
+    }
+    for (char c : label) {
+      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+    }
+    last = std::string_view(label.data(), label.size());
+  }
+  if (std::all_of(last.begin(), last.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    in_addr ip4;
+    return inet_pton(AF_INET, std::string(host).c_str(), &ip4) == 1;
   }
   return true;
 }
@@ -42,21 +72,42 @@ absl::Duration BackoffDelay(const BackoffPolicy& policy, int failures, std::mt19
 }
 
 absl::Status ValidatePeerAddress(std::string_view address) {
+  const auto bad = [&](std::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("address ", QuoteInput(address), " ", Sv(why)));
+  };
   const size_t colon = address.rfind(':');
   int port = 0;
   if (colon == std::string_view::npos || colon == 0 ||
       !absl::SimpleAtoi(Sv(address.substr(colon + 1)), &port) || port < 1 || port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "address \"", Sv(address), "\" is not host:port with a port between 1 and 65535"));
+    return bad("is not host:port with a port between 1 and 65535");
+  }
+  const std::string_view host = address.substr(0, colon);
+  if (host.front() == '[') {
+    in6_addr ip6;
+    if (host.size() < 3 || host.back() != ']' ||
+        inet_pton(AF_INET6, std::string(host.substr(1, host.size() - 2)).c_str(), &ip6) != 1) {
+      return bad("has a host in brackets that is not an IPv6 address");
+    }
+    return absl::OkStatus();
+  }
+  if (!IsHostName(host)) {
+    return bad(
+        "has a host that is neither a DNS name (at most 253 bytes of labels of [A-Za-z0-9-], "
+        "dot-separated), an IPv4 address nor an IPv6 address in brackets");
   }
   return absl::OkStatus();
 }
 
 absl::Status ValidateTableFilter(const std::vector<std::string>& tables) {
+  if (tables.size() > static_cast<size_t>(engine::kMaxTableFilter)) {
+    return absl::InvalidArgumentError(absl::StrCat("tables has ", tables.size(),
+                                                   " table names, over the limit of ",
+                                                   engine::kMaxTableFilter));
+  }
   for (const std::string& t : tables) {
     if (!IsTableName(t)) {
       return absl::InvalidArgumentError(
-          absl::StrCat("tables: \"", t, "\" is not a table name (^[a-z][a-z0-9_]{0,62}$)"));
+          absl::StrCat("tables: ", QuoteInput(t), " is not a table name (^[a-z][a-z0-9_]{0,62}$)"));
     }
   }
   return absl::OkStatus();
@@ -218,7 +269,8 @@ absl::Status PeerManager::RemovePeer(const std::string& address) {
       absl::MutexLock lock(&mu_);
       if (stopping_) return absl::UnavailableError("shutting down");
       if (peers_.count(address) == 0) {
-        return absl::NotFoundError(absl::StrCat("peer \"", address, "\" is not configured"));
+        return absl::NotFoundError(
+            absl::StrCat("peer ", QuoteInput(address), " is not configured"));
       }
       peers = ConfiguredLocked();
     }

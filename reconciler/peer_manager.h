@@ -90,11 +90,15 @@ struct BackoffPolicy {
 // (>= 1): min(initial * multiplier^(failures-1), max), jittered with `rng`.
 absl::Duration BackoffDelay(const BackoffPolicy& policy, int failures, std::mt19937_64& rng);
 
-// INVALID_ARGUMENT naming `address` unless it is "host:port" with a
-// non-empty host and a port in 1..65535.
+// INVALID_ARGUMENT naming `address` unless it is "host:port" with a port in
+// 1..65535 and a host that is a DNS name (at most 253 bytes of dot-separated
+// [A-Za-z0-9-] labels of 1-63 bytes, no leading or trailing hyphen), a
+// dotted-quad IPv4 address, or an IPv6 address in brackets. The message
+// quotes the address with QuoteInput (common/strings.h): bounded, escaped.
 absl::Status ValidatePeerAddress(std::string_view address);
 // INVALID_ARGUMENT naming `tables` unless every name is a valid table name
-// (^[a-z][a-z0-9_]{0,62}$). Tables need not exist (yet).
+// (^[a-z][a-z0-9_]{0,62}$) and there are at most engine::kMaxTableFilter.
+// Tables need not exist (yet).
 absl::Status ValidateTableFilter(const std::vector<std::string>& tables);
 
 struct PeerManagerOptions {

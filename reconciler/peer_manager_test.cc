@@ -364,6 +364,44 @@ TEST(ValidationTest, AddressesAndTables) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tables: \"Bad\"")));
 }
 
+// Issue 14 point 6: "127.0.0.1:1:2" and a 10,000-character host were
+// accepted and dialed.
+TEST(ValidationTest, HostsThatAreNotDnsNamesOrIpAddressesAreRefused) {
+  EXPECT_OK(ValidatePeerAddress("10.0.0.7:7470"));
+  EXPECT_OK(ValidatePeerAddress("Node-B.example.org.:7470"));
+  EXPECT_OK(ValidatePeerAddress("[2001:db8::1]:7470"));
+  EXPECT_OK(ValidatePeerAddress(std::string(63, 'a') + "." + std::string(63, 'b') + ":1"));
+  const std::string huge(10000, 'h');
+  for (const std::string& bad :
+       {std::string("127.0.0.1:1:2"), std::string("::1:7470"), std::string("[::1:7470"),
+        std::string("[not-ip6]:7470"), std::string("[]:7470"), std::string("999.0.0.1:7470"),
+        std::string("1.2.3:7470"), std::string("under_score:1"), std::string("a..b:1"),
+        std::string("-lead:1"), std::string("trail-:1"), std::string("sp ace:1"),
+        std::string("new\nline:1"), std::string(64, 'l') + ".example:1",
+        std::string(254, 'a') + ":1", huge + ":7470"}) {
+    const absl::Status status = ValidatePeerAddress(bad);
+    EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("address")))
+        << bad.substr(0, 80);
+    EXPECT_LT(status.message().size(), 600u) << bad.substr(0, 80);
+    EXPECT_EQ(status.message().find('\n'), std::string::npos);
+  }
+}
+
+TEST(ValidationTest, TableFiltersOverTheLimitAreRefused) {
+  EXPECT_OK(ValidateTableFilter(std::vector<std::string>(1000, "todos")));
+  EXPECT_THAT(ValidateTableFilter(std::vector<std::string>(1001, "todos")),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::AllOf(HasSubstr("tables"), HasSubstr("1000"))));
+}
+
+TEST_F(PeerManagerTest, RemovingAHugeUnknownAddressIsAShortNotFound) {
+  Node* a = AddNode({});
+  const std::string huge(10000, 'h');
+  const absl::Status status = a->peers->RemovePeer(huge + ":1");
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kNotFound, HasSubstr("not configured")));
+  EXPECT_LT(status.message().size(), 300u);
+}
+
 TEST_F(PeerManagerTest, FailedDialsBackOffAndAreReported) {
   Node* a = AddNode({"nowhere:1"});
   ASSERT_TRUE(Eventually([&] { return Retries().size() >= 5; }));

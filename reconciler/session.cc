@@ -302,7 +302,9 @@ absl::Status Session::Impl::Handshake() {
   if (!first.has_hello()) return absl::InvalidArgumentError("the peer's first message is not a Hello");
   const v1::Hello& hello = first.hello();
   ASSIGN_OR_RETURN(peer_, CheckHello(hello, max_version));
-  peer_name_ = absl::StrCat("peer ", peer_.node_id);
+  // The node id is the peer's to choose (1-255 arbitrary bytes): quoted and
+  // escaped, never logged raw.
+  peer_name_ = absl::StrCat("peer ", QuoteInput(peer_.node_id));
   mode_ = options_.dialer ? wanted_mode
                           : (hello.mode() == v1::SESSION_MODE_ONE_SHOT ? v1::SESSION_MODE_ONE_SHOT
                                                                        : v1::SESSION_MODE_LIVE);
@@ -348,7 +350,7 @@ absl::StatusOr<PeerIdentity> Session::Impl::CheckHello(const v1::Hello& hello,
   const int32_t version = std::min(max_version, peer_max);
   if (version < std::max(kMinProtocolVersion, peer_min)) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "peer ", hello.node_id(), " speaks replication protocol versions ", peer_min,
+        "peer ", QuoteInput(hello.node_id()), " speaks replication protocol versions ", peer_min,
         "-", peer_max, "; this node speaks versions ", kMinProtocolVersion, "-", max_version));
   }
   if (hello.node_id().empty() || hello.node_id().size() > 255) {
@@ -378,7 +380,7 @@ absl::StatusOr<PeerIdentity> Session::Impl::CheckHello(const v1::Hello& hello,
         "peer {} has this node's own id but another incarnation: it runs on a copy of this "
         "node's store (a disk image or snapshot?). Both replicate safely; give one a fresh "
         "data directory to tell them apart",
-        peer.node_id);
+        QuoteInput(peer.node_id));
   }
   for (const auto& t : hello.tables()) {
     // Table names are identifiers (docs/api.md); anything else is a lie.

@@ -2,7 +2,9 @@
 // not, live propagation, checkpoints, relays, filters, and bad peers.
 #include "reconciler/session.h"
 
+#include <memory>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include "absl/time/clock.h"
@@ -11,6 +13,8 @@
 #include "gtest/gtest.h"
 #include "reconciler/pipe_stream.h"
 #include "reconciler/testing.h"
+#include "spdlog/sinks/ostream_sink.h"
+#include "spdlog/spdlog.h"
 #include "tests/support/status_matchers.h"
 
 namespace recondb::reconciler {
@@ -362,11 +366,13 @@ TEST(SessionTest, ALiveSessionDeliversWritesAsTheyCommit) {
 // A scripted peer: sends `script` after its Hello and returns the session's
 // status on the node side.
 absl::Status AgainstScriptedPeer(engine::Engine& node, const v1::Hello& hello,
-                                 const std::vector<v1::ReplicateMessage>& script) {
+                                 const std::vector<v1::ReplicateMessage>& script,
+                                 std::shared_ptr<spdlog::logger> logger = nullptr) {
   PipeEnds pipe = MakePipe(64);
   SessionOptions options;
   options.engine = &node;
   options.dialer = false;
+  if (logger != nullptr) options.logger = std::move(logger);
   Session session(options, pipe.second.get());
   absl::Status status;
   std::thread runner([&] { status = session.Run(); });
@@ -512,6 +518,29 @@ TEST(SessionTest, RefusesMessagesOutOfTurn) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("second Hello")));
   EXPECT_THAT(AgainstScriptedPeer(*n.engine, PeerHello(), {v1::ReplicateMessage()}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no body")));
+}
+
+// Issue 14 point 6: a peer's node id with a newline and terminal escapes
+// was logged raw (peer_name_).
+TEST(SessionTest, APeersNodeIdIsNeverLoggedRaw) {
+  Node n = MemoryNode();
+  std::ostringstream log;
+  auto logger = std::make_shared<spdlog::logger>(
+      "session", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
+  logger->set_pattern("%v");
+  logger->set_level(spdlog::level::trace);
+  const std::string evil = "evil\n\x1b[2J" + std::string(200, 'x');
+  const absl::Status status =
+      AgainstScriptedPeer(*n.engine, PeerHello(evil), {v1::ReplicateMessage()}, logger);
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no body")));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("evil\\n\\x1b[2J"));
+  EXPECT_EQ(status.message().find('\n'), std::string::npos);
+  EXPECT_EQ(status.message().find(std::string(150, 'x')), std::string::npos);  // Cut.
+  logger->flush();
+  const std::string text = log.str();
+  EXPECT_THAT(text, HasSubstr("evil\\n\\x1b[2J"));
+  EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
+  EXPECT_EQ(text.find("evil\n"), std::string::npos) << text;
 }
 
 // A stream that breaks after `budget` writes, like a dropped connection.

@@ -21,6 +21,7 @@
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "engine/revision.h"
+#include "recondb/v1/admin.grpc.pb.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/db_client.h"
 #include "tests/support/status_matchers.h"
@@ -765,6 +766,107 @@ TEST_F(BadInputTest, ImportedStubsAndColumnPrefixes) {
   ASSERT_OK_AND_ASSIGN(v1::GetRecordHistoryResponse history, db_->GetRecordHistory("notes", "s1"));
   ASSERT_EQ(history.entries_size(), 2);
   EXPECT_TRUE(history.entries(1).stub());
+}
+
+// ---- Forged imports (issue 14 point 6) ----
+
+// A revision of record `id` of measures holding `reading`, whose revision
+// is the hash over `hashed` (the reading itself unless given).
+v1::HistoryEntry MeasureEntry(const std::string& id, double reading,
+                              std::optional<double> hashed = std::nullopt) {
+  v1::HistoryEntry e;
+  e.mutable_record()->set_table("measures");
+  e.mutable_record()->set_id(id);
+  (*e.mutable_record()->mutable_attributes())["reading"] = FloatValue(reading);
+  storage::Attributes attributes = {{"reading", FloatValue(hashed.value_or(reading))}};
+  e.mutable_record()->set_revision(
+      engine::ComputeRevision(1, {"measures", id, "", false, &attributes}));
+  return e;
+}
+
+TEST_F(BadInputTest, ImportOfAForgedCopyAfterAGoodRevisionIsRefused) {
+  const v1::HistoryEntry good = MeasureEntry("m_forged", 2.5);
+  v1::HistoryEntry forged = good;
+  (*forged.mutable_record()->mutable_attributes())["reading"] = FloatValue(666.0);
+  Run({
+      {"good then forged", [&] { return Import(*db_, {good, forged}); },
+       StatusCode::kInvalidArgument, {"m_forged", good.record().revision()}},
+      {"forged then good", [&] { return Import(*db_, {forged, good}); },
+       StatusCode::kInvalidArgument, {"m_forged", good.record().revision()}},
+  });
+  ASSERT_OK(Import(*db_, {good}));
+  Run({
+      {"forged copy of a stored revision", [&] { return Import(*db_, {forged}); },
+       StatusCode::kInvalidArgument, {"m_forged", good.record().revision()}},
+  });
+}
+
+TEST_F(BadInputTest, ImportedNegativeZeroIsHashedAsZero) {
+  Run({
+      {"id over the raw -0.0 bits", [&] { return Import(*db_, {MeasureEntry("m_raw", -0.0)}); },
+       StatusCode::kInvalidArgument, {"m_raw", "hash"}},
+  });
+  const v1::HistoryEntry documented = MeasureEntry("m_zero", -0.0, /*hashed=*/0.0);
+  ASSERT_OK(Import(*db_, {documented}));
+  ASSERT_OK_AND_ASSIGN(v1::Record stored, db_->GetRecord("measures", "m_zero"));
+  EXPECT_EQ(stored.revision(), documented.record().revision());
+  EXPECT_EQ(stored.attributes().at("reading").float_(), 0.0);
+  EXPECT_FALSE(std::signbit(stored.attributes().at("reading").float_()));
+}
+
+// ---- Requests past SQLite's limits (issue 14 point 6) ----
+
+TEST_F(BadInputTest, TooManyConditionsOrTableNamesAreInvalidArgumentNotInternal) {
+  v1::ListRecordsRequest many_conditions;
+  many_conditions.set_table("todos");
+  for (int i = 0; i < 999; ++i) {
+    v1::Condition* c = many_conditions.add_filter();
+    c->set_column("title");
+    c->set_op(v1::OPERATOR_NE);
+    *c->mutable_value() = StringValue("x");
+  }
+  const std::vector<std::string> many_tables(1001, "todos");
+  Run({
+      {"999 conditions", ListWith(many_conditions), StatusCode::kInvalidArgument,
+       {"filter", "64"}},
+      {"1001 table names", [&] { return StatusOf(db_->GetChanges(0, many_tables)); },
+       StatusCode::kInvalidArgument, {"tables", "1000"}},
+  });
+}
+
+// ---- Peer addresses (issue 14 point 6) ----
+
+TEST_F(BadInputTest, BadPeerAddressesAreRefusedAndNeverEchoedWhole) {
+  std::unique_ptr<v1::Admin::Stub> admin = v1::Admin::NewStub(daemon_->NewChannel());
+  const std::string huge = std::string(10000, 'h') + ":7470";
+  auto add = [&](const std::string& address) {
+    v1::AddPeerRequest request;
+    request.set_address(address);
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    v1::Peer response;
+    return ToAbslStatus(admin->AddPeer(&ctx, request, &response));
+  };
+  auto remove = [&](const std::string& address) {
+    v1::RemovePeerRequest request;
+    request.set_address(address);
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    v1::RemovePeerResponse response;
+    return ToAbslStatus(admin->RemovePeer(&ctx, request, &response));
+  };
+  Run({
+      {"a colon in the host", [&] { return add("127.0.0.1:1:2"); }, StatusCode::kInvalidArgument,
+       {"address", "127.0.0.1:1:2"}},
+      {"a 10,000-character host", [&] { return add(huge); }, StatusCode::kInvalidArgument,
+       {"address", "10005 bytes"}},
+      {"a host with a newline", [&] { return add("a\nb:1"); }, StatusCode::kInvalidArgument,
+       {"address"}},
+      {"removing a 10,000-character address", [&] { return remove(huge); },
+       StatusCode::kNotFound, {"not configured", "10005 bytes"}},
+  });
+  EXPECT_LT(add(huge).message().size(), 600u);
+  EXPECT_LT(remove(huge).message().size(), 300u);
 }
 
 }  // namespace

@@ -214,8 +214,9 @@ TEST(ReplicationTest, NodesPeeringEachOtherKeepOneLink) {
   EXPECT_EQ(pb[0].last_error(), "");
   // The duplicate was seen and resolved.
   const std::string logs = cluster.node(a).log() + cluster.node(b).log();
-  EXPECT_THAT(logs, HasSubstr("already exists; the one dialed by " +
-                              std::min(cluster.node_id(a), cluster.node_id(b)) + " is kept"));
+  // Node ids are quoted in messages (QuoteInput: they are the peer's to choose).
+  EXPECT_THAT(logs, HasSubstr("already exists; the one dialed by \"" +
+                              std::min(cluster.node_id(a), cluster.node_id(b)) + "\" is kept"));
   db_a.Close();
   db_b.Close();
 }

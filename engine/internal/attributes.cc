@@ -65,14 +65,16 @@ absl::StatusOr<storage::Attributes> BuildAttributes(const v1::Table& table,
   return out;
 }
 
-absl::Status CheckHeldAttributes(const v1::Table& table, std::string_view id,
-                                 const storage::Attributes& attributes) {
+absl::StatusOr<storage::Attributes> NormalizeHeldAttributes(const v1::Table& table,
+                                                            std::string_view id,
+                                                            const storage::Attributes& attributes) {
   for (const auto& [name, value] : attributes) {
     if (!HasColumn(table, name)) return NoSuchColumn(table, name, absl::StrCat("record ", Sv(id)));
   }
   // The attributes name only columns, so they are the first k exactly when
   // each of the first k is there.
   const int held = static_cast<int>(attributes.size());
+  storage::Attributes out;
   for (int i = 0; i < held; ++i) {
     const v1::Column& column = table.columns(i);
     auto it = attributes.find(column.name());
@@ -83,13 +85,16 @@ absl::Status CheckHeldAttributes(const v1::Table& table, std::string_view id,
           "table, those it had when the revision was written"));
     }
     ASSIGN_OR_RETURN(v1::Value normalized, NormalizeValue(table.name(), column, it->second));
+    // MessageDifferencer compares doubles with ==, so -0.0 equals its
+    // normalized 0.0: the one change normalization may make here.
     if (!google::protobuf::util::MessageDifferencer::Equals(normalized, it->second)) {
       return absl::InvalidArgumentError(
           absl::StrCat("record \"", Sv(id), "\" of table \"", table.name(), "\": column \"",
                        column.name(), "\" holds a value that is not in canonical form"));
     }
+    out.emplace(column.name(), std::move(normalized));
   }
-  return absl::OkStatus();
+  return out;
 }
 
 storage::Attributes FillColumns(const v1::Table& table, const storage::Attributes& held) {

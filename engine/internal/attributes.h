@@ -27,10 +27,15 @@ absl::StatusOr<storage::Attributes> BuildAttributes(const v1::Table& table,
 
 // Checks that `attributes` (of a revision from another node) hold exactly
 // the first k columns of `table`, 0 <= k <= its column count (the columns
-// the table had when the revision was written), with valid, already
-// normalized values. INVALID_ARGUMENT naming the column otherwise.
-absl::Status CheckHeldAttributes(const v1::Table& table, std::string_view id,
-                                 const storage::Attributes& attributes);
+// the table had when the revision was written), with valid values in
+// canonical form, and returns them normalized by NormalizeValue, as a local
+// write stores them: a float -0.0 becomes 0.0 (one value, and the revision
+// encoding hashes 0.0, docs/revision-encoding.md). INVALID_ARGUMENT naming
+// the column otherwise (a timestamp with sub-microsecond digits is refused,
+// not truncated: truncating would change the content the peer hashed).
+absl::StatusOr<storage::Attributes> NormalizeHeldAttributes(const v1::Table& table,
+                                                            std::string_view id,
+                                                            const storage::Attributes& attributes);
 
 // `held` (the attributes of a live revision: a prefix of the columns) with
 // every column of `table` it lacks set to the column's default, else null.

@@ -279,6 +279,18 @@ absl::StatusOr<v1::Table> ValidateTableDefinition(const v1::Table& table) {
   return out;
 }
 
+absl::Status CheckFilterSize(int conditions) {
+  if (conditions <= kMaxFilterConditions) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "filter has ", conditions, " conditions, over the limit of ", kMaxFilterConditions));
+}
+
+absl::Status CheckTableFilterSize(size_t tables) {
+  if (tables <= static_cast<size_t>(kMaxTableFilter)) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("tables has ", tables, " table names, over the limit of ", kMaxTableFilter));
+}
+
 absl::Status CheckNoOutputOnlyFields(const v1::Record& record) {
   const char* field = nullptr;
   if (record.conflicts_size() > 0) {

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/limits.h"
 #include "recondb/v1/types.pb.h"
 
 namespace recondb::engine::internal {
@@ -37,6 +38,14 @@ absl::StatusOr<v1::Table> ValidateTableDefinition(const v1::Table& table);
 // value with no kind) is refused unless the column is nullable.
 absl::StatusOr<v1::Value> NormalizeValue(std::string_view table, const v1::Column& column,
                                          const v1::Value& value);
+
+// At most kMaxFilterConditions conditions; INVALID_ARGUMENT naming `filter`
+// and the limit otherwise.
+absl::Status CheckFilterSize(int conditions);
+
+// At most kMaxTableFilter table names; INVALID_ARGUMENT naming `tables` and
+// the limit otherwise.
+absl::Status CheckTableFilterSize(size_t tables);
 
 // The fields of a Record that only the server fills (conflicts,
 // conflict_records, deleted_conflicts, conflicted) are all unset;
