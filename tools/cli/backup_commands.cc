@@ -70,16 +70,22 @@ class PartialFile {
  public:
   // Creates "<path>.partial-XXXXXX". Empty error() on success.
   explicit PartialFile(const std::string& path) : temp_(path + ".partial-XXXXXX") {
+    // SIGINT and SIGTERM wait while the file is made and its handler set, so
+    // that none can end the process between the two and leave the file.
+    sigset_t stop, previous;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    ::sigprocmask(SIG_BLOCK, &stop, &previous);
     fd_ = ::mkstemp(temp_.data());
     if (fd_ < 0) {
       error_ = Errno("cannot create", temp_);
-      return;
-    }
-    if (temp_.size() <= PATH_MAX) {
+    } else if (temp_.size() <= PATH_MAX) {
       std::memcpy(g_partial_path, temp_.c_str(), temp_.size() + 1);
       ::signal(SIGINT, RemovePartialAndDie);
       ::signal(SIGTERM, RemovePartialAndDie);
     }
+    ::sigprocmask(SIG_SETMASK, &previous, nullptr);
   }
   ~PartialFile() {
     if (fd_ >= 0) ::close(fd_);
