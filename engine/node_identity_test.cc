@@ -25,12 +25,18 @@ struct Opened {
   std::unique_ptr<Engine> engine;
 };
 
+absl::StatusOr<std::unique_ptr<Engine>> OpenEngine(storage::Storage* storage) {
+  EngineOptions options;
+  options.storage = storage;
+  return Engine::Open(options);
+}
+
 Opened OpenSqlite(const std::string& path) {
   Opened o;
   auto storage = storage::OpenSqliteStorage({.path = path, .durability = storage::Durability::kNormal});
   EXPECT_THAT(storage, IsOk());
   o.storage = std::move(*storage);
-  auto engine = Engine::Open({.storage = o.storage.get()});
+  auto engine = OpenEngine(o.storage.get());
   EXPECT_THAT(engine, IsOk());
   o.engine = std::move(*engine);
   return o;
@@ -38,7 +44,7 @@ Opened OpenSqlite(const std::string& path) {
 
 Opened OpenOver(std::unique_ptr<storage::Storage> storage) {
   Opened o{std::move(storage), nullptr};
-  auto engine = Engine::Open({.storage = o.storage.get()});
+  auto engine = OpenEngine(o.storage.get());
   EXPECT_THAT(engine, IsOk());
   o.engine = std::move(*engine);
   return o;
@@ -185,7 +191,7 @@ TEST(NodeIdentityTest, ADamagedIncarnationListIsDataLoss) {
     ASSERT_THAT((*txn)->SetMeta(internal::kIncarnationsKey, "garbage\n"), IsOk());
     ASSERT_THAT((*txn)->Commit(), IsOk());
   }
-  EXPECT_THAT(Engine::Open({.storage = storage.get()}),
+  EXPECT_THAT(OpenEngine(storage.get()),
               ::recondb::testing::StatusIs(absl::StatusCode::kDataLoss));
 }
 
