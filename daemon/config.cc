@@ -67,6 +67,13 @@ ABSL_FLAG(int32_t, replication_batch_records, 1000,
           "(1-100000): smaller batches report catch-up progress more often "
           "and cost more round trips. Env: RECONDB_REPLICATION_BATCH_RECORDS.");
 
+ABSL_FLAG(bool, insecure, false,
+          "Allow --listen on an address other machines can reach (0.0.0.0, a LAN "
+          "address, a host name). This build has no TLS and no authentication: "
+          "anyone who reaches the port can read and change every table. Without "
+          "this flag such an address is refused; loopback and unix:PATH need "
+          "nothing. Env: RECONDB_INSECURE=true.");
+
 #ifndef RECONDB_VERSION
 #define RECONDB_VERSION "unknown"
 #endif
@@ -170,6 +177,7 @@ const std::vector<FlagEnv>& ConfigFlags() {
       {"peer", "RECONDB_PEERS"},
       {"stale_peer_after", "RECONDB_STALE_PEER_AFTER"},
       {"replication_batch_records", "RECONDB_REPLICATION_BATCH_RECORDS"},
+      {"insecure", "RECONDB_INSECURE"},
   };
   return *kFlags;
 }
@@ -202,8 +210,21 @@ absl::Status ApplyEnvironment(const EnvLookup& env) {
 absl::StatusOr<Config> ConfigFromFlags() {
   Config config;
   config.listen = absl::GetFlag(FLAGS_listen);
-  if (absl::Status s = ParseListenAddress(config.listen).status(); !s.ok()) {
-    return BadValue("listen", std::string_view(s.message().data(), s.message().size()));
+  absl::StatusOr<ListenAddress> listen = ParseListenAddress(config.listen);
+  if (!listen.ok()) {
+    return BadValue("listen", std::string_view(listen.status().message().data(),
+                                                listen.status().message().size()));
+  }
+  config.insecure = absl::GetFlag(FLAGS_insecure);
+  if (!listen->IsLocalOnly() && !config.insecure) {
+    // Closed by default: a node on the network must not be an open door.
+    return BadValue(
+        "listen",
+        absl::StrCat("\"", config.listen,
+                     "\" can be reached from the network, and this build has no TLS and no "
+                     "authentication: anyone reaching it could read and change every table. "
+                     "Listen on 127.0.0.1:PORT or unix:PATH, or accept the risk with --insecure "
+                     "(RECONDB_INSECURE=true) on a network you trust"));
   }
   config.data_dir = absl::GetFlag(FLAGS_data_dir);
   ASSIGN_OR_RETURN(config.storage, ParseStorageKind(absl::GetFlag(FLAGS_storage)));

@@ -50,6 +50,11 @@ struct Config {
   absl::Duration stale_peer_after = absl::Hours(24 * 7);
   // Records per replication Summaries batch this node sends (1-100000).
   int replication_batch_records = 1000;
+  // Allows a --listen address that the network can reach although this
+  // build has neither TLS nor authentication (issue 13 brings them): every
+  // table readable and writable by anyone who reaches the port. Without
+  // it, such an address is refused at start.
+  bool insecure = false;
 };
 
 // One flag and its environment variable, e.g. {"listen", "RECONDB_LISTEN"}.

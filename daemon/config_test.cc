@@ -146,6 +146,26 @@ TEST_F(ConfigTest, ListenMustBeHostPort) {
   EXPECT_EQ(config.listen, "[::1]:0");
 }
 
+// Closed by default: an address the network can reach needs --insecure
+// while this build has no TLS and no authentication.
+TEST_F(ConfigTest, ANetworkAddressIsRefusedWithoutInsecure) {
+  for (const char* open : {"0.0.0.0:7470", "[::]:7470", "192.168.1.20:7470", "hub.example:7470"}) {
+    EXPECT_THAT(Parse({std::string("--listen=") + open}, {}),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         AllOf(HasSubstr("--listen"), HasSubstr(open), HasSubstr("--insecure"),
+                               HasSubstr("RECONDB_INSECURE"))))
+        << open;
+    ASSERT_OK_AND_ASSIGN(Config config, Parse({std::string("--listen=") + open, "--insecure"}, {}));
+    EXPECT_TRUE(config.insecure);
+    EXPECT_OK(Parse({std::string("--listen=") + open}, {{"RECONDB_INSECURE", "true"}}));
+  }
+  for (const char* local : {"127.0.0.1:7470", "127.1.2.3:0", "localhost:7470", "[::1]:0",
+                            "unix:/tmp/r.sock"}) {
+    ASSERT_OK_AND_ASSIGN(Config config, Parse({std::string("--listen=") + local}, {}));
+    EXPECT_FALSE(config.insecure) << local;
+  }
+}
+
 TEST_F(ConfigTest, ListenTakesAUnixSocketPath) {
   ASSERT_OK_AND_ASSIGN(Config config, Parse({"--listen=unix:/run/recondb/recondb.sock"}, {}));
   EXPECT_EQ(config.listen, "unix:/run/recondb/recondb.sock");

@@ -10,6 +10,7 @@
 #include "daemon/backup_files.h"
 #include "daemon/created_directories.h"
 #include "daemon/data_dir.h"
+#include "daemon/listen_address.h"
 #include "daemon/listen_probe.h"
 #include "daemon/server_builder.h"
 #include "storage/memory_storage.h"
@@ -47,6 +48,14 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::StartInOrder(
   RETURN_IF_ERROR(daemon->StartServer());
   daemon->logger_->info("recondbd listening on {} node_id={} storage={}", daemon->address_,
                         daemon->engine_->node_id(), daemon->StorageDescription());
+  if (config.insecure) {
+    if (auto listen = ParseListenAddress(config.listen); listen.ok() && !listen->IsLocalOnly()) {
+      daemon->logger_->warn(
+          "--insecure: {} is reachable from the network with no TLS and no authentication; "
+          "anyone who reaches it can read and change every table",
+          config.listen);
+    }
+  }
   // Dial loops start once this node can answer its peers' streams too.
   RETURN_IF_ERROR(daemon->peers_->Start(config.peers));
   return daemon;

@@ -1,5 +1,8 @@
 #include "daemon/listen_address.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -17,6 +20,14 @@ absl::StatusOr<HostPort> ParseHostPort(std::string_view address) {
                      "\" is not host:port with a port between 0 and 65535, nor unix:PATH"));
   }
   return HostPort{std::string(address.substr(0, colon)), port};
+}
+
+bool ListenAddress::IsLocalOnly() const {
+  if (is_unix()) return true;
+  const std::string& host = tcp.host;
+  if (host == "localhost" || host == "[::1]") return true;
+  in_addr ipv4{};
+  return inet_pton(AF_INET, host.c_str(), &ipv4) == 1 && (ntohl(ipv4.s_addr) >> 24) == 127;
 }
 
 absl::StatusOr<ListenAddress> ParseListenAddress(std::string_view address) {

@@ -38,6 +38,11 @@ struct ListenAddress {
   HostPort tcp;
 
   bool is_unix() const { return !unix_path.empty(); }
+  // True if only this machine can reach it: a Unix socket, or a TCP host
+  // that is "localhost", an IPv4 address in 127.0.0.0/8 or "[::1]". Any
+  // other host (0.0.0.0, [::], a LAN address, a host name) may be reachable
+  // from the network.
+  bool IsLocalOnly() const;
 };
 
 // INVALID_ARGUMENT, quoting `address`, unless it is "host:port" as

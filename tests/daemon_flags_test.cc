@@ -150,7 +150,8 @@ TEST(DaemonFlagsTest, HelpListsTheFlags) {
   for (const char* flag :
        {"listen", "data_dir", "storage", "durability", "page_size", "log_level",
         "max_message_bytes", "max_record_bytes", "worker_threads", "peer", "RECONDB_PEERS",
-        "stale_peer_after", "RECONDB_STALE_PEER_AFTER", "replication_batch_records"}) {
+        "stale_peer_after", "RECONDB_STALE_PEER_AFTER", "replication_batch_records",
+        "insecure", "RECONDB_INSECURE"}) {
     EXPECT_THAT(daemon->log(), HasSubstr(flag));
   }
 }
@@ -175,6 +176,26 @@ TEST(DaemonFlagsTest, BadPeerAddressExitsOne) {
   ASSERT_OK_AND_ASSIGN(int code, daemon->WaitForExit(absl::Seconds(20)));
   EXPECT_EQ(code, 1);
   EXPECT_THAT(daemon->log(), HasSubstr("--peer (RECONDB_PEERS): address \"nohost\""));
+}
+
+// Closed by default: with no TLS and no authentication in this build, an
+// address the network can reach is refused unless the operator says
+// --insecure, and then the start warns.
+TEST(DaemonFlagsTest, ANetworkAddressNeedsInsecure) {
+  TempDir data;
+  DaemonOptions options;
+  options.data_dir = data.path();
+  options.listen = "0.0.0.0:0";
+  ASSERT_OK_AND_ASSIGN(auto refused, DaemonProcess::Spawn(options));
+  ASSERT_OK_AND_ASSIGN(int code, refused->WaitForExit(absl::Seconds(20)));
+  EXPECT_EQ(code, 1);
+  EXPECT_THAT(refused->log(), AllOf(HasSubstr("can be reached from the network"),
+                                    HasSubstr("--insecure"), HasSubstr("RECONDB_INSECURE=true")));
+  options.extra_flags = {"--insecure"};
+  ASSERT_OK_AND_ASSIGN(auto open, DaemonProcess::Start(options));
+  EXPECT_THAT(open->log(), HasSubstr("--insecure: 0.0.0.0:"));
+  ASSERT_OK_AND_ASSIGN(code, open->Stop());
+  EXPECT_EQ(code, 0);
 }
 
 }  // namespace

@@ -287,8 +287,15 @@ class ContainerTest:
         return sorted(names)
 
     def single_container(self):
+        # Closed by default: on 0.0.0.0 without TLS or authentication the
+        # daemon refuses to start unless told RECONDB_INSECURE=true.
+        refused = run(["podman", "run", "--rm", self.image], check=False)
+        if refused.returncode == 0 or "--insecure" not in refused.stdout + refused.stderr:
+            raise StepFailure("the image started on 0.0.0.0 without RECONDB_INSECURE: %r"
+                                 % (refused.stdout + refused.stderr)[-500:])
         self.single_started = True
-        run(["podman", "run", "-d", "--name", self.single, "-p", "127.0.0.1::7470", self.image])
+        run(["podman", "run", "-d", "--name", self.single, "-e", "RECONDB_INSECURE=true",
+             "-p", "127.0.0.1::7470", self.image])
         self.wait_healthy(self.single)
         run(["podman", "healthcheck", "run", self.single])
         status = run(["podman", "exec", self.single, "cat", "/proc/1/status"]).stdout
