@@ -112,6 +112,8 @@ class Session::Impl {
   };
 
   absl::Status Handshake();
+  // Handshake(), given options_.handshake_timeout to finish.
+  absl::Status HandshakeWithDeadline();
   // The peer's identity and the version to speak, from its Hello; errors
   // as Run() documents them.
   absl::StatusOr<PeerIdentity> CheckHello(const v1::Hello& hello, int32_t max_version) const;
@@ -343,6 +345,30 @@ absl::Status Session::Impl::Handshake() {
   return absl::OkStatus();
 }
 
+absl::Status Session::Impl::HandshakeWithDeadline() {
+  // A watchdog breaks the stream if the handshake is not over in time; the
+  // handshake then fails on the broken stream and is reported as late.
+  bool done = false;
+  bool late = false;
+  std::thread watchdog([&] {
+    absl::MutexLock lock(&mu_);
+    if (mu_.AwaitWithTimeout(absl::Condition(&done), options_.handshake_timeout)) return;
+    late = true;
+    stream_->Cancel();
+  });
+  absl::Status status = Handshake();
+  {
+    absl::MutexLock lock(&mu_);
+    done = true;
+  }
+  watchdog.join();
+  if (late) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("no Hello from the peer within ", absl::FormatDuration(options_.handshake_timeout)));
+  }
+  return status;
+}
+
 absl::StatusOr<PeerIdentity> Session::Impl::CheckHello(const v1::Hello& hello,
                                                        int32_t max_version) const {
   const int32_t peer_min = hello.protocol_version();
@@ -398,7 +424,7 @@ absl::StatusOr<PeerIdentity> Session::Impl::CheckHello(const v1::Hello& hello,
 
 absl::Status Session::Impl::Run() {
   if (options_.engine == nullptr) return absl::InvalidArgumentError("SessionOptions.engine is null");
-  if (absl::Status s = Handshake(); !s.ok()) {
+  if (absl::Status s = HandshakeWithDeadline(); !s.ok()) {
     Fail(s);
     absl::MutexLock lock(&mu_);
     return status_.ok() ? s : status_;

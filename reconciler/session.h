@@ -89,6 +89,10 @@ struct SessionOptions {
   int64_t part_bytes = 1 << 20;
   // Summaries batches in flight (sent, not yet acknowledged). Default: 4.
   int window = 4;
+  // The peer's Hello must arrive within this (a stream that never sends
+  // one would otherwise hold its threads for ever): DEADLINE_EXCEEDED.
+  // Default: 30 s.
+  absl::Duration handshake_timeout = absl::Seconds(30);
   // The highest protocol version to speak (tests set 1 to act as an old
   // build). Default: kProtocolVersion.
   int32_t max_protocol_version = kProtocolVersion;
@@ -118,6 +122,7 @@ class Session {
   //  - INVALID_ARGUMENT / NOT_FOUND: the peer sent malformed or
   //    inconsistent data (nothing of the refused batch is kept);
   //  - UNAVAILABLE: the stream broke;
+  //  - DEADLINE_EXCEEDED: no Hello from the peer within handshake_timeout;
   //  - the engine's error otherwise.
   // Call once.
   absl::Status Run();

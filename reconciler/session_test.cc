@@ -431,6 +431,30 @@ v1::RevisionBody GoodBody(const std::string& id, const std::string& title) {
   return body;
 }
 
+// A stream that never says Hello (a hostile or broken client) used to hold
+// the session, and its threads, for ever.
+TEST(SessionTest, APeerThatNeverSaysHelloIsDroppedAtTheHandshakeDeadline) {
+  for (const bool dialer : {false, true}) {
+    SCOPED_TRACE(dialer ? "dialer" : "acceptor");
+    Node n = MemoryNode();
+    PipeEnds pipe = MakePipe();
+    SessionOptions options;
+    options.engine = n.engine.get();
+    options.dialer = dialer;
+    options.handshake_timeout = absl::Milliseconds(200);
+    Session session(options, pipe.first.get());
+    // The other end reads (the dialer's Hello) and never writes.
+    std::thread silent([&] {
+      v1::ReplicateMessage ignored;
+      while (pipe.second->Read(&ignored)) {
+      }
+    });
+    EXPECT_THAT(session.Run(), StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("no Hello")));
+    pipe.second->Cancel();
+    silent.join();
+  }
+}
+
 TEST(SessionTest, RefusesAnotherProtocolVersion) {
   Node n = MemoryNode();
   EXPECT_THAT(AgainstScriptedPeer(*n.engine, PeerHello("p", kProtocolVersion + 1), {}),
