@@ -10,15 +10,11 @@
 #include "openssl/rand.h"
 
 namespace recondb::engine {
-namespace {
-
-bool IsIncarnationId(absl::string_view id) {
+bool IsIncarnationId(std::string_view id) {
   return id.size() == 32 && std::all_of(id.begin(), id.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
          });
 }
-
-}  // namespace
 
 std::string NewIncarnationId() {
   unsigned char bytes[16];
@@ -52,7 +48,7 @@ absl::StatusOr<FeedLineage> ParseLineage(std::string_view text) {
     std::vector<absl::string_view> parts = absl::StrSplit(line, ' ');
     Incarnation inc;
     if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &inc.start_seq) || inc.start_seq < 1 ||
-        !IsIncarnationId(parts[1]) ||
+        !IsIncarnationId(std::string_view(parts[1].data(), parts[1].size())) ||
         (!lineage.empty() && inc.start_seq < lineage.back().start_seq)) {
       return absl::DataLossError(
           absl::StrCat("the store's incarnation list is damaged at line ", line_number));

@@ -31,6 +31,8 @@ using FeedLineage = std::vector<Incarnation>;
 
 // A fresh incarnation id: 128 random bits as 32 lowercase hex digits.
 std::string NewIncarnationId();
+// True if `id` has the form NewIncarnationId makes.
+bool IsIncarnationId(std::string_view id);
 
 // The text kept in node metadata: one "<start_seq> <id>" line each.
 std::string FormatLineage(const FeedLineage& lineage);

@@ -387,8 +387,7 @@ absl::StatusOr<PeerIdentity> Session::Impl::CheckHello(const v1::Hello& hello,
   peer.protocol_version = version;
   if (version >= 2) {
     peer.incarnation = hello.incarnation();
-    if (peer.incarnation.size() != 32 ||
-        peer.incarnation.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    if (!engine::IsIncarnationId(peer.incarnation)) {
       return absl::InvalidArgumentError("Hello.incarnation must be 32 lowercase hex digits");
     }
     if (hello.last_seq() < 0) return absl::InvalidArgumentError("Hello.last_seq is negative");
@@ -962,7 +961,7 @@ absl::Status Session::Impl::HandleAck(const v1::Ack& ack) {
           "replication with {}: its checkpoint for this node (seq {} of incarnation {}) is not "
           "provably part of this node's feed (this store was restored or copied since, or the "
           "peer is an old version); re-reading from seq {} (it is sent only what it lacks)",
-          peer_name_, claimed, ack.incarnation().empty() ? "unknown" : ack.incarnation(), start);
+          peer_name_, claimed, ack.incarnation().empty() ? "unknown" : QuoteInput(ack.incarnation()), start);
       // Send the first page even if empty, so that the peer's checkpoint
       // is corrected at once.
       correct_checkpoint_ = true;
