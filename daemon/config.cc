@@ -1,7 +1,11 @@
 #include "daemon/config.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <mutex>
 
@@ -69,10 +73,35 @@ ABSL_FLAG(int32_t, replication_batch_records, 1000,
 
 ABSL_FLAG(bool, insecure, false,
           "Allow --listen on an address other machines can reach (0.0.0.0, a LAN "
-          "address, a host name). This build has no TLS and no authentication: "
-          "anyone who reaches the port can read and change every table. Without "
-          "this flag such an address is refused; loopback and unix:PATH need "
-          "nothing. Env: RECONDB_INSECURE=true.");
+          "address, a host name) without TLS (--tls_cert/--tls_key): anyone who "
+          "reaches the port can read and change every table. Without this flag "
+          "such an address is refused; loopback and unix:PATH need nothing. "
+          "Env: RECONDB_INSECURE=true.");
+
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain of this server; with --tls_key, every connection "
+          "to --listen is TLS. Re-read every --tls_reload_interval. "
+          "Env: RECONDB_TLS_CERT.");
+ABSL_FLAG(std::string, tls_key, "",
+          "PEM private key of --tls_cert. Env: RECONDB_TLS_KEY.");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA certificate(s): when set, clients and peers must present a "
+          "certificate signed by it (mTLS). Needs --tls_cert. "
+          "Env: RECONDB_TLS_CLIENT_CA.");
+ABSL_FLAG(std::string, peer_tls_ca, "",
+          "PEM CA certificate(s): when set, peers are dialed over TLS and their "
+          "certificate is verified against it and the host name dialed. "
+          "Env: RECONDB_PEER_TLS_CA.");
+ABSL_FLAG(std::string, peer_tls_cert, "",
+          "PEM client certificate presented to dialed peers (default: --tls_cert). "
+          "Env: RECONDB_PEER_TLS_CERT.");
+ABSL_FLAG(std::string, peer_tls_key, "",
+          "PEM private key of --peer_tls_cert (default: --tls_key). "
+          "Env: RECONDB_PEER_TLS_KEY.");
+ABSL_FLAG(absl::Duration, tls_reload_interval, absl::Seconds(60),
+          "How often the TLS files are read again, so that replaced certificates "
+          "and keys are used for new connections without a restart (whole "
+          "seconds, at least 1s). Env: RECONDB_TLS_RELOAD_INTERVAL.");
 
 #ifndef RECONDB_VERSION
 #define RECONDB_VERSION "unknown"
@@ -161,7 +190,79 @@ std::vector<char*> JoinRepeatedPeerFlags(int argc, char** argv, std::vector<std:
   return out;
 }
 
+// OK if `path` can be opened and read and holds a PEM block; else
+// INVALID_ARGUMENT naming the flag, its variable and the path.
+absl::Status CheckPemFile(std::string_view flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return BadValue(flag, absl::StrCat("cannot read \"", path, "\": ", std::strerror(errno)));
+  }
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) {
+    return BadValue(flag, absl::StrCat("cannot read \"", path, "\": ", std::strerror(errno)));
+  }
+  if (!absl::StrContains(text, "-----BEGIN ")) {
+    return BadValue(flag, absl::StrCat("\"", path, "\" holds no PEM data"));
+  }
+  return absl::OkStatus();
+}
+
+// `a` and `b` (flag names) are given both or neither.
+absl::Status CheckPair(std::string_view a, const std::string& a_value, std::string_view b,
+                       const std::string& b_value) {
+  if (a_value.empty() == b_value.empty()) return absl::OkStatus();
+  std::string_view missing = a_value.empty() ? a : b;
+  std::string_view given = a_value.empty() ? b : a;
+  return BadValue(missing, absl::StrCat("must be set with --", Sv(given)));
+}
+
+// Reads the TLS flags into `config`: pairs given together, peer identity
+// defaulting to the server's, every file readable PEM.
+absl::Status ReadTlsFlags(Config& config) {
+  config.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  config.tls_key = absl::GetFlag(FLAGS_tls_key);
+  config.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  config.peer_tls_ca = absl::GetFlag(FLAGS_peer_tls_ca);
+  config.peer_tls_cert = absl::GetFlag(FLAGS_peer_tls_cert);
+  config.peer_tls_key = absl::GetFlag(FLAGS_peer_tls_key);
+  RETURN_IF_ERROR(CheckPair("tls_cert", config.tls_cert, "tls_key", config.tls_key));
+  RETURN_IF_ERROR(
+      CheckPair("peer_tls_cert", config.peer_tls_cert, "peer_tls_key", config.peer_tls_key));
+  if (!config.tls_client_ca.empty() && config.tls_cert.empty()) {
+    return BadValue("tls_client_ca", "needs --tls_cert and --tls_key (a TLS server)");
+  }
+  if (config.peer_tls_cert.empty()) {
+    config.peer_tls_cert = config.tls_cert;
+    config.peer_tls_key = config.tls_key;
+  }
+  const std::pair<std::string_view, const std::string*> files[] = {
+      {"tls_cert", &config.tls_cert},
+      {"tls_key", &config.tls_key},
+      {"tls_client_ca", &config.tls_client_ca},
+      {"peer_tls_ca", &config.peer_tls_ca},
+      {absl::GetFlag(FLAGS_peer_tls_cert).empty() ? "tls_cert" : "peer_tls_cert",
+       &config.peer_tls_cert},
+      {absl::GetFlag(FLAGS_peer_tls_key).empty() ? "tls_key" : "peer_tls_key",
+       &config.peer_tls_key}};
+  for (const auto& [flag, path] : files) {
+    if (!path->empty()) RETURN_IF_ERROR(CheckPemFile(flag, *path));
+  }
+  config.tls_reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
+  if (config.tls_reload_interval < absl::Seconds(1) ||
+      config.tls_reload_interval != absl::Floor(config.tls_reload_interval, absl::Seconds(1))) {
+    return BadValue("tls_reload_interval",
+                    absl::StrCat("must be whole seconds, at least 1s, got ",
+                                 absl::FormatDuration(config.tls_reload_interval)));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+bool SecuredForNetwork(const Config& config) {
+  // One place for the rule: the auth module adds "and --auth=on".
+  return !config.tls_cert.empty();
+}
 
 const std::vector<FlagEnv>& ConfigFlags() {
   static const std::vector<FlagEnv>* const kFlags = new std::vector<FlagEnv>{
@@ -178,6 +279,13 @@ const std::vector<FlagEnv>& ConfigFlags() {
       {"stale_peer_after", "RECONDB_STALE_PEER_AFTER"},
       {"replication_batch_records", "RECONDB_REPLICATION_BATCH_RECORDS"},
       {"insecure", "RECONDB_INSECURE"},
+      {"tls_cert", "RECONDB_TLS_CERT"},
+      {"tls_key", "RECONDB_TLS_KEY"},
+      {"tls_client_ca", "RECONDB_TLS_CLIENT_CA"},
+      {"peer_tls_ca", "RECONDB_PEER_TLS_CA"},
+      {"peer_tls_cert", "RECONDB_PEER_TLS_CERT"},
+      {"peer_tls_key", "RECONDB_PEER_TLS_KEY"},
+      {"tls_reload_interval", "RECONDB_TLS_RELOAD_INTERVAL"},
   };
   return *kFlags;
 }
@@ -216,15 +324,14 @@ absl::StatusOr<Config> ConfigFromFlags() {
                                                 listen.status().message().size()));
   }
   config.insecure = absl::GetFlag(FLAGS_insecure);
-  if (!listen->IsLocalOnly() && !config.insecure) {
+  RETURN_IF_ERROR(ReadTlsFlags(config));
+  if (!listen->IsLocalOnly() && !config.insecure && !SecuredForNetwork(config)) {
     // Closed by default: a node on the network must not be an open door.
-    return BadValue(
-        "listen",
-        absl::StrCat("\"", config.listen,
-                     "\" can be reached from the network, and this build has no TLS and no "
-                     "authentication: anyone reaching it could read and change every table. "
-                     "Listen on 127.0.0.1:PORT or unix:PATH, or accept the risk with --insecure "
-                     "(RECONDB_INSECURE=true) on a network you trust"));
+    return BadValue("listen", absl::StrCat("\"", config.listen,
+                                           "\" is reachable from the network: set "
+                                           "--tls_cert/--tls_key, or accept the risk with "
+                                           "--insecure (RECONDB_INSECURE=true) on a network "
+                                           "you trust"));
   }
   config.data_dir = absl::GetFlag(FLAGS_data_dir);
   ASSIGN_OR_RETURN(config.storage, ParseStorageKind(absl::GetFlag(FLAGS_storage)));

@@ -50,12 +50,37 @@ struct Config {
   absl::Duration stale_peer_after = absl::Hours(24 * 7);
   // Records per replication Summaries batch this node sends (1-100000).
   int replication_batch_records = 1000;
-  // Allows a --listen address that the network can reach although this
-  // build has neither TLS nor authentication (issue 13 brings them): every
-  // table readable and writable by anyone who reaches the port. Without
-  // it, such an address is refused at start.
+  // Allows a --listen address that the network can reach without the
+  // protection SecuredForNetwork() asks for: every table readable and
+  // writable by anyone who reaches the port. Without it, such an address is
+  // refused at start.
   bool insecure = false;
+
+  // TLS (docs/security.md, "TLS and certificates"). Paths of PEM files,
+  // each readable when the configuration was validated; empty: unset.
+  // The server's certificate chain and private key: both or neither; set,
+  // every connection to --listen is TLS.
+  std::string tls_cert;
+  std::string tls_key;
+  // REQUIRES tls_cert. Set: clients must present a certificate this CA
+  // signed (mTLS), or the handshake fails.
+  std::string tls_client_ca;
+  // Set: peers are dialed over TLS, their certificate verified against this
+  // CA and the host name dialed. Empty: peers are dialed in plaintext.
+  std::string peer_tls_ca;
+  // The client certificate and key presented to dialed peers: both or
+  // neither; neither given, they are tls_cert and tls_key.
+  std::string peer_tls_cert;
+  std::string peer_tls_key;
+  // How often the files above are read again, so that replaced files are
+  // used for new connections without a restart (whole seconds, >= 1 s).
+  absl::Duration tls_reload_interval = absl::Seconds(60);
 };
+
+// The closed-by-default rule's condition: whether `config` protects a
+// --listen address that the network can reach well enough to start
+// without --insecure. Today: TLS (--tls_cert) is set.
+bool SecuredForNetwork(const Config& config);
 
 // One flag and its environment variable, e.g. {"listen", "RECONDB_LISTEN"}.
 struct FlagEnv {

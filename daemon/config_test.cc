@@ -1,5 +1,6 @@
 #include "daemon/config.h"
 
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -10,11 +11,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
 
 namespace recondb::daemon {
 namespace {
 
 using ::recondb::testing::StatusIs;
+using ::recondb::testing::TempDir;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
@@ -25,6 +28,20 @@ EnvLookup FakeEnv(std::map<std::string, std::string> vars) {
     return it->second;
   };
 }
+
+// Files that pass the start-up check (readable, PEM-looking); the
+// handshake itself is tested with real certificates in tests/tls_test.cc.
+struct TlsFiles {
+  TlsFiles() {
+    for (const std::string* path : {&cert, &key, &ca}) {
+      std::ofstream(*path) << "-----BEGIN TEST-----\nAAAA\n-----END TEST-----\n";
+    }
+  }
+  TempDir dir;
+  std::string cert = dir.File("node.pem");
+  std::string key = dir.File("node.key");
+  std::string ca = dir.File("ca.pem");
+};
 
 class ConfigTest : public ::testing::Test {
  protected:
@@ -54,6 +71,10 @@ TEST_F(ConfigTest, DefaultsAreTheContractsDefaults) {
   EXPECT_EQ(config.worker_threads, 8);
   EXPECT_EQ(config.stale_peer_after, absl::Hours(168));
   EXPECT_EQ(config.replication_batch_records, 1000);
+  EXPECT_EQ(config.tls_cert, "");
+  EXPECT_EQ(config.tls_client_ca, "");
+  EXPECT_EQ(config.peer_tls_ca, "");
+  EXPECT_EQ(config.tls_reload_interval, absl::Seconds(60));
 }
 
 TEST_F(ConfigTest, EnvironmentVariablesApply) {
@@ -146,15 +167,22 @@ TEST_F(ConfigTest, ListenMustBeHostPort) {
   EXPECT_EQ(config.listen, "[::1]:0");
 }
 
-// Closed by default: an address the network can reach needs --insecure
-// while this build has no TLS and no authentication.
-TEST_F(ConfigTest, ANetworkAddressIsRefusedWithoutInsecure) {
+// Closed by default: an address the network can reach needs TLS or
+// --insecure.
+TEST_F(ConfigTest, ANetworkAddressIsRefusedWithoutTlsOrInsecure) {
+  const TlsFiles tls;
   for (const char* open : {"0.0.0.0:7470", "[::]:7470", "192.168.1.20:7470", "hub.example:7470"}) {
     EXPECT_THAT(Parse({std::string("--listen=") + open}, {}),
                 StatusIs(absl::StatusCode::kInvalidArgument,
-                         AllOf(HasSubstr("--listen"), HasSubstr(open), HasSubstr("--insecure"),
+                         AllOf(HasSubstr("--listen"), HasSubstr(open),
+                               HasSubstr("--tls_cert/--tls_key"), HasSubstr("--insecure"),
                                HasSubstr("RECONDB_INSECURE"))))
         << open;
+    ASSERT_OK_AND_ASSIGN(Config secured, Parse({std::string("--listen=") + open,
+                                                "--tls_cert=" + tls.cert, "--tls_key=" + tls.key},
+                                               {}));
+    EXPECT_TRUE(SecuredForNetwork(secured));
+    EXPECT_FALSE(secured.insecure);
     ASSERT_OK_AND_ASSIGN(Config config, Parse({std::string("--listen=") + open, "--insecure"}, {}));
     EXPECT_TRUE(config.insecure);
     EXPECT_OK(Parse({std::string("--listen=") + open}, {{"RECONDB_INSECURE", "true"}}));
@@ -164,6 +192,75 @@ TEST_F(ConfigTest, ANetworkAddressIsRefusedWithoutInsecure) {
     ASSERT_OK_AND_ASSIGN(Config config, Parse({std::string("--listen=") + local}, {}));
     EXPECT_FALSE(config.insecure) << local;
   }
+}
+
+TEST_F(ConfigTest, TlsFlagsAndTheirVariables) {
+  const TlsFiles tls;
+  ASSERT_OK_AND_ASSIGN(
+      Config config,
+      Parse({"--tls_cert=" + tls.cert, "--tls_key=" + tls.key, "--tls_client_ca=" + tls.ca},
+            {{"RECONDB_PEER_TLS_CA", tls.ca}, {"RECONDB_TLS_RELOAD_INTERVAL", "5s"}}));
+  EXPECT_EQ(config.tls_cert, tls.cert);
+  EXPECT_EQ(config.tls_key, tls.key);
+  EXPECT_EQ(config.tls_client_ca, tls.ca);
+  EXPECT_EQ(config.peer_tls_ca, tls.ca);
+  EXPECT_EQ(config.tls_reload_interval, absl::Seconds(5));
+  // The peer identity defaults to the server's...
+  EXPECT_EQ(config.peer_tls_cert, tls.cert);
+  EXPECT_EQ(config.peer_tls_key, tls.key);
+  // ... unless given.
+  ASSERT_OK_AND_ASSIGN(config, Parse({"--peer_tls_ca=" + tls.ca, "--peer_tls_cert=" + tls.ca,
+                                      "--peer_tls_key=" + tls.key},
+                                     {}));
+  EXPECT_EQ(config.tls_cert, "");
+  EXPECT_EQ(config.peer_tls_cert, tls.ca);
+  EXPECT_EQ(config.peer_tls_key, tls.key);
+}
+
+TEST_F(ConfigTest, TlsCertificateAndKeyComeTogether) {
+  const TlsFiles tls;
+  EXPECT_THAT(Parse({"--tls_cert=" + tls.cert}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("--tls_key (RECONDB_TLS_KEY)"), HasSubstr("--tls_cert"))));
+  EXPECT_THAT(Parse({"--tls_key=" + tls.key}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--tls_cert")));
+  EXPECT_THAT(Parse({"--peer_tls_key=" + tls.key}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--peer_tls_cert")));
+  EXPECT_THAT(Parse({"--tls_client_ca=" + tls.ca}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("--tls_client_ca"), HasSubstr("--tls_cert"))));
+}
+
+TEST_F(ConfigTest, UnreadableTlsFilesNameTheFlagAndPath) {
+  const TlsFiles tls;
+  const std::string missing = tls.dir.File("missing.pem");
+  EXPECT_THAT(Parse({"--tls_cert=" + missing, "--tls_key=" + tls.key}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("--tls_cert (RECONDB_TLS_CERT)"), HasSubstr(missing),
+                             HasSubstr("No such file"))));
+  EXPECT_THAT(
+      Parse({"--tls_cert=" + tls.cert, "--tls_key=" + tls.key, "--tls_client_ca=" + missing}, {}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("--tls_client_ca"), HasSubstr(missing))));
+  EXPECT_THAT(Parse({"--peer_tls_ca=" + missing}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("--peer_tls_ca"), HasSubstr(missing))));
+  const std::string not_pem = tls.dir.File("not.pem");
+  std::ofstream(not_pem) << "hello\n";
+  EXPECT_THAT(Parse({"--tls_cert=" + tls.cert, "--tls_key=" + not_pem}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("--tls_key"), HasSubstr(not_pem), HasSubstr("no PEM"))));
+}
+
+TEST_F(ConfigTest, TlsReloadIntervalIsWholePositiveSeconds) {
+  for (const char* bad : {"0s", "-1s", "500ms", "1.5s"}) {
+    EXPECT_THAT(Parse({std::string("--tls_reload_interval=") + bad}, {}),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         AllOf(HasSubstr("--tls_reload_interval"), HasSubstr("at least 1s"))))
+        << bad;
+  }
+  ASSERT_OK_AND_ASSIGN(Config config, Parse({"--tls_reload_interval=1s"}, {}));
+  EXPECT_EQ(config.tls_reload_interval, absl::Seconds(1));
 }
 
 TEST_F(ConfigTest, ListenTakesAUnixSocketPath) {

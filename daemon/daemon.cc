@@ -48,11 +48,26 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::StartInOrder(
   RETURN_IF_ERROR(daemon->StartServer());
   daemon->logger_->info("recondbd listening on {} node_id={} storage={}", daemon->address_,
                         daemon->engine_->node_id(), daemon->StorageDescription());
-  if (config.insecure) {
+  if (!config.tls_cert.empty()) {
+    daemon->logger_->info("TLS on {}: certificate {}, {}; files re-read every {}", daemon->address_,
+                          config.tls_cert,
+                          config.tls_client_ca.empty()
+                              ? std::string("client certificates not asked for")
+                              : absl::StrCat("clients must present a certificate of ",
+                                             config.tls_client_ca),
+                          absl::FormatDuration(config.tls_reload_interval));
+  }
+  if (!config.peer_tls_ca.empty()) {
+    daemon->logger_->info("peers dialed over TLS, verified against {}{}", config.peer_tls_ca,
+                          config.peer_tls_cert.empty()
+                              ? std::string(", no client certificate")
+                              : absl::StrCat(", client certificate ", config.peer_tls_cert));
+  }
+  if (config.insecure && !SecuredForNetwork(config)) {
     if (auto listen = ParseListenAddress(config.listen); listen.ok() && !listen->IsLocalOnly()) {
       daemon->logger_->warn(
-          "--insecure: {} is reachable from the network with no TLS and no authentication; "
-          "anyone who reaches it can read and change every table",
+          "--insecure: {} is reachable from the network without TLS; anyone who reaches it "
+          "can read and change every table",
           config.listen);
     }
   }
@@ -95,7 +110,14 @@ absl::Status Daemon::OpenEngine() {
 void Daemon::MakeReplication() {
   GrpcDialerOptions dialer;
   dialer.max_message_bytes = config_.max_message_bytes;
-  dialer_ = std::make_unique<GrpcDialer>(dialer);
+  if (!config_.peer_tls_ca.empty()) {
+    TlsFiles files{config_.peer_tls_cert, config_.peer_tls_key, config_.peer_tls_ca,
+                   config_.tls_reload_interval};
+    WatchedCredentials<grpc::ChannelCredentials> tls = MakeTlsChannelCredentials(files);
+    tls_providers_.push_back(std::move(tls.provider));
+    dialer.credentials = std::move(tls.credentials);
+  }
+  dialer_ = std::make_unique<GrpcDialer>(std::move(dialer));
   reconciler::PeerManagerOptions peers;
   peers.engine = engine_.get();
   peers.dialer = dialer_.get();
@@ -124,6 +146,13 @@ absl::Status Daemon::StartServer() {
   options.listen = config_.listen;
   options.max_message_bytes = config_.max_message_bytes;
   options.unary_call_queue = true;
+  if (!config_.tls_cert.empty()) {
+    TlsFiles files{config_.tls_cert, config_.tls_key, config_.tls_client_ca,
+                   config_.tls_reload_interval};
+    WatchedCredentials<grpc::ServerCredentials> tls = MakeTlsServerCredentials(files);
+    tls_providers_.push_back(std::move(tls.provider));
+    options.credentials = std::move(tls.credentials);
+  }
   ASSIGN_OR_RETURN(
       StartedServer started,
       StartGrpcServer(options,

@@ -15,6 +15,7 @@
 #include "daemon/admin_service.h"
 #include "daemon/completion_queue_threads.h"
 #include "daemon/config.h"
+#include "daemon/tls_credentials.h"
 #include "daemon/data_dir_lock.h"
 #include "daemon/database_service.h"
 #include "daemon/pid_lock_file.h"
@@ -91,6 +92,9 @@ class Daemon {
   const Config config_;
   const std::shared_ptr<spdlog::logger> logger_;
   // Declared in start order; Shutdown() releases them in reverse.
+  // The TLS certificate providers (daemon/tls_credentials.h) of the server
+  // and the dialer: declared first, so they outlive both.
+  std::vector<std::shared_ptr<grpc::experimental::CertificateProviderInterface>> tls_providers_;
   std::unique_ptr<DataDirLock> lock_;
   std::unique_ptr<storage::Storage> storage_;
   std::unique_ptr<engine::Engine> engine_;

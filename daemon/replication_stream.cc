@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/synchronization/notification.h"
+#include "daemon/peer_certificate.h"
 #include "daemon/status_conversion.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -99,6 +100,12 @@ absl::Status ClientReplicationStream::Finish(const absl::Status& session_status)
   return session_status;
 }
 
+std::vector<std::string> ClientReplicationStream::PeerCertificateNames() const {
+  const std::shared_ptr<const grpc::AuthContext> auth = context_.auth_context();
+  if (auth == nullptr) return {};
+  return daemon::PeerCertificateNames(*auth);
+}
+
 absl::StatusOr<std::unique_ptr<reconciler::DialedStream>> GrpcDialer::Dial(
     const std::string& address, v1::SessionMode mode, absl::Time deadline) {
   grpc::ChannelArguments args;
@@ -112,7 +119,11 @@ absl::StatusOr<std::unique_ptr<reconciler::DialedStream>> GrpcDialer::Dial(
               static_cast<int>(absl::ToInt64Milliseconds(options_.keepalive_timeout)));
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+      grpc::CreateCustomChannel(address,
+                                options_.credentials != nullptr
+                                    ? options_.credentials
+                                    : grpc::InsecureChannelCredentials(),
+                                args);
   return std::unique_ptr<reconciler::DialedStream>(
       std::make_unique<ClientReplicationStream>(channel, mode, deadline));
 }

@@ -8,7 +8,9 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <utility>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -16,6 +18,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
+#include "grpcpp/security/credentials.h"
 #include "grpcpp/support/sync_stream.h"
 #include "reconciler/message_stream.h"
 #include "reconciler/peer_manager.h"
@@ -55,6 +58,11 @@ class ClientReplicationStream final : public reconciler::DialedStream {
   // the call and returns it. Waits for the server at most kFinishGrace.
   absl::Status Finish(const absl::Status& session_status) override;
 
+  // The names in the peer's verified server certificate
+  // (daemon/peer_certificate.h); empty over plaintext. Meaningful once the
+  // call has started: after the first Read that returned true.
+  std::vector<std::string> PeerCertificateNames() const;
+
   static constexpr absl::Duration kFinishGrace = absl::Seconds(5);
 
  private:
@@ -77,6 +85,9 @@ struct GrpcDialerOptions {
   // answer. The daemon's server accepts pings every 10 s.
   absl::Duration keepalive_time = absl::Seconds(20);
   absl::Duration keepalive_timeout = absl::Seconds(10);
+  // The channel credentials of every dial (daemon/tls_credentials.h), shared
+  // by all channels. Default (null): plaintext.
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
 };
 
 // Opens Replicate calls to "host:port", each on a channel of its own (so
@@ -84,7 +95,7 @@ struct GrpcDialerOptions {
 // blocks: the call connects lazily.
 class GrpcDialer final : public reconciler::Dialer {
  public:
-  explicit GrpcDialer(GrpcDialerOptions options = {}) : options_(options) {}
+  explicit GrpcDialer(GrpcDialerOptions options = {}) : options_(std::move(options)) {}
   absl::StatusOr<std::unique_ptr<reconciler::DialedStream>> Dial(const std::string& address,
                                                                  v1::SessionMode mode,
                                                                  absl::Time deadline) override;

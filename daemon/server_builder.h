@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "daemon/pid_lock_file.h"
+#include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 
 namespace grpc {
@@ -22,6 +23,9 @@ struct ServerOptions {
   std::string listen;
   // Largest message received or sent. Default: 4 MiB.
   int max_message_bytes = 4 << 20;
+  // The listening port's credentials (daemon/tls_credentials.h). Default
+  // (null): plaintext.
+  std::shared_ptr<grpc::ServerCredentials> credentials;
   // Whether to add a completion queue for services with async methods
   // (StartedServer::unary_call_queue). Default: no.
   bool unary_call_queue = false;

@@ -151,7 +151,9 @@ TEST(DaemonFlagsTest, HelpListsTheFlags) {
        {"listen", "data_dir", "storage", "durability", "page_size", "log_level",
         "max_message_bytes", "max_record_bytes", "worker_threads", "peer", "RECONDB_PEERS",
         "stale_peer_after", "RECONDB_STALE_PEER_AFTER", "replication_batch_records",
-        "insecure", "RECONDB_INSECURE"}) {
+        "insecure", "RECONDB_INSECURE", "tls_cert", "RECONDB_TLS_CERT", "tls_key",
+        "tls_client_ca", "peer_tls_ca", "peer_tls_cert", "peer_tls_key", "tls_reload_interval",
+        "RECONDB_TLS_RELOAD_INTERVAL"}) {
     EXPECT_THAT(daemon->log(), HasSubstr(flag));
   }
 }
@@ -178,9 +180,9 @@ TEST(DaemonFlagsTest, BadPeerAddressExitsOne) {
   EXPECT_THAT(daemon->log(), HasSubstr("--peer (RECONDB_PEERS): address \"nohost\""));
 }
 
-// Closed by default: with no TLS and no authentication in this build, an
-// address the network can reach is refused unless the operator says
-// --insecure, and then the start warns.
+// Closed by default: without TLS, an address the network can reach is
+// refused unless the operator says --insecure, and then the start warns.
+// (With --tls_cert it starts: tests/tls_test.cc.)
 TEST(DaemonFlagsTest, ANetworkAddressNeedsInsecure) {
   TempDir data;
   DaemonOptions options;
@@ -189,8 +191,8 @@ TEST(DaemonFlagsTest, ANetworkAddressNeedsInsecure) {
   ASSERT_OK_AND_ASSIGN(auto refused, DaemonProcess::Spawn(options));
   ASSERT_OK_AND_ASSIGN(int code, refused->WaitForExit(absl::Seconds(20)));
   EXPECT_EQ(code, 1);
-  EXPECT_THAT(refused->log(), AllOf(HasSubstr("can be reached from the network"),
-                                    HasSubstr("--insecure"), HasSubstr("RECONDB_INSECURE=true")));
+  EXPECT_THAT(refused->log(), AllOf(HasSubstr("is reachable from the network"),
+                                    HasSubstr("--tls_cert/--tls_key"), HasSubstr("--insecure"), HasSubstr("RECONDB_INSECURE=true")));
   options.extra_flags = {"--insecure"};
   ASSERT_OK_AND_ASSIGN(auto open, DaemonProcess::Start(options));
   EXPECT_THAT(open->log(), HasSubstr("--insecure: 0.0.0.0:"));

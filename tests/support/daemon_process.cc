@@ -93,6 +93,7 @@ absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Spawn(DaemonOption
   if (options.data_dir.empty()) return absl::InvalidArgumentError("DaemonOptions.data_dir is required");
   std::unique_ptr<DaemonProcess> d(new DaemonProcess());
   d->log_path_ = d->log_dir_.File("recondbd.log");
+  d->channel_credentials_ = options.channel_credentials;
 
   ExecPlan plan;
   plan.argv = {RecondbdPath(), absl::StrCat("--listen=", options.listen),
@@ -250,10 +251,18 @@ int DaemonProcess::Kill() {
 }
 
 std::shared_ptr<grpc::Channel> DaemonProcess::NewChannel(const grpc::ChannelArguments& args) const {
+  return NewChannel(channel_credentials_ != nullptr ? channel_credentials_
+                                                    : grpc::InsecureChannelCredentials(),
+                    args);
+}
+
+std::shared_ptr<grpc::Channel> DaemonProcess::NewChannel(
+    const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+    const grpc::ChannelArguments& args) const {
   grpc::ChannelArguments a = args;
   // A channel of its own: no subchannel sharing between channels.
   a.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), a);
+  return grpc::CreateCustomChannel(address_, credentials, a);
 }
 
 std::unique_ptr<recondb::v1::Database::Stub> DaemonProcess::NewDatabaseStub() const {

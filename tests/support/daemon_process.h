@@ -34,6 +34,7 @@
 #include "absl/time/time.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/channel.h"
+#include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 #include "recondb/v1/database.grpc.pb.h"
 #include "tests/support/temp_dir.h"
@@ -56,6 +57,10 @@ struct DaemonOptions {
   std::vector<std::string> extra_flags;
   // Extra environment variables ("NAME=value") on top of the test's own.
   std::vector<std::string> extra_env;
+  // The credentials of NewChannel() and the stubs made from it (e.g.
+  // TlsChannelCredentials from tests/support/test_certificates.h for a
+  // daemon started with --tls_cert). Default (null): plaintext.
+  std::shared_ptr<grpc::ChannelCredentials> channel_credentials;
   // How long Start() waits for the `listening on` line.
   absl::Duration start_timeout = absl::Seconds(20);
 };
@@ -110,8 +115,12 @@ class DaemonProcess {
   std::string log() const;
 
   // A new channel to address(), with `args` (each channel its own
-  // connection).
+  // connection) and DaemonOptions::channel_credentials.
   std::shared_ptr<grpc::Channel> NewChannel(
+      const grpc::ChannelArguments& args = grpc::ChannelArguments()) const;
+  // The same with `credentials` instead.
+  std::shared_ptr<grpc::Channel> NewChannel(
+      const std::shared_ptr<grpc::ChannelCredentials>& credentials,
       const grpc::ChannelArguments& args = grpc::ChannelArguments()) const;
   std::unique_ptr<recondb::v1::Database::Stub> NewDatabaseStub() const;
   std::unique_ptr<grpc::health::v1::Health::Stub> NewHealthStub() const;
@@ -136,6 +145,7 @@ class DaemonProcess {
   std::string address_;
   int port_ = 0;
   std::string node_id_;
+  std::shared_ptr<grpc::ChannelCredentials> channel_credentials_;
 };
 
 }  // namespace recondb::testing
