@@ -65,6 +65,14 @@ struct Context {
   Args args;
   std::string addr;
   absl::Duration timeout = absl::Seconds(10);
+  // TLS (--tls_ca and friends, docs/cli.md): the PEM contents, read by
+  // Configure. tls_ca empty: plaintext.
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  // The name the server's certificate is verified against instead of
+  // addr's host; empty: addr's host.
+  std::string tls_server_name;
   bool json = false;
   std::ostream* out = nullptr;
   std::ostream* err = nullptr;

@@ -33,6 +33,7 @@
 #include "tests/support/db_client.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_certificates.h"
 
 extern char** environ;
 
@@ -64,7 +65,7 @@ void WriteFile(const std::string& path, const std::string& text) {
 
 // Spawns recondb with `args`, stdin from `stdin_path` (or /dev/null),
 // stdout and stderr to files in `dir`, and the environment of the test
-// without RECONDB_ADDR plus `env`. Returns the pid.
+// without RECONDB_ADDR and RECONDB_TLS_* plus `env`. Returns the pid.
 pid_t SpawnCli(const TempDir& dir, const std::vector<std::string>& args,
                const std::string& stdin_path, const std::vector<std::string>& env) {
   std::vector<std::string> argv_s = {RECONDB_CLI_PATH};
@@ -74,7 +75,10 @@ pid_t SpawnCli(const TempDir& dir, const std::vector<std::string>& args,
   argv.push_back(nullptr);
   std::vector<std::string> env_s;
   for (char** e = environ; *e != nullptr; ++e) {
-    if (std::string(*e).rfind("RECONDB_ADDR=", 0) != 0) env_s.push_back(*e);
+    const std::string var(*e);
+    if (var.rfind("RECONDB_ADDR=", 0) != 0 && var.rfind("RECONDB_TLS_", 0) != 0) {
+      env_s.push_back(var);
+    }
   }
   env_s.insert(env_s.end(), env.begin(), env.end());
   std::vector<char*> envp;
@@ -280,6 +284,52 @@ TEST_F(CliTest, UsageErrorsExitOne) {
   r = Run({"health", "--timeout", "soon"});
   EXPECT_EQ(r.exit, 1);
   EXPECT_THAT(r.err, HasSubstr("bad --timeout"));
+}
+
+// Issue 13: against a daemon with TLS and mTLS, --tls_ca (with a client
+// certificate) or RECONDB_TLS_* connect; plaintext or no certificate cannot.
+TEST_F(CliTest, TlsOptionsConnectToATlsDaemon) {
+  TempDir certs;
+  ASSERT_OK(MakeCertificates(certs.path(), {"hub", "laptop"}));
+  TempDir data;
+  DaemonOptions options;
+  options.data_dir = data.path();
+  options.extra_flags = {"--tls_cert=" + certs.File("hub.pem"), "--tls_key=" + certs.File("hub.key"),
+                         "--tls_client_ca=" + certs.File("ca.pem")};
+  ASSERT_OK_AND_ASSIGN(other_, DaemonProcess::Start(options));
+  const std::string addr = other_->address();
+  const std::vector<std::string> tls = {"--tls_ca", certs.File("ca.pem"), "--tls_cert",
+                                        certs.File("laptop.pem"), "--tls_key",
+                                        certs.File("laptop.key")};
+  std::vector<std::string> args = {"health"};
+  args.insert(args.end(), tls.begin(), tls.end());
+  CliResult r = RunAt(addr, args);
+  EXPECT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out, "SERVING\n");
+  r = RunAt(addr, {"tables", "list"}, "",
+            {"RECONDB_TLS_CA=" + certs.File("ca.pem"), "RECONDB_TLS_CERT=" + certs.File("laptop.pem"),
+             "RECONDB_TLS_KEY=" + certs.File("laptop.key")});
+  EXPECT_EQ(r.exit, 0) << r.err;
+  // The name verified may be overridden: "hub" is in the certificate, "other" is not.
+  args.insert(args.end(), {"--tls_server_name", "hub"});
+  r = RunAt(addr, args);
+  EXPECT_EQ(r.exit, 0) << r.err;
+  args.back() = "other";
+  r = RunAt(addr, args);
+  EXPECT_EQ(r.exit, 3) << r.err;
+  // Plaintext, or TLS without a client certificate: the handshake fails.
+  r = RunAt(addr, {"health", "--timeout", "3s"});
+  EXPECT_EQ(r.exit, 3) << r.err;
+  r = RunAt(addr, {"health", "--timeout", "3s", "--tls_ca", certs.File("ca.pem")});
+  EXPECT_EQ(r.exit, 3) << r.err;
+  // Files are checked before any call.
+  r = RunAt(addr, {"health", "--tls_ca", certs.File("missing.pem")});
+  EXPECT_EQ(r.exit, 4);
+  EXPECT_THAT(r.err, HasSubstr("cannot read --tls_ca"));
+  r = RunAt(addr, {"health", "--tls_ca", certs.File("ca.pem"), "--tls_cert",
+                   certs.File("laptop.pem")});
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_THAT(r.err, HasSubstr("--tls_cert and --tls_key go together"));
 }
 
 // Issue 15: `recondb --addr HOST:PORT tables list`, the README's form,

@@ -7,6 +7,7 @@
 #include "common/strings.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
 #include "tools/cli/cli.h"
 
 namespace recondb::cli {
@@ -55,7 +56,17 @@ std::string CodeName(grpc::StatusCode code) {
 
 std::shared_ptr<grpc::Channel> Context::Channel() {
   if (channel_ == nullptr) {
-    channel_ = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+    if (tls_ca.empty()) {
+      channel_ = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+    } else {
+      grpc::SslCredentialsOptions tls;
+      tls.pem_root_certs = tls_ca;
+      tls.pem_cert_chain = tls_cert;
+      tls.pem_private_key = tls_key;
+      grpc::ChannelArguments args;
+      if (!tls_server_name.empty()) args.SetSslTargetNameOverride(tls_server_name);
+      channel_ = grpc::CreateCustomChannel(addr, grpc::SslCredentials(tls), args);
+    }
   }
   return channel_;
 }

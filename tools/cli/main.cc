@@ -4,6 +4,9 @@
 // the user's guide.
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <tuple>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -23,6 +26,14 @@ const std::vector<OptionSpec>& GlobalOptions() {
   static const std::vector<OptionSpec> kOptions = {
       {"addr", "HOST:PORT", "the daemon (default $RECONDB_ADDR, else 127.0.0.1:7470)"},
       {"timeout", "DURATION", "deadline of each call, e.g. 10s, 500ms, 2m (default 10s)"},
+      {"tls_ca", "FILE",
+       "connect with TLS, verifying the daemon's certificate against this PEM CA "
+       "(default $RECONDB_TLS_CA)"},
+      {"tls_cert", "FILE", "PEM client certificate for mTLS (default $RECONDB_TLS_CERT)"},
+      {"tls_key", "FILE", "PEM private key of --tls_cert (default $RECONDB_TLS_KEY)"},
+      {"tls_server_name", "NAME",
+       "verify the certificate for NAME instead of --addr's host "
+       "(default $RECONDB_TLS_SERVER_NAME)"},
       {"json", "", "print proto3 JSON, one object per line"},
       {"help", "", "show help"}};
   return kOptions;
@@ -73,10 +84,46 @@ void PrintCommandHelp(std::ostream& out, const Command& c) {
   PrintOptions(out, GlobalOptions());
 }
 
+// The option `name` if given, else the environment variable `env` if set
+// and not empty, else `fallback`.
+std::string OptionOrEnv(const Context& ctx, const std::string& name, const char* env,
+                        const std::string& fallback = "") {
+  const char* value = std::getenv(env);
+  return ctx.args.Get(name, value != nullptr && *value != '\0' ? value : fallback);
+}
+
+// Reads the TLS files named by --tls_ca, --tls_cert and --tls_key (or their
+// variables) into ctx.
+int ConfigureTls(Context& ctx) {
+  const std::string ca = OptionOrEnv(ctx, "tls_ca", "RECONDB_TLS_CA");
+  const std::string cert = OptionOrEnv(ctx, "tls_cert", "RECONDB_TLS_CERT");
+  const std::string key = OptionOrEnv(ctx, "tls_key", "RECONDB_TLS_KEY");
+  ctx.tls_server_name = OptionOrEnv(ctx, "tls_server_name", "RECONDB_TLS_SERVER_NAME");
+  if (cert.empty() != key.empty()) {
+    return UsageError(ctx, "--tls_cert and --tls_key go together");
+  }
+  if (ca.empty() && (!cert.empty() || !ctx.tls_server_name.empty())) {
+    return UsageError(ctx, "--tls_cert, --tls_key and --tls_server_name need --tls_ca");
+  }
+  for (const auto& [flag, path, out] : {std::tuple{"--tls_ca", ca, &ctx.tls_ca},
+                                        std::tuple{"--tls_cert", cert, &ctx.tls_cert},
+                                        std::tuple{"--tls_key", key, &ctx.tls_key}}) {
+    if (path.empty()) continue;
+    std::ifstream in(path, std::ios::binary);
+    std::string text;
+    if (in) text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (text.empty()) {
+      return InputError(ctx, absl::StrCat("cannot read ", flag, " ", path, " (or it is empty)"));
+    }
+    *out = std::move(text);
+  }
+  return kExitOk;
+}
+
 // Fills ctx's global settings from its parsed args and the environment.
 int Configure(Context& ctx) {
-  const char* env = std::getenv("RECONDB_ADDR");
-  ctx.addr = ctx.args.Get("addr", env != nullptr && *env != '\0' ? env : kDefaultAddr);
+  ctx.addr = OptionOrEnv(ctx, "addr", "RECONDB_ADDR", kDefaultAddr);
+  if (int exit = ConfigureTls(ctx); exit != kExitOk) return exit;
   ctx.json = ctx.args.Has("json");
   if (ctx.args.Has("timeout")) {
     const std::string text = ctx.args.Get("timeout");
