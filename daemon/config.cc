@@ -82,8 +82,7 @@ ABSL_FLAG(std::string, tls_cert, "",
           "PEM certificate chain of this server; with --tls_key, every connection "
           "to --listen is TLS. Re-read every --tls_reload_interval. "
           "Env: RECONDB_TLS_CERT.");
-ABSL_FLAG(std::string, tls_key, "",
-          "PEM private key of --tls_cert. Env: RECONDB_TLS_KEY.");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert. Env: RECONDB_TLS_KEY.");
 ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM CA certificate(s): when set, clients and peers must present a "
           "certificate signed by it (mTLS). Needs --tls_cert. "

@@ -172,11 +172,11 @@ TEST_F(ConfigTest, ListenMustBeHostPort) {
 TEST_F(ConfigTest, ANetworkAddressIsRefusedWithoutTlsOrInsecure) {
   const TlsFiles tls;
   for (const char* open : {"0.0.0.0:7470", "[::]:7470", "192.168.1.20:7470", "hub.example:7470"}) {
-    EXPECT_THAT(Parse({std::string("--listen=") + open}, {}),
-                StatusIs(absl::StatusCode::kInvalidArgument,
-                         AllOf(HasSubstr("--listen"), HasSubstr(open),
-                               HasSubstr("--tls_cert/--tls_key"), HasSubstr("--insecure"),
-                               HasSubstr("RECONDB_INSECURE"))))
+    EXPECT_THAT(
+        Parse({std::string("--listen=") + open}, {}),
+        StatusIs(absl::StatusCode::kInvalidArgument,
+                 AllOf(HasSubstr("--listen"), HasSubstr(open), HasSubstr("--tls_cert/--tls_key"),
+                       HasSubstr("--insecure"), HasSubstr("RECONDB_INSECURE"))))
         << open;
     ASSERT_OK_AND_ASSIGN(Config secured, Parse({std::string("--listen=") + open,
                                                 "--tls_cert=" + tls.cert, "--tls_key=" + tls.key},

@@ -17,6 +17,36 @@
 #include "storage/sqlite_storage.h"
 
 namespace recondb::daemon {
+namespace {
+
+// What the server and the dialer speak (TLS, mTLS, plaintext), and the
+// warning of an --insecure network address.
+void LogTransportSecurity(const Config& config, const std::string& address,
+                          spdlog::logger& logger) {
+  if (!config.tls_cert.empty()) {
+    logger.info("TLS on {}: certificate {}, {}; files re-read every {}", address, config.tls_cert,
+                config.tls_client_ca.empty()
+                    ? std::string("client certificates not asked for")
+                    : absl::StrCat("clients must present a certificate of ", config.tls_client_ca),
+                absl::FormatDuration(config.tls_reload_interval));
+  }
+  if (!config.peer_tls_ca.empty()) {
+    logger.info("peers dialed over TLS, verified against {}{}", config.peer_tls_ca,
+                config.peer_tls_cert.empty()
+                    ? std::string(", no client certificate")
+                    : absl::StrCat(", client certificate ", config.peer_tls_cert));
+  }
+  if (config.insecure && !SecuredForNetwork(config)) {
+    if (auto listen = ParseListenAddress(config.listen); listen.ok() && !listen->IsLocalOnly()) {
+      logger.warn(
+          "--insecure: {} is reachable from the network without TLS; anyone who reaches it "
+          "can read and change every table",
+          config.listen);
+    }
+  }
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config,
                                                       std::shared_ptr<spdlog::logger> logger) {
@@ -48,29 +78,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::StartInOrder(
   RETURN_IF_ERROR(daemon->StartServer());
   daemon->logger_->info("recondbd listening on {} node_id={} storage={}", daemon->address_,
                         daemon->engine_->node_id(), daemon->StorageDescription());
-  if (!config.tls_cert.empty()) {
-    daemon->logger_->info("TLS on {}: certificate {}, {}; files re-read every {}", daemon->address_,
-                          config.tls_cert,
-                          config.tls_client_ca.empty()
-                              ? std::string("client certificates not asked for")
-                              : absl::StrCat("clients must present a certificate of ",
-                                             config.tls_client_ca),
-                          absl::FormatDuration(config.tls_reload_interval));
-  }
-  if (!config.peer_tls_ca.empty()) {
-    daemon->logger_->info("peers dialed over TLS, verified against {}{}", config.peer_tls_ca,
-                          config.peer_tls_cert.empty()
-                              ? std::string(", no client certificate")
-                              : absl::StrCat(", client certificate ", config.peer_tls_cert));
-  }
-  if (config.insecure && !SecuredForNetwork(config)) {
-    if (auto listen = ParseListenAddress(config.listen); listen.ok() && !listen->IsLocalOnly()) {
-      daemon->logger_->warn(
-          "--insecure: {} is reachable from the network without TLS; anyone who reaches it "
-          "can read and change every table",
-          config.listen);
-    }
-  }
+  LogTransportSecurity(config, daemon->address_, *daemon->logger_);
   // Dial loops start once this node can answer its peers' streams too.
   RETURN_IF_ERROR(daemon->peers_->Start(config.peers));
   return daemon;

@@ -118,12 +118,10 @@ absl::StatusOr<std::unique_ptr<reconciler::DialedStream>> GrpcDialer::Dial(
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
               static_cast<int>(absl::ToInt64Milliseconds(options_.keepalive_timeout)));
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateCustomChannel(address,
-                                options_.credentials != nullptr
-                                    ? options_.credentials
-                                    : grpc::InsecureChannelCredentials(),
-                                args);
+  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
+      address,
+      options_.credentials != nullptr ? options_.credentials : grpc::InsecureChannelCredentials(),
+      args);
   return std::unique_ptr<reconciler::DialedStream>(
       std::make_unique<ClientReplicationStream>(channel, mode, deadline));
 }

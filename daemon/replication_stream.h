@@ -8,8 +8,8 @@
 #include <atomic>
 #include <memory>
 #include <string>
-#include <utility>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"

@@ -38,10 +38,10 @@ absl::StatusOr<StartedServer> StartGrpcServer(const ServerOptions& options,
 
   grpc::ServerBuilder builder;
   int selected_port = 0;
-  builder.AddListeningPort(options.listen,
-                           options.credentials != nullptr ? options.credentials
-                                                          : grpc::InsecureServerCredentials(),
-                           &selected_port);
+  builder.AddListeningPort(
+      options.listen,
+      options.credentials != nullptr ? options.credentials : grpc::InsecureServerCredentials(),
+      &selected_port);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   // Replication links send keepalive pings while idle (every 20 s, see
   // GrpcDialerOptions); accept them instead of answering "too many pings".

@@ -9,10 +9,10 @@ namespace {
 
 std::shared_ptr<grpc::experimental::CertificateProviderInterface> WatchFiles(
     const TlsFiles& files) {
-  const auto seconds = static_cast<unsigned int>(
-      std::max<int64_t>(1, absl::ToInt64Seconds(files.reload_interval)));
-  return std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
-      files.key, files.cert, files.ca, seconds);
+  const auto seconds =
+      static_cast<unsigned int>(std::max<int64_t>(1, absl::ToInt64Seconds(files.reload_interval)));
+  return std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(files.key, files.cert,
+                                                                              files.ca, seconds);
 }
 
 }  // namespace

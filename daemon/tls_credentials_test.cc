@@ -70,8 +70,8 @@ class TlsCredentialsTest : public ::testing::Test {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     if (!target_name.empty()) args.SetSslTargetNameOverride(target_name);
-    auto stub = bench::v1::Echo::NewStub(
-        grpc::CreateCustomChannel(server_.address, credentials, args));
+    auto stub =
+        bench::v1::Echo::NewStub(grpc::CreateCustomChannel(server_.address, credentials, args));
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
     bench::v1::EchoResponse response;
@@ -124,8 +124,7 @@ TEST_F(TlsCredentialsTest, TheDialerVerifiesTheHostName) {
   EXPECT_THAT(answer.client_names, IsEmpty());  // None asked for.
   EXPECT_TRUE(Call(dialer.credentials, "hub").status.ok());
   // The CA signed it, but for other names.
-  EXPECT_EQ(Call(dialer.credentials, "laptop").status.error_code(),
-            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(Call(dialer.credentials, "laptop").status.error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
 TEST_F(TlsCredentialsTest, PlaintextHasNoNames) {

@@ -147,13 +147,31 @@ TEST(DaemonFlagsTest, HelpListsTheFlags) {
   ASSERT_OK_AND_ASSIGN(auto daemon, DaemonProcess::Spawn(options));
   ASSERT_OK_AND_ASSIGN(int code, daemon->WaitForExit(absl::Seconds(20)));
   (void)code;  // absl's --help exits 1; only the text is checked.
-  for (const char* flag :
-       {"listen", "data_dir", "storage", "durability", "page_size", "log_level",
-        "max_message_bytes", "max_record_bytes", "worker_threads", "peer", "RECONDB_PEERS",
-        "stale_peer_after", "RECONDB_STALE_PEER_AFTER", "replication_batch_records",
-        "insecure", "RECONDB_INSECURE", "tls_cert", "RECONDB_TLS_CERT", "tls_key",
-        "tls_client_ca", "peer_tls_ca", "peer_tls_cert", "peer_tls_key", "tls_reload_interval",
-        "RECONDB_TLS_RELOAD_INTERVAL"}) {
+  for (const char* flag : {"listen",
+                           "data_dir",
+                           "storage",
+                           "durability",
+                           "page_size",
+                           "log_level",
+                           "max_message_bytes",
+                           "max_record_bytes",
+                           "worker_threads",
+                           "peer",
+                           "RECONDB_PEERS",
+                           "stale_peer_after",
+                           "RECONDB_STALE_PEER_AFTER",
+                           "replication_batch_records",
+                           "insecure",
+                           "RECONDB_INSECURE",
+                           "tls_cert",
+                           "RECONDB_TLS_CERT",
+                           "tls_key",
+                           "tls_client_ca",
+                           "peer_tls_ca",
+                           "peer_tls_cert",
+                           "peer_tls_key",
+                           "tls_reload_interval",
+                           "RECONDB_TLS_RELOAD_INTERVAL"}) {
     EXPECT_THAT(daemon->log(), HasSubstr(flag));
   }
 }
@@ -191,8 +209,9 @@ TEST(DaemonFlagsTest, ANetworkAddressNeedsInsecure) {
   ASSERT_OK_AND_ASSIGN(auto refused, DaemonProcess::Spawn(options));
   ASSERT_OK_AND_ASSIGN(int code, refused->WaitForExit(absl::Seconds(20)));
   EXPECT_EQ(code, 1);
-  EXPECT_THAT(refused->log(), AllOf(HasSubstr("is reachable from the network"),
-                                    HasSubstr("--tls_cert/--tls_key"), HasSubstr("--insecure"), HasSubstr("RECONDB_INSECURE=true")));
+  EXPECT_THAT(refused->log(),
+              AllOf(HasSubstr("is reachable from the network"), HasSubstr("--tls_cert/--tls_key"),
+                    HasSubstr("--insecure"), HasSubstr("RECONDB_INSECURE=true")));
   options.extra_flags = {"--insecure"};
   ASSERT_OK_AND_ASSIGN(auto open, DaemonProcess::Start(options));
   EXPECT_THAT(open->log(), HasSubstr("--insecure: 0.0.0.0:"));

@@ -174,10 +174,9 @@ TEST_F(TlsTest, ANetworkAddressStartsWithTls) {
   EXPECT_THAT(daemon->log(), Not(HasSubstr("--insecure")));
   grpc::ChannelArguments name;
   name.SetSslTargetNameOverride("localhost");
-  DbClient db(
-      grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", daemon->port()),
-                                TlsChannelCredentials(Ca1("a").ca()), name),
-      kCallTimeout);
+  DbClient db(grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", daemon->port()),
+                                        TlsChannelCredentials(Ca1("a").ca()), name),
+              kCallTimeout);
   EXPECT_OK(db.ListTables());
   db.Close();
   ASSERT_OK_AND_ASSIGN(int code, daemon->Stop());
@@ -191,8 +190,7 @@ TEST_F(TlsTest, WithAClientCaAClientWithoutACertificateIsRefused) {
   EXPECT_THAT(Call(*daemon, grpc::InsecureChannelCredentials()),
               StatusIs(absl::StatusCode::kUnavailable));
   // A certificate of another CA is no better than none.
-  EXPECT_THAT(Call(*daemon, Client(Ca1("a"), Ca2("b"))),
-              StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(Call(*daemon, Client(Ca1("a"), Ca2("b"))), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_OK(Call(*daemon, Client(Ca1("a"), Ca1("b"))));
   ASSERT_OK_AND_ASSIGN(int code, daemon->Stop());
   EXPECT_EQ(code, 0);
@@ -292,8 +290,7 @@ TEST_F(TlsTest, ARotatedCertificateIsUsedForNewConnections) {
   std::filesystem::copy_file(Ca1("a").cert(), served.cert());
   std::filesystem::copy_file(Ca1("a").key(), served.key());
   TempDir data;
-  ASSERT_OK_AND_ASSIGN(auto daemon,
-                       StartTlsNode(data, served, ReloadEverySecond()));
+  ASSERT_OK_AND_ASSIGN(auto daemon, StartTlsNode(data, served, ReloadEverySecond()));
   const auto old_ca = TlsChannelCredentials(Ca1("a").ca());
   const auto new_ca = TlsChannelCredentials(Ca2("a").ca());
   ASSERT_OK(Call(*daemon, old_ca));
@@ -303,8 +300,8 @@ TEST_F(TlsTest, ARotatedCertificateIsUsedForNewConnections) {
   ASSERT_OK(before.ListTables());
 
   // Replace both files, each by a rename (as a deployment tool would).
-  for (const auto& [from, to] : {std::pair{Ca2("a").key(), served.key()},
-                                 std::pair{Ca2("a").cert(), served.cert()}}) {
+  for (const auto& [from, to] :
+       {std::pair{Ca2("a").key(), served.key()}, std::pair{Ca2("a").cert(), served.cert()}}) {
     std::filesystem::copy_file(from, to + ".new");
     std::filesystem::rename(to + ".new", to);
   }

@@ -251,9 +251,9 @@ int DaemonProcess::Kill() {
 }
 
 std::shared_ptr<grpc::Channel> DaemonProcess::NewChannel(const grpc::ChannelArguments& args) const {
-  return NewChannel(channel_credentials_ != nullptr ? channel_credentials_
-                                                    : grpc::InsecureChannelCredentials(),
-                    args);
+  return NewChannel(
+      channel_credentials_ != nullptr ? channel_credentials_ : grpc::InsecureChannelCredentials(),
+      args);
 }
 
 std::shared_ptr<grpc::Channel> DaemonProcess::NewChannel(

@@ -36,9 +36,9 @@ std::string MakeCertsScript() {
 absl::Status MakeCertificates(const std::filesystem::path& dir,
                               const std::vector<std::string>& nodes,
                               const CertificateOptions& options) {
-  std::string command = absl::StrCat(Quoted(MakeCertsScript()), " --ca-name ",
-                                     Quoted(options.ca_name), options.expired ? " --expired" : "",
-                                     " ", Quoted(dir.string()));
+  std::string command =
+      absl::StrCat(Quoted(MakeCertsScript()), " --ca-name ", Quoted(options.ca_name),
+                   options.expired ? " --expired" : "", " ", Quoted(dir.string()));
   for (const std::string& node : nodes) absl::StrAppend(&command, " ", Quoted(node));
   absl::StrAppend(&command, " 2>&1");
   FILE* pipe = ::popen(command.c_str(), "r");
@@ -60,8 +60,8 @@ absl::StatusOr<std::string> ReadTextFile(const std::filesystem::path& path) {
 }
 
 std::shared_ptr<grpc::ChannelCredentials> TlsChannelCredentials(const std::string& ca_pem_path,
-                                                                 const std::string& cert_path,
-                                                                 const std::string& key_path) {
+                                                                const std::string& cert_path,
+                                                                const std::string& key_path) {
   grpc::SslCredentialsOptions options;
   options.pem_root_certs = ReadTextFile(ca_pem_path).value_or("");
   if (!cert_path.empty()) {

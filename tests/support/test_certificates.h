@@ -45,8 +45,8 @@ absl::StatusOr<std::string> ReadTextFile(const std::filesystem::path& path);
 // `cert_path` is given, presenting that client certificate and key. Files
 // that cannot be read are read as empty (the handshake then fails).
 std::shared_ptr<grpc::ChannelCredentials> TlsChannelCredentials(const std::string& ca_pem_path,
-                                                                 const std::string& cert_path = "",
-                                                                 const std::string& key_path = "");
+                                                                const std::string& cert_path = "",
+                                                                const std::string& key_path = "");
 
 }  // namespace recondb::testing
 

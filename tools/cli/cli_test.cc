@@ -294,21 +294,23 @@ TEST_F(CliTest, TlsOptionsConnectToATlsDaemon) {
   TempDir data;
   DaemonOptions options;
   options.data_dir = data.path();
-  options.extra_flags = {"--tls_cert=" + certs.File("hub.pem"), "--tls_key=" + certs.File("hub.key"),
+  options.extra_flags = {"--tls_cert=" + certs.File("hub.pem"),
+                         "--tls_key=" + certs.File("hub.key"),
                          "--tls_client_ca=" + certs.File("ca.pem")};
   ASSERT_OK_AND_ASSIGN(other_, DaemonProcess::Start(options));
   const std::string addr = other_->address();
-  const std::vector<std::string> tls = {"--tls_ca", certs.File("ca.pem"), "--tls_cert",
-                                        certs.File("laptop.pem"), "--tls_key",
-                                        certs.File("laptop.key")};
+  const std::vector<std::string> tls = {"--tls_ca",   certs.File("ca.pem"),
+                                        "--tls_cert", certs.File("laptop.pem"),
+                                        "--tls_key",  certs.File("laptop.key")};
   std::vector<std::string> args = {"health"};
   args.insert(args.end(), tls.begin(), tls.end());
   CliResult r = RunAt(addr, args);
   EXPECT_EQ(r.exit, 0) << r.err;
   EXPECT_EQ(r.out, "SERVING\n");
-  r = RunAt(addr, {"tables", "list"}, "",
-            {"RECONDB_TLS_CA=" + certs.File("ca.pem"), "RECONDB_TLS_CERT=" + certs.File("laptop.pem"),
-             "RECONDB_TLS_KEY=" + certs.File("laptop.key")});
+  r = RunAt(
+      addr, {"tables", "list"}, "",
+      {"RECONDB_TLS_CA=" + certs.File("ca.pem"), "RECONDB_TLS_CERT=" + certs.File("laptop.pem"),
+       "RECONDB_TLS_KEY=" + certs.File("laptop.key")});
   EXPECT_EQ(r.exit, 0) << r.err;
   // The name verified may be overridden: "hub" is in the certificate, "other" is not.
   args.insert(args.end(), {"--tls_server_name", "hub"});
@@ -326,8 +328,8 @@ TEST_F(CliTest, TlsOptionsConnectToATlsDaemon) {
   r = RunAt(addr, {"health", "--tls_ca", certs.File("missing.pem")});
   EXPECT_EQ(r.exit, 4);
   EXPECT_THAT(r.err, HasSubstr("cannot read --tls_ca"));
-  r = RunAt(addr, {"health", "--tls_ca", certs.File("ca.pem"), "--tls_cert",
-                   certs.File("laptop.pem")});
+  r = RunAt(addr,
+            {"health", "--tls_ca", certs.File("ca.pem"), "--tls_cert", certs.File("laptop.pem")});
   EXPECT_EQ(r.exit, 1);
   EXPECT_THAT(r.err, HasSubstr("--tls_cert and --tls_key go together"));
 }

@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
-#include <iterator>
-#include <tuple>
 #include <iostream>
+#include <iterator>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -105,9 +105,9 @@ int ConfigureTls(Context& ctx) {
   if (ca.empty() && (!cert.empty() || !ctx.tls_server_name.empty())) {
     return UsageError(ctx, "--tls_cert, --tls_key and --tls_server_name need --tls_ca");
   }
-  for (const auto& [flag, path, out] : {std::tuple{"--tls_ca", ca, &ctx.tls_ca},
-                                        std::tuple{"--tls_cert", cert, &ctx.tls_cert},
-                                        std::tuple{"--tls_key", key, &ctx.tls_key}}) {
+  for (const auto& [flag, path, out] :
+       {std::tuple{"--tls_ca", ca, &ctx.tls_ca}, std::tuple{"--tls_cert", cert, &ctx.tls_cert},
+        std::tuple{"--tls_key", key, &ctx.tls_key}}) {
     if (path.empty()) continue;
     std::ifstream in(path, std::ios::binary);
     std::string text;
