@@ -2,8 +2,8 @@
 // certificates made at test time by scripts/make-certs.sh (openssl): a TLS
 // client; two daemons that replicate over mTLS; a peer certificate of
 // another CA, an expired certificate and a client without a certificate,
-// each refused; a certificate rotated on a live node, used for new
-// connections without a restart (docs/security.md, "TLS and certificates").
+// each refused; a certificate and a client CA rotated on a live node, used
+// for new connections without a restart (docs/security.md, "TLS and certificates").
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -316,6 +316,33 @@ TEST_F(TlsTest, ARotatedCertificateIsUsedForNewConnections) {
   EXPECT_OK(before.ListTables());  // Live connections keep their session.
   EXPECT_TRUE(daemon->running());
   before.Close();
+  ASSERT_OK_AND_ASSIGN(int code, daemon->Stop());
+  EXPECT_EQ(code, 0);
+}
+
+// The client CA is watched the same way: replaced by another CA's, clients
+// of the new CA get in and those of the old one no longer do.
+TEST_F(TlsTest, ARotatedClientCaIsUsedForNewConnections) {
+  TempDir live;
+  const std::string client_ca = live.File("clients.pem");
+  std::filesystem::copy_file(Ca1("a").ca(), client_ca);
+  TlsNodeOptions options = Mtls(client_ca, "", nullptr);
+  options.extra_flags = {"--tls_reload_interval=1s"};
+  TempDir data;
+  ASSERT_OK_AND_ASSIGN(auto daemon, StartTlsNode(data, Ca1("a"), options));
+  ASSERT_OK(Call(*daemon, Client(Ca1("a"), Ca1("b"))));
+  ASSERT_THAT(Call(*daemon, Client(Ca1("a"), Ca2("b"))), StatusIs(absl::StatusCode::kUnavailable));
+
+  std::filesystem::copy_file(Ca2("a").ca(), client_ca + ".new");
+  std::filesystem::rename(client_ca + ".new", client_ca);
+  absl::Status rotated = absl::UnavailableError("not yet");
+  for (absl::Time end = absl::Now() + absl::Seconds(20); absl::Now() < end;
+       absl::SleepFor(absl::Milliseconds(200))) {
+    rotated = Call(*daemon, Client(Ca1("a"), Ca2("b")));
+    if (rotated.ok()) break;
+  }
+  EXPECT_OK(rotated) << daemon->log();
+  EXPECT_THAT(Call(*daemon, Client(Ca1("a"), Ca1("b"))), StatusIs(absl::StatusCode::kUnavailable));
   ASSERT_OK_AND_ASSIGN(int code, daemon->Stop());
   EXPECT_EQ(code, 0);
 }
