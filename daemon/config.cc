@@ -230,21 +230,17 @@ absl::Status ReadTlsFlags(Config& config) {
   if (!config.tls_client_ca.empty() && config.tls_cert.empty()) {
     return BadValue("tls_client_ca", "needs --tls_cert and --tls_key (a TLS server)");
   }
+  const std::pair<std::string_view, const std::string*> files[] = {
+      {"tls_cert", &config.tls_cert},           {"tls_key", &config.tls_key},
+      {"tls_client_ca", &config.tls_client_ca}, {"peer_tls_ca", &config.peer_tls_ca},
+      {"peer_tls_cert", &config.peer_tls_cert}, {"peer_tls_key", &config.peer_tls_key}};
+  for (const auto& [flag, path] : files) {
+    if (!path->empty()) RETURN_IF_ERROR(CheckPemFile(flag, *path));
+  }
+  // After the checks, so that a bad file is named by the flag that gave it.
   if (config.peer_tls_cert.empty()) {
     config.peer_tls_cert = config.tls_cert;
     config.peer_tls_key = config.tls_key;
-  }
-  const std::pair<std::string_view, const std::string*> files[] = {
-      {"tls_cert", &config.tls_cert},
-      {"tls_key", &config.tls_key},
-      {"tls_client_ca", &config.tls_client_ca},
-      {"peer_tls_ca", &config.peer_tls_ca},
-      {absl::GetFlag(FLAGS_peer_tls_cert).empty() ? "tls_cert" : "peer_tls_cert",
-       &config.peer_tls_cert},
-      {absl::GetFlag(FLAGS_peer_tls_key).empty() ? "tls_key" : "peer_tls_key",
-       &config.peer_tls_key}};
-  for (const auto& [flag, path] : files) {
-    if (!path->empty()) RETURN_IF_ERROR(CheckPemFile(flag, *path));
   }
   config.tls_reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
   if (config.tls_reload_interval < absl::Seconds(1) ||
