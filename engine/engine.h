@@ -256,8 +256,10 @@ class Engine {
   // Applies the audits `offered` carries (ChangedRecord::leaf_audits) to the
   // revisions of them this node has, by the rule of ApplyForeignRevisions
   // (a stored audit is replaced only by one that precedes it; the record
-  // gets a feed entry). Writes nothing when nothing changes. Returns how many
-  // revisions changed. INVALID_ARGUMENT for an invalid audit or a
+  // gets a feed entry). When an offered audit is worse than the stored one,
+  // the record also gets a feed entry, so that the better audit is offered
+  // back to the sender. Writes nothing when every offered audit equals the
+  // stored one, or is unknown. Returns how many revisions changed. INVALID_ARGUMENT for an invalid audit or a
   // leaf_audits list that does not match the leaves; NOT_FOUND for an
   // unknown table.
   absl::StatusOr<int64_t> MergeForeignAudit(const std::vector<ChangedRecord>& offered);

@@ -21,6 +21,9 @@ struct Candidate {
   std::string id;
   std::string revision;
   storage::RevisionAudit audit;
+  // False: the offered audit is worse than the stored one, which is offered
+  // back instead (the record gets a feed entry).
+  bool adopt = true;
 };
 
 }  // namespace
@@ -51,8 +54,14 @@ absl::StatusOr<int64_t> Engine::MergeForeignAudit(const std::vector<ChangedRecor
         auto stored = read.txn->GetRevision(*table, record.id, record.leaves[i]);
         if (absl::IsNotFound(stored.status())) continue;  // Wanted instead.
         RETURN_IF_ERROR(stored.status());
-        if (!internal::AuditPrecedes(audit, stored->audit)) continue;
-        candidates.push_back(Candidate{record.table, record.id, record.leaves[i], audit});
+        if (internal::AuditPrecedes(audit, stored->audit)) {
+          candidates.push_back(Candidate{record.table, record.id, record.leaves[i], audit, true});
+        } else if (internal::AuditPrecedes(stored->audit, audit)) {
+          // The sender holds a worse audit: without a feed entry here it
+          // would never be offered the better one (its checkpoint for this
+          // node may be past the record's entry).
+          candidates.push_back(Candidate{record.table, record.id, record.leaves[i], audit, false});
+        }
       }
     }
   }
@@ -66,10 +75,13 @@ absl::StatusOr<int64_t> Engine::MergeForeignAudit(const std::vector<ChangedRecor
     // Read again: a graft may have changed it since the read pass.
     ASSIGN_OR_RETURN(const storage::StoredRevision stored,
                      txn->GetRevision(*table, c.id, c.revision));
-    if (!internal::AuditPrecedes(c.audit, stored.audit)) continue;
-    RETURN_IF_ERROR(txn->SetRevisionAudit(*table, c.id, c.revision, c.audit));
-    ++changed;
-    touched.emplace(c.table, c.id);
+    if (c.adopt && internal::AuditPrecedes(c.audit, stored.audit)) {
+      RETURN_IF_ERROR(txn->SetRevisionAudit(*table, c.id, c.revision, c.audit));
+      ++changed;
+      touched.emplace(c.table, c.id);
+    } else if (!c.adopt && internal::AuditPrecedes(stored.audit, c.audit)) {
+      touched.emplace(c.table, c.id);
+    }
   }
   // A feed entry per changed record, so that the audit is relayed on.
   for (const auto& [table_name, id] : touched) {
