@@ -459,7 +459,9 @@ TEST(SessionTest, RefusesAnotherProtocolVersion) {
   Node n = MemoryNode();
   EXPECT_THAT(AgainstScriptedPeer(*n.engine, PeerHello("p", kProtocolVersion + 1), {}),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("versions 3-3; this node speaks versions 1-2")));
+                       HasSubstr(absl::StrCat("versions ", kProtocolVersion + 1, "-",
+                                              kProtocolVersion + 1, "; this node speaks versions 1-",
+                                              kProtocolVersion))));
 }
 
 TEST(SessionTest, RefusesAPeerClaimingTheNodesOwnId) {
