@@ -31,9 +31,8 @@ using Attributes = std::map<std::string, v1::Value>;
 // Who made a revision, on which node and when: the audit trail
 // (docs/revision-encoding.md, "Audit metadata"). Not covered by the revision
 // id. Unknown (every field empty/0, known() false) for a revision made
-// before audit existed or received from a peer that sent none. REQUIRES (of
-// every write): unknown, or valid as engine/internal/audit.h says (the
-// engine checks; backends do not). Backends return it exactly as stored.
+// before audit existed or received from a peer that sent none. REQUIRES: unknown
+// or valid per engine/internal/audit.h (the engine checks it); read back exactly.
 struct RevisionAudit {
   std::string author;       // The principal's name ("anonymous" with auth off).
   std::string origin_node;  // The node id of the node that made the revision.
