@@ -122,7 +122,8 @@ absl::StatusOr<std::vector<engine::ForeignRevision>> ToForeignRevisions(
     const v1::ImportRevisionsRequest& request) {
   std::vector<engine::ForeignRevision> revisions;
   revisions.reserve(request.revisions_size());
-  for (const v1::HistoryEntry& entry : request.revisions()) {
+  for (int i = 0; i < request.revisions_size(); ++i) {
+    const v1::HistoryEntry& entry = request.revisions(i);
     const v1::Record& record = entry.record();
     absl::StatusOr<engine::RevisionId> parsed = engine::ParseRevision(record.revision());
     if (!parsed.ok()) return parsed.status();
@@ -135,6 +136,19 @@ absl::StatusOr<std::vector<engine::ForeignRevision>> ToForeignRevisions(
     out.rev.deleted = record.deleted();
     out.rev.stub = entry.stub();
     out.rev.attributes.insert(record.attributes().begin(), record.attributes().end());
+    // The audit as given (the engine validates it); none given, none kept.
+    out.rev.audit.author = entry.author();
+    out.rev.audit.origin_node = entry.origin_node();
+    if (entry.has_create_time()) {
+      const google::protobuf::Timestamp& time = entry.create_time();
+      if (time.nanos() < 0 || time.nanos() >= 1000000000 || time.nanos() % 1000 != 0 ||
+          time.seconds() <= 0 || time.seconds() > 253402300799) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "revisions[", i, "].create_time must be whole microseconds after 1970 and before "
+            "year 10000"));
+      }
+      out.rev.audit.create_time_micros = time.seconds() * 1000000 + time.nanos() / 1000;
+    }
   }
   return revisions;
 }

@@ -3,6 +3,7 @@
 #include "daemon/database_service.h"
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -225,6 +226,75 @@ TEST_F(DatabaseServiceTest, ConflictsAreListedWithValuesAndResolved) {
   EXPECT_EQ(winner.revision(), resolved.revision());
   EXPECT_EQ(winner.conflicts_size(), 0);
   EXPECT_EQ(winner.conflict_records_size(), 0);
+}
+
+// ImportRevisions keeps the audit trail a revision carries, stores none when
+// it carries none, and refuses a bad one naming the field; GetRecordHistory
+// shows it.
+TEST_F(DatabaseServiceTest, ImportRevisionsKeepsTheAuditItIsGiven) {
+  ASSERT_TRUE(CreateTable(TodosTable()).ok());
+  auto entry_for = [](const std::string& id) {
+    v1::HistoryEntry entry;
+    *entry.mutable_record() = Todo("todos", id, "imported");
+    const storage::Attributes attributes(entry.record().attributes().begin(),
+                                         entry.record().attributes().end());
+    entry.mutable_record()->set_revision(
+        engine::ComputeRevision(1, {"todos", id, "", false, &attributes}));
+    return entry;
+  };
+  v1::ImportRevisionsRequest import;
+  v1::HistoryEntry* audited = import.add_revisions();
+  *audited = entry_for("t1");
+  audited->set_author("alice");
+  audited->set_origin_node("0b4e7c52-8f3d-4a8e-9c61-2f1d3e4a5b6c");
+  audited->mutable_create_time()->set_seconds(1767225600);
+  audited->mutable_create_time()->set_nanos(123456000);
+  *import.add_revisions() = entry_for("t2");  // No audit.
+  v1::ImportRevisionsResponse imported;
+  ASSERT_TRUE(stub_->ImportRevisions(Context().get(), import, &imported).ok());
+  for (const char* id : {"t1", "t2"}) {
+    v1::GetRecordHistoryRequest request;
+    request.set_table("todos");
+    request.set_id(id);
+    v1::GetRecordHistoryResponse history;
+    ASSERT_TRUE(stub_->GetRecordHistory(Context().get(), request, &history).ok());
+    ASSERT_EQ(history.entries_size(), 1);
+    const v1::HistoryEntry& e = history.entries(0);
+    if (std::string(id) == "t1") {
+      EXPECT_EQ(e.author(), "alice");
+      EXPECT_EQ(e.origin_node(), "0b4e7c52-8f3d-4a8e-9c61-2f1d3e4a5b6c");
+      EXPECT_EQ(e.create_time().seconds(), 1767225600);
+      EXPECT_EQ(e.create_time().nanos(), 123456000);
+    } else {
+      EXPECT_EQ(e.author(), "");
+      EXPECT_EQ(e.origin_node(), "");
+      EXPECT_FALSE(e.has_create_time());
+    }
+  }
+  // Forged or malformed: the field is named, nothing is imported.
+  for (const auto& [field, forge] :
+       std::vector<std::pair<std::string, std::function<void(v1::HistoryEntry&)>>>{
+           {"author", [](v1::HistoryEntry& e) { e.set_author("Root Admin"); }},
+           {"origin_node", [](v1::HistoryEntry& e) { e.set_origin_node("laptop-7"); }},
+           {"create_time", [](v1::HistoryEntry& e) { e.mutable_create_time()->set_nanos(1); }},
+           {"create_time", [](v1::HistoryEntry& e) { e.mutable_create_time()->set_seconds(-1); }},
+       }) {
+    v1::ImportRevisionsRequest bad;
+    v1::HistoryEntry* entry = bad.add_revisions();
+    *entry = entry_for("t3");
+    entry->set_author("alice");
+    entry->set_origin_node("0b4e7c52-8f3d-4a8e-9c61-2f1d3e4a5b6c");
+    entry->mutable_create_time()->set_seconds(1767225600);
+    forge(*entry);
+    grpc::Status status = stub_->ImportRevisions(Context().get(), bad, &imported);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << field;
+    EXPECT_THAT(status.error_message(), HasSubstr(field));
+  }
+  v1::GetRecordRequest get;
+  get.set_table("todos");
+  get.set_id("t3");
+  v1::Record none;
+  EXPECT_EQ(stub_->GetRecord(Context().get(), get, &none).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
 // Reads the stream to its end; returns the changes and sets *status.

@@ -76,8 +76,10 @@ absl::Status CheckWinner(storage::ReadTransaction& txn, const v1::Table& table, 
 }  // namespace
 
 absl::StatusOr<v1::Record> Engine::ResolveConflict(const v1::Record& record,
-                                                   const google::protobuf::FieldMask* mask) {
+                                                   const google::protobuf::FieldMask* mask,
+                                                   std::string_view author) {
   RETURN_IF_ERROR(CheckResolution(record, mask));
+  ASSIGN_OR_RETURN(const storage::RevisionAudit audit, LocalAudit(author));
   const std::string& id = record.id();
   ASSIGN_OR_RETURN(auto txn, options_.storage->BeginWrite());
   ASSIGN_OR_RETURN(auto table, FindTable(txn.get(), record.table()));
@@ -99,8 +101,9 @@ absl::StatusOr<v1::Record> Engine::ResolveConflict(const v1::Record& record,
   // both kinds, and the acknowledged tombstones that were there already.
   std::vector<StoredRevision> after;
   if (record.deleted()) {
-    ASSIGN_OR_RETURN(StoredRevision closed, internal::InsertReviewedClose(
-                                                *txn, *table, winner, options_.max_record_bytes));
+    ASSIGN_OR_RETURN(StoredRevision closed,
+                     internal::InsertReviewedClose(*txn, *table, winner,
+                                                   options_.max_record_bytes, audit));
     after.push_back(std::move(closed));
   } else {
     ASSIGN_OR_RETURN(
@@ -108,15 +111,17 @@ absl::StatusOr<v1::Record> Engine::ResolveConflict(const v1::Record& record,
         internal::BuildAttributes(*table, record.attributes(), mask, &winner.attributes));
     ASSIGN_OR_RETURN(StoredRevision merged, internal::InsertLocalRevision(
                                                 *txn, *table, id, &winner, /*deleted=*/false,
-                                                std::move(attributes), options_.max_record_bytes));
+                                                std::move(attributes), options_.max_record_bytes,
+                                                audit));
     after.push_back(std::move(merged));
   }
   v1::Record result = internal::ToRecord(table->name(), id, after.front());
   std::set<std::string> closed_revisions = {winner.revision};
   for (const auto* kind : {&conflicts.live, &conflicts.deleted}) {
     for (const StoredRevision& leaf : *kind) {
-      ASSIGN_OR_RETURN(StoredRevision closed, internal::InsertReviewedClose(
-                                                  *txn, *table, leaf, options_.max_record_bytes));
+      ASSIGN_OR_RETURN(StoredRevision closed,
+                       internal::InsertReviewedClose(*txn, *table, leaf,
+                                                     options_.max_record_bytes, audit));
       after.push_back(std::move(closed));
       closed_revisions.insert(leaf.revision);
     }

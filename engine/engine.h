@@ -45,7 +45,12 @@ struct EngineOptions {
   int64_t max_record_bytes = 1 << 20;
 };
 
-// A revision sent by another node, grafted as it is.
+// The principal a local write is made for when the caller names none (the
+// built-in principal of a node without authentication).
+inline constexpr char kAnonymousAuthor[] = "anonymous";
+
+// A revision sent by another node, grafted as it is. `rev.audit` is the
+// audit the sender holds for it (unknown if it sent none).
 struct ForeignRevision {
   std::string table;
   storage::StoredRevision rev;  // `leaf` is ignored.
@@ -57,6 +62,10 @@ struct ChangedRecord {
   std::string table;
   std::string id;
   std::vector<std::string> leaves;  // Every leaf of the record's tree.
+  // The audit of each leaf, in the order of `leaves`; empty when the sender
+  // sent none (a version 2 peer), an unknown entry for a leaf whose audit
+  // the sender does not know.
+  std::vector<storage::RevisionAudit> leaf_audits;
 };
 
 // A page of the change feed, for replication.
@@ -138,8 +147,14 @@ class Engine {
   // fields set among them), NOT_FOUND (table, record or revision), ALREADY_EXISTS
   // (create over a live record), ABORTED (revision not a live leaf: stale),
   // RESOURCE_EXHAUSTED (over max_record_bytes).
+  //
+  // Every local write (PutRecord, ResolveConflict, DeleteRecord) stamps the
+  // revisions it makes with their audit: `author` (a principal name, else
+  // INVALID_ARGUMENT), this node's id and the clock's time
+  // (docs/revision-encoding.md, "Audit metadata").
   absl::StatusOr<v1::Record> PutRecord(const v1::Record& record,
-                                       const google::protobuf::FieldMask* mask);
+                                       const google::protobuf::FieldMask* mask,
+                                       std::string_view author = kAnonymousAuthor);
   // Resolves the conflicts of record (record.table, record.id) in one
   // transaction: writes record.attributes (validated, defaulted and masked
   // exactly as PutRecord does, the winner being the parent) as a child of
@@ -156,7 +171,8 @@ class Engine {
   // (record.revision is not the current winner: the message names it),
   // RESOURCE_EXHAUSTED (over max_record_bytes). docs/api.md#conflicts.
   absl::StatusOr<v1::Record> ResolveConflict(const v1::Record& record,
-                                             const google::protobuf::FieldMask* mask);
+                                             const google::protobuf::FieldMask* mask,
+                                             std::string_view author = kAnonymousAuthor);
   // The winner (with its conflicted flag), or the asked revision (conflicted
   // unset). With include_conflicts, the record's conflicts and deleted
   // conflicts (none for a deleted record). NOT_FOUND for a deleted record
@@ -168,7 +184,8 @@ class Engine {
   // tombstone child, returned instead) so that it is not a deleted
   // conflict. The result carries the record's conflicted flag after the
   // write. NOT_FOUND if the record is already deleted.
-  absl::StatusOr<v1::Record> DeleteRecord(const v1::DeleteRecordRequest& request);
+  absl::StatusOr<v1::Record> DeleteRecord(const v1::DeleteRecordRequest& request,
+                                          std::string_view author = kAnonymousAuthor);
   absl::StatusOr<v1::ListRecordsResponse> ListRecords(
       const v1::ListRecordsRequest& request);
   // The number of live records of `table` (rows of its view). NOT_FOUND.
@@ -198,7 +215,11 @@ class Engine {
   // of times gives the same state. INVALID_ARGUMENT (any bad revision; two
   // copies of one revision id, in the batch or stored, that differ in parent,
   // deleted flag or content) or NOT_FOUND (unknown table, missing parent)
-  // refuse the whole batch. Returns how many were new.
+  // refuse the whole batch. Each revision keeps the audit it carries
+  // (validated: INVALID_ARGUMENT naming the field); for a revision already
+  // stored, the stored audit is replaced when the carried one precedes it
+  // (internal::AuditPrecedes), and the record gets a feed entry so that the
+  // change is relayed. Returns how many were new.
   absl::StatusOr<int64_t> ApplyForeignRevisions(
       const std::vector<ForeignRevision>& revisions);
   // The same, also writing `checkpoint` (when not null) in the transaction.
@@ -232,6 +253,16 @@ class Engine {
   // INVALID_ARGUMENT for a malformed id or revision.
   absl::StatusOr<std::vector<RevisionWant>> DiffRevisions(
       const std::vector<ChangedRecord>& offered);
+  // Applies the audits `offered` carries (ChangedRecord::leaf_audits) to the
+  // revisions of them this node has, by the rule of ApplyForeignRevisions
+  // (a stored audit is replaced only by one that precedes it; the record
+  // gets a feed entry). When an offered audit is worse than the stored one,
+  // the record also gets a feed entry, so that the better audit is offered
+  // back to the sender. Writes nothing when every offered audit equals the
+  // stored one, or is unknown. Returns how many revisions changed. INVALID_ARGUMENT for an invalid audit or a
+  // leaf_audits list that does not match the leaves; NOT_FOUND for an
+  // unknown table.
+  absl::StatusOr<int64_t> MergeForeignAudit(const std::vector<ChangedRecord>& offered);
   // The revisions `wants` ask for, each with its ancestry down to (not
   // including) what the receiver's known leaves already cover, parents
   // before children. Wanted revisions carry their body; ancestors are
@@ -313,13 +344,19 @@ class Engine {
   absl::Status Commit(std::unique_ptr<storage::WriteTransaction> txn, int64_t last_seq);
   void NotifyListeners(int64_t last_seq);
 
+  // The audit of a local write by `author`: this node, now.
+  // INVALID_ARGUMENT if `author` is not a principal name.
+  absl::StatusOr<storage::RevisionAudit> LocalAudit(std::string_view author) const;
+
   // Local writes: the child of `parent` (null for a first revision; else one
   // of `leaves`, the record's leaves), and in the same transaction, for each
   // of `close` (other leaves), internal::InsertReviewedClose. With
   // `acknowledge` (a tombstone only) the child is itself acknowledged by a
   // tombstone child (a dismissed conflict). Returns the last revision made
   // from `parent`, with the record's conflicted flag after the write.
+  // Every revision made gets `audit`.
   absl::StatusOr<v1::Record> WriteLocalRevision(std::unique_ptr<storage::WriteTransaction> txn,
+                                                const storage::RevisionAudit& audit,
                                                 const v1::Table& table, std::string_view id,
                                                 const storage::StoredRevision* parent,
                                                 std::vector<storage::StoredRevision> leaves,

@@ -10,6 +10,7 @@
 #include "common/strings.h"
 #include "engine/engine.h"
 #include "engine/internal/attributes.h"
+#include "engine/internal/audit.h"
 #include "engine/internal/meta_keys.h"
 #include "engine/internal/records.h"
 #include "engine/internal/validation.h"
@@ -35,6 +36,7 @@ absl::StatusOr<StoredRevision> CheckForeignRevision(const v1::Table& table, Stor
   RETURN_IF_ERROR(internal::ValidateRecordId(table.name(), rev.id));
   const std::string name = RevisionName(table.name(), rev);
   ASSIGN_OR_RETURN(RevisionId parsed, ParseRevision(rev.revision));
+  RETURN_IF_ERROR(internal::ValidateAudit(rev.audit, name));
   if (parsed.generation != rev.generation) {
     return absl::InvalidArgumentError(absl::StrCat(name, ": generation ", rev.generation,
                                                    " does not match its id"));
@@ -122,6 +124,17 @@ absl::Status CheckAgainstStored(std::string_view table, const StoredRevision& st
                    "): the batch is refused"));
 }
 
+// Keeps the audit rule for a revision already stored as `stored` that
+// arrives again with `audit`: replaces the stored audit when `audit`
+// precedes it. True if it did.
+absl::StatusOr<bool> MergeAudit(storage::WriteTransaction& txn, const v1::Table& table,
+                                const StoredRevision& stored,
+                                const storage::RevisionAudit& audit) {
+  if (!internal::AuditPrecedes(audit, stored.audit)) return false;
+  RETURN_IF_ERROR(txn.SetRevisionAudit(table, stored.id, stored.revision, audit));
+  return true;
+}
+
 }  // namespace
 
 absl::StatusOr<int64_t> Engine::ApplyForeignRevisions(const std::vector<ForeignRevision>& revisions) {
@@ -133,7 +146,7 @@ absl::StatusOr<int64_t> Engine::ApplyForeignRevisions(const std::vector<ForeignR
   ASSIGN_OR_RETURN(auto txn, options_.storage->BeginWrite());
   // Every revision of the batch is checked, copies included, and kept in
   // its normalized form.
-  std::vector<ForeignRevision> checked;
+  std::vector<ForeignRevision> checked;  // Audits merged across copies below.
   checked.reserve(revisions.size());
   for (const ForeignRevision& f : revisions) {
     RETURN_IF_ERROR(internal::ValidateTableName(f.table));
@@ -146,10 +159,10 @@ absl::StatusOr<int64_t> Engine::ApplyForeignRevisions(const std::vector<ForeignR
   // that parents come before children. Copies of one revision must agree:
   // two that differ refuse the batch, whichever comes first.
   using Key = std::tuple<std::string, std::string, int64_t, std::string>;
-  std::map<Key, const ForeignRevision*> ordered;
+  std::map<Key, ForeignRevision*> ordered;
   // (table, id, parent) of every revision of the batch: a stub needs a child.
   std::set<std::tuple<std::string, std::string, std::string>> parents;
-  for (const ForeignRevision& f : checked) {
+  for (ForeignRevision& f : checked) {
     auto [it, inserted] =
         ordered.emplace(Key{f.table, f.rev.id, f.rev.generation, f.rev.revision}, &f);
     if (!inserted) {
@@ -158,7 +171,12 @@ absl::StatusOr<int64_t> Engine::ApplyForeignRevisions(const std::vector<ForeignR
             absl::StrCat(RevisionName(f.table, f.rev),
                          " is in the batch twice with different content: the batch is refused"));
       }
+      // Copies may carry different audits: the batch keeps the first by
+      // the rule, whichever copy is kept.
+      storage::RevisionAudit audit = it->second->rev.audit;
+      if (internal::AuditPrecedes(f.rev.audit, audit)) audit = f.rev.audit;
       if (it->second->rev.stub && !f.rev.stub) it->second = &f;
+      it->second->rev.audit = std::move(audit);
     }
     if (!f.rev.parent.empty()) parents.emplace(f.table, f.rev.id, f.rev.parent);
   }
@@ -184,6 +202,8 @@ absl::StatusOr<int64_t> Engine::ApplyForeignRevisions(const std::vector<ForeignR
       auto stored = txn->GetRevision(*table, rev.id, rev.revision);
       if (stored.ok()) {
         RETURN_IF_ERROR(CheckAgainstStored(table->name(), *stored, rev));
+        ASSIGN_OR_RETURN(const bool merged, MergeAudit(*txn, *table, *stored, rev.audit));
+        if (merged) touched.emplace(f->table, rev.id);
         continue;
       }
       if (!absl::IsNotFound(stored.status())) return stored.status();
@@ -202,6 +222,8 @@ absl::StatusOr<int64_t> Engine::ApplyForeignRevisions(const std::vector<ForeignR
       } else {
         RETURN_IF_ERROR(CheckAgainstStored(table->name(), stored, rev));
       }
+      ASSIGN_OR_RETURN(const bool merged, MergeAudit(*txn, *table, stored, rev.audit));
+      if (merged) touched.emplace(f->table, rev.id);
       continue;
     }
     RETURN_IF_ERROR(status);

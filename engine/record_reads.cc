@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "engine/engine.h"
@@ -208,6 +209,12 @@ absl::StatusOr<v1::GetRecordHistoryResponse> Engine::GetRecordHistory(
     entry->set_parent_revision(rev.parent);
     entry->set_leaf(rev.leaf);
     entry->set_stub(rev.stub);
+    if (rev.audit.known()) {
+      entry->set_author(rev.audit.author);
+      entry->set_origin_node(rev.audit.origin_node);
+      *entry->mutable_create_time() = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
+          rev.audit.create_time_micros);
+    }
   }
   return response;
 }

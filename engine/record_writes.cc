@@ -9,6 +9,7 @@
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "engine/engine.h"
+#include "engine/internal/audit.h"
 #include "engine/internal/attributes.h"
 #include "engine/internal/conflicts.h"
 #include "engine/internal/local_revision.h"
@@ -71,8 +72,18 @@ absl::StatusOr<const StoredRevision*> FindParentLeaf(storage::ReadTransaction& t
 
 }  // namespace
 
+absl::StatusOr<storage::RevisionAudit> Engine::LocalAudit(std::string_view author) const {
+  if (!internal::IsPrincipalName(author)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "author ", QuoteInput(author), " is not a principal name ([a-z0-9][a-z0-9._-]{0,62})"));
+  }
+  return storage::RevisionAudit{std::string(author), node_id_, options_.clock->NowMicros()};
+}
+
 absl::StatusOr<v1::Record> Engine::PutRecord(const v1::Record& record,
-                                             const google::protobuf::FieldMask* mask) {
+                                             const google::protobuf::FieldMask* mask,
+                                             std::string_view author) {
+  ASSIGN_OR_RETURN(const storage::RevisionAudit audit, LocalAudit(author));
   RETURN_IF_ERROR(internal::ValidateTableName(record.table()));
   if (record.deleted()) {
     return absl::InvalidArgumentError("record.deleted must be false; use DeleteRecord to delete");
@@ -118,12 +129,14 @@ absl::StatusOr<v1::Record> Engine::PutRecord(const v1::Record& record,
   const storage::Attributes* base = parent != nullptr && !parent->deleted ? &parent->attributes : nullptr;
   ASSIGN_OR_RETURN(storage::Attributes attributes,
                    internal::BuildAttributes(*table, record.attributes(), mask, base));
-  return WriteLocalRevision(std::move(txn), *table, id, parent, std::move(leaves),
+  return WriteLocalRevision(std::move(txn), audit, *table, id, parent, std::move(leaves),
                             /*deleted=*/false, std::move(attributes), /*acknowledge=*/false,
                             std::move(acknowledged));
 }
 
-absl::StatusOr<v1::Record> Engine::DeleteRecord(const v1::DeleteRecordRequest& request) {
+absl::StatusOr<v1::Record> Engine::DeleteRecord(const v1::DeleteRecordRequest& request,
+                                                std::string_view author) {
+  ASSIGN_OR_RETURN(const storage::RevisionAudit audit, LocalAudit(author));
   RETURN_IF_ERROR(internal::ValidateTableName(request.table()));
   RETURN_IF_ERROR(internal::ValidateRecordId(request.table(), request.id()));
   if (!request.revision().empty()) RETURN_IF_ERROR(ParseRevision(request.revision()).status());
@@ -152,12 +165,14 @@ absl::StatusOr<v1::Record> Engine::DeleteRecord(const v1::DeleteRecordRequest& r
   // deleted conflict. Deleting the winner is a real delete: if another live
   // leaf then wins, the tombstone is rightly a deleted conflict.
   const bool dismissal = parent->revision != WinnerOf(leaves);
-  return WriteLocalRevision(std::move(txn), *table, request.id(), parent, std::move(leaves),
+  return WriteLocalRevision(std::move(txn), audit, *table, request.id(), parent,
+                            std::move(leaves),
                             /*deleted=*/true, storage::Attributes(), dismissal);
 }
 
 absl::StatusOr<v1::Record> Engine::WriteLocalRevision(
-    std::unique_ptr<storage::WriteTransaction> txn, const v1::Table& table, std::string_view id,
+    std::unique_ptr<storage::WriteTransaction> txn, const storage::RevisionAudit& audit,
+    const v1::Table& table, std::string_view id,
     const StoredRevision* parent, std::vector<StoredRevision> leaves, bool deleted,
     storage::Attributes attributes, bool acknowledge, std::vector<StoredRevision> close) {
   // Replaces leaf `old_revision` by its new descendant `leaf`.
@@ -172,16 +187,19 @@ absl::StatusOr<v1::Record> Engine::WriteLocalRevision(
   const std::string parent_revision = parent != nullptr ? parent->revision : std::string();
   ASSIGN_OR_RETURN(StoredRevision rev,
                    internal::InsertLocalRevision(*txn, table, id, parent, deleted,
-                                                 std::move(attributes), options_.max_record_bytes));
+                                                 std::move(attributes), options_.max_record_bytes,
+                                                 audit));
   if (acknowledge && deleted) {
     ASSIGN_OR_RETURN(
         rev, internal::InsertLocalRevision(*txn, table, id, &rev, /*deleted=*/true,
-                                           storage::Attributes(), options_.max_record_bytes));
+                                           storage::Attributes(), options_.max_record_bytes,
+                                           audit));
   }
   replace_leaf(parent_revision, rev);
   for (const StoredRevision& leaf : close) {
     ASSIGN_OR_RETURN(const StoredRevision closed,
-                     internal::InsertReviewedClose(*txn, table, leaf, options_.max_record_bytes));
+                     internal::InsertReviewedClose(*txn, table, leaf, options_.max_record_bytes,
+                                                   audit));
     replace_leaf(leaf.revision, closed);
   }
   ASSIGN_OR_RETURN(const Published published, PublishWinner(*txn, table, id, std::move(leaves)));

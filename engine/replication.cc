@@ -79,8 +79,12 @@ absl::StatusOr<ChangePage> Engine::ReadChangePage(int64_t since,
     record.table = change.table();
     record.id = change.id();
     ASSIGN_OR_RETURN(auto leaves, txn->GetLeaves(*table, change.id()));
-    for (const auto& leaf : leaves) record.leaves.push_back(leaf.revision);
-    std::sort(record.leaves.begin(), record.leaves.end());
+    std::sort(leaves.begin(), leaves.end(),
+              [](const auto& a, const auto& b) { return a.revision < b.revision; });
+    for (auto& leaf : leaves) {
+      record.leaves.push_back(leaf.revision);
+      record.leaf_audits.push_back(std::move(leaf.audit));
+    }
     page.records.push_back(std::move(record));
   }
   if (static_cast<int>(changes.size()) < limit) {

@@ -58,6 +58,12 @@ std::string RunCase(uint32_t seed, std::vector<Node>& nodes) {
   for (int i = n - 2; i >= 0; --i) SyncOk(*nodes[i + 1].engine, *nodes[i].engine, rng);
   const std::string expected = Snapshot(*nodes[0].engine);
   for (int i = 1; i < n; ++i) EXPECT_EQ(Snapshot(*nodes[i].engine), expected) << "node " << i;
+  // The leaves' audits too (they are node- and time-specific, so they are
+  // compared within a run, not between backends).
+  const std::string audits = testing::AuditSnapshot(*nodes[0].engine);
+  for (int i = 1; i < n; ++i) {
+    EXPECT_EQ(testing::AuditSnapshot(*nodes[i].engine), audits) << "node " << i;
+  }
   return expected;
 }
 

@@ -41,6 +41,29 @@ std::string RecordKey(std::string_view table, std::string_view id) {
   return absl::StrCat(Sv(table), std::string(1, '\0'), Sv(id));
 }
 
+// What echo suppression compares of a record's leaves, sorted: each leaf's
+// id and, `with_audit`, the audit held for it. A record whose audit here
+// differs from the peer's is offered back (the peer keeps the better one by
+// the engine's rule), so audits converge even where revisions need not
+// travel.
+std::vector<std::string> EchoKeys(const engine::ChangedRecord& record, bool with_audit) {
+  std::vector<std::string> keys;
+  keys.reserve(record.leaves.size());
+  for (size_t i = 0; i < record.leaves.size(); ++i) {
+    if (!with_audit) {
+      keys.push_back(record.leaves[i]);
+      continue;
+    }
+    const storage::RevisionAudit audit =
+        i < record.leaf_audits.size() ? record.leaf_audits[i] : storage::RevisionAudit{};
+    keys.push_back(absl::StrCat(record.leaves[i], std::string(1, '\0'), audit.author,
+                                std::string(1, '\0'), audit.origin_node, std::string(1, '\0'),
+                                audit.create_time_micros));
+  }
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
 std::shared_ptr<spdlog::logger> NullLogger() {
   return std::make_shared<spdlog::logger>("recondb.reconciler",
                                           std::make_shared<spdlog::sinks::null_sink_mt>());
@@ -137,6 +160,8 @@ class Session::Impl {
   void Fail(absl::Status status);
   void Send(v1::ReplicateMessage message);
   void Publish();
+  // Whether the session's revisions and summaries carry their audit.
+  bool WithAudit() const { return peer_.protocol_version >= kAuditProtocolVersion; }
   bool OneShotDone() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return mode_ == v1::SESSION_MODE_ONE_SHOT && source_done_ && peer_final_ &&
            pending_.empty() && sink_in_.empty();
@@ -607,12 +632,18 @@ absl::Status Session::Impl::HandleSummaries(const v1::Summaries& summaries) {
   offered.reserve(summaries.records_size());
   for (const v1::RecordSummary& record : summaries.records()) {
     RETURN_IF_ERROR(CheckTable(record.table()));
-    offered.push_back(internal::FromWire(record));
+    offered.push_back(internal::FromWire(record, WithAudit()));
   }
   auto wants = options_.engine->DiffRevisions(offered);
   if (!wants.ok()) {
     return absl::Status(wants.status().code(),
                         absl::StrCat("summaries from ", peer_name_, ": ", wants.status().message()));
+  }
+  // The audits of leaves this node has already (a revision made here too,
+  // or an audit that changed at the source): kept by the engine's rule.
+  if (auto merged = options_.engine->MergeForeignAudit(offered); !merged.ok()) {
+    return absl::Status(merged.status().code(),
+                        absl::StrCat("summaries from ", peer_name_, ": ", merged.status().message()));
   }
   v1::ReplicateMessage reply;
   reply.mutable_want()->set_batch(summaries.batch());
@@ -620,9 +651,8 @@ absl::Status Session::Impl::HandleSummaries(const v1::Summaries& summaries) {
   Send(std::move(reply));
   absl::MutexLock lock(&mu_);
   if (peer_has_.size() + offered.size() > kPeerHasLimit) peer_has_.clear();
-  for (engine::ChangedRecord& record : offered) {
-    std::sort(record.leaves.begin(), record.leaves.end());
-    peer_has_[RecordKey(record.table, record.id)] = std::move(record.leaves);
+  for (const engine::ChangedRecord& record : offered) {
+    peer_has_[RecordKey(record.table, record.id)] = EchoKeys(record, WithAudit());
   }
   pending_.push_back(Pending{summaries.batch(), summaries.up_to_seq(), summaries.records_size()});
   peer_caught_up_ = false;
@@ -666,7 +696,7 @@ absl::Status Session::Impl::HandleRevisions(const v1::Revisions& revisions) {
   for (const v1::RevisionBody& body : revisions.revisions()) {
     RETURN_IF_ERROR(CheckTable(body.table()));
     bytes += static_cast<int64_t>(body.ByteSizeLong());
-    ASSIGN_OR_RETURN(engine::ForeignRevision revision, internal::FromWire(body));
+    ASSIGN_OR_RETURN(engine::ForeignRevision revision, internal::FromWire(body, WithAudit()));
     stubs += revision.rev.stub ? 1 : 0;
     foreign.push_back(std::move(revision));
   }
@@ -843,9 +873,9 @@ absl::Status Session::Impl::SendPage() {
     auto echoed = [this](const engine::ChangedRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       auto it = peer_has_.find(RecordKey(record.table, record.id));
       if (it == peer_has_.end()) return false;
-      const auto& theirs = it->second;  // Sorted, as pages send them.
-      const bool covered = std::includes(theirs.begin(), theirs.end(), record.leaves.begin(),
-                                         record.leaves.end());
+      const auto& theirs = it->second;  // Sorted.
+      const std::vector<std::string> ours = EchoKeys(record, WithAudit());
+      const bool covered = std::includes(theirs.begin(), theirs.end(), ours.begin(), ours.end());
       peer_has_.erase(it);
       return covered;
     };
@@ -857,7 +887,7 @@ absl::Status Session::Impl::SendPage() {
       ASSIGN_OR_RETURN(v1::Table table, options_.engine->GetTable(record.table));
       *summaries->add_tables() = std::move(table);
     }
-    *summaries->add_records() = internal::ToWire(record);
+    *summaries->add_records() = internal::ToWire(record, WithAudit());
   }
   in_flight_.push_back(
       InFlight{summaries->batch(), page.up_to_seq, false, summaries->records_size()});
@@ -926,7 +956,7 @@ absl::Status Session::Impl::HandleWant(const v1::Want& want) {
         previous == nullptr || previous->table != revision.table || previous->rev.id != revision.rev.id;
     if (new_record && part_bytes >= options_.part_bytes) flush(false);
     v1::RevisionBody* body = part.mutable_revisions()->add_revisions();
-    *body = internal::ToWire(revision);
+    *body = internal::ToWire(revision, WithAudit());
     part_bytes += static_cast<int64_t>(body->ByteSizeLong());
     bytes += static_cast<int64_t>(body->ByteSizeLong());
     (revision.rev.stub ? stubs : bodies) += 1;

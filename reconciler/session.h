@@ -26,8 +26,12 @@ namespace recondb::reconciler {
 // (verified checkpoints, links told apart by the identity no copy shares)
 // and the source's feed end for honest lag; with a version-1 peer the
 // session speaks version 1 (docs/replication-protocol.md, "Versions").
+// Version 3 adds the audit trail of revisions (RevisionBody.audit,
+// RecordSummary.leaf_audits); below it, revisions travel without audit.
 inline constexpr int32_t kMinProtocolVersion = 1;
-inline constexpr int32_t kProtocolVersion = 2;
+inline constexpr int32_t kProtocolVersion = 3;
+// The first version whose revisions carry their audit.
+inline constexpr int32_t kAuditProtocolVersion = 3;
 
 // Who the peer is, from its Hello.
 struct PeerIdentity {

@@ -459,7 +459,9 @@ TEST(SessionTest, RefusesAnotherProtocolVersion) {
   Node n = MemoryNode();
   EXPECT_THAT(AgainstScriptedPeer(*n.engine, PeerHello("p", kProtocolVersion + 1), {}),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("versions 3-3; this node speaks versions 1-2")));
+                       HasSubstr(absl::StrCat("versions ", kProtocolVersion + 1, "-",
+                                              kProtocolVersion + 1, "; this node speaks versions 1-",
+                                              kProtocolVersion))));
 }
 
 TEST(SessionTest, RefusesAPeerClaimingTheNodesOwnId) {
@@ -526,6 +528,62 @@ TEST(SessionTest, RefusesBadRevisionsAndKeepsNothingOfTheBatch) {
     auto checkpoint = n.engine->GetCheckpoint(CheckpointKey("peer-node", {}));
     ASSERT_THAT(checkpoint, IsOk());
     EXPECT_EQ(checkpoint->seq, 0);
+  }
+}
+
+// Version 3: a peer's forged audit (not a principal name, not a node id,
+// a time out of range), on a revision or on a summary's leaf, refuses the
+// batch naming the field; nothing is kept. The same from a version-2 peer
+// is not read at all.
+TEST(SessionTest, RefusesForgedAuditAndKeepsNothingOfTheBatch) {
+  struct Case {
+    std::string field;
+    v1::RevisionAudit audit;
+  };
+  v1::RevisionAudit good;
+  good.set_author("alice");
+  good.set_origin_node("0b4e7c52-8f3d-4a8e-9c61-2f1d3e4a5b6c");
+  good.set_create_time_micros(1767225600000000);
+  std::vector<Case> cases;
+  cases.push_back({"author", good});
+  cases.back().audit.set_author("Root\nAdmin");
+  cases.push_back({"origin_node", good});
+  cases.back().audit.set_origin_node(std::string(300, 'x'));
+  cases.push_back({"create_time", good});
+  cases.back().audit.set_create_time_micros(-1);
+  for (const Case& c : cases) {
+    for (const bool on_summary : {false, true}) {
+      SCOPED_TRACE(c.field + (on_summary ? " on a summary" : " on a revision"));
+      Node n = MemoryNode();
+      ASSERT_THAT(n.engine->CreateTable(Todos()), IsOk());
+      v1::RevisionBody body = GoodBody("r", "x");
+      v1::RecordSummary summary;
+      summary.set_table("todos");
+      summary.set_id("r");
+      summary.add_leaves(body.revision());
+      std::vector<v1::ReplicateMessage> script;
+      if (on_summary) {
+        // The node has the revision already: only the summary's audit is new.
+        engine::ForeignRevision have;
+        have.table = "todos";
+        have.rev.id = "r";
+        have.rev.revision = body.revision();
+        have.rev.generation = 1;
+        for (const auto& [name, value] : body.attributes()) have.rev.attributes[name] = value;
+        ASSERT_THAT(n.engine->ApplyForeignRevisions({have}), IsOk());
+        *summary.add_leaf_audits() = c.audit;
+        script = {SummariesOf(1, Todos(), {summary})};
+      } else {
+        *body.mutable_audit() = c.audit;
+        script = {SummariesOf(1, Todos(), {summary}), RevisionsOf(1, {body})};
+      }
+      const std::string before = Snapshot(*n.engine) + testing::AuditSnapshot(*n.engine);
+      v1::Hello hello = PeerHello("peer-node", kAuditProtocolVersion);
+      hello.set_incarnation(std::string(32, 'e'));
+      EXPECT_THAT(AgainstScriptedPeer(*n.engine, hello, script),
+                  StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.field)));
+      EXPECT_EQ(Snapshot(*n.engine) + testing::AuditSnapshot(*n.engine), before);
+    }
   }
 }
 

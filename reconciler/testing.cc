@@ -128,6 +128,33 @@ SyncResult Sync(engine::Engine& dialer, engine::Engine& acceptor, const SyncOpti
   return result;
 }
 
+std::string AuditSnapshot(engine::Engine& engine) {
+  auto changes = engine.GetChanges(0, {}, 1 << 30);
+  if (!changes.ok()) return changes.status().ToString();
+  std::set<std::pair<std::string, std::string>> records;
+  for (const auto& c : *changes) {
+    if (c.kind() == v1::CHANGE_KIND_RECORD) records.emplace(c.table(), c.id());
+  }
+  std::string out;
+  for (const auto& [table, id] : records) {
+    v1::GetRecordHistoryRequest request;
+    request.set_table(table);
+    request.set_id(id);
+    auto history = engine.GetRecordHistory(request);
+    if (!history.ok()) return history.status().ToString();
+    std::set<std::string> leaves;
+    for (const auto& e : history->entries()) {
+      if (!e.leaf()) continue;
+      leaves.insert(absl::StrCat(e.record().revision(), " by ", e.author(), " on ",
+                                 e.origin_node(), " at ", e.create_time().ShortDebugString()));
+    }
+    out += absl::StrCat(table, "/", id, ":");
+    for (const auto& l : leaves) out += " " + l + ";";
+    out += "\n";
+  }
+  return out;
+}
+
 std::string Snapshot(engine::Engine& engine) {
   std::string out;
   auto tables = engine.ListTables();

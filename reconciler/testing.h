@@ -77,6 +77,11 @@ absl::Status RandomNoteWrite(engine::Engine& engine, std::mt19937& rng, int reco
 // non-winning revisions are left out (stubs differ by node).
 std::string Snapshot(engine::Engine& engine);
 
+// The audit of every leaf of every record (found through the change feed),
+// as text: what converged nodes agree on (docs/revision-encoding.md, "Audit
+// metadata"; the audits of inner revisions may differ, see there).
+std::string AuditSnapshot(engine::Engine& engine);
+
 }  // namespace recondb::reconciler::testing
 
 #endif  // RECONDB_RECONCILER_TESTING_H_

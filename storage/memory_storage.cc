@@ -517,6 +517,26 @@ class MemoryWriteTransaction final : public MemoryReader<WriteTransaction> {
     return absl::OkStatus();
   }
 
+  absl::Status SetRevisionAudit(const v1::Table& table, std::string_view id,
+                                std::string_view revision, const RevisionAudit& audit) override {
+    RETURN_IF_ERROR(CheckActive());
+    ASSIGN_OR_RETURN(TableData * data, FindTable(*state_, table.name()));
+    auto record = data->records.find(std::string(id));
+    auto it = record == data->records.end() ? std::map<std::string, StoredRevision>::iterator()
+                                            : record->second.revisions.find(std::string(revision));
+    if (record == data->records.end() || it == record->second.revisions.end()) {
+      return absl::NotFoundError(absl::StrCat("record '", std::string(id), "' of table '",
+                                              table.name(), "' has no revision '",
+                                              std::string(revision), "'"));
+    }
+    undo_.push_back([table = table.name(), id = std::string(id), revision = std::string(revision),
+                     previous = it->second.audit](State& s) {
+      s.tables.at(table).records.at(id).revisions.at(revision).audit = previous;
+    });
+    it->second.audit = audit;
+    return absl::OkStatus();
+  }
+
   absl::Status UpsertViewRow(const v1::Table& table, const v1::Record& winner) override {
     RETURN_IF_ERROR(CheckActive());
     ASSIGN_OR_RETURN(TableData * data, FindTable(*state_, table.name()));

@@ -2,6 +2,7 @@
 // need from storage (storage/storage.h): stub revisions, revisions that hold
 // the first k columns of their table, and AppendColumns. Runs against every
 // backend like storage_conformance_test.cc.
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -347,6 +348,103 @@ TEST_P(SchemaConformanceTest, RolledBackAppendColumnsLeavesTheTableAsItWas) {
   EXPECT_EQ(stored.SerializeAsString(), NotesV1().SerializeAsString());
   ASSERT_OK_AND_ASSIGN(v1::Record row, txn->GetViewRow(NotesV1(), "n1"));
   EXPECT_EQ(DescribeMap(row.attributes()), Describe(attributes));
+}
+
+// ---- The audit trail ----
+
+const RevisionAudit kAlice{"alice", "0b4e7c52-8f3d-4a8e-9c61-2f1d3e4a5b6c", 1767225600123456};
+const RevisionAudit kBob{"bob", "7d0c1e2f-3a4b-4c5d-8e6f-708192a3b4c5", 1767225600000001};
+
+// "<revision> <author>@<node>@<time>" per revision, "-" when unknown.
+std::vector<std::string> Audits(const std::vector<StoredRevision>& revisions) {
+  std::vector<std::string> out;
+  for (const StoredRevision& r : revisions) {
+    out.push_back(absl::StrCat(r.revision, " ",
+                               r.audit.known() ? absl::StrCat(r.audit.author, "@",
+                                                              r.audit.origin_node, "@",
+                                                              r.audit.create_time_micros)
+                                               : "-"));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string AuditOf(const StoredRevision& r) { return Audits({r}).front(); }
+
+// Every kind of revision keeps the audit it was inserted with, exactly, on
+// every read; a revision inserted without one reads back unknown.
+TEST_P(SchemaConformanceTest, RevisionsKeepTheAuditTheyWereInsertedWith) {
+  StoredRevision first = Live("n1", Rev(1, 'a'), "", 1, {{"title", StringValue("x")}});
+  first.audit = kAlice;
+  StoredRevision stub = Stub("n2", Rev(1, 'b'), "", 1);
+  stub.audit = kBob;
+  StoredRevision child = Live("n2", Rev(2, 'c'), Rev(1, 'b'), 2, {});
+  child.deleted = true;
+  child.audit = kAlice;
+  const StoredRevision unknown = Live("n1", Rev(2, 'd'), Rev(1, 'a'), 2, {});
+  Commit([&](WriteTransaction& txn) {
+    for (const StoredRevision* r : {&first, &stub, &child, &unknown}) {
+      ASSERT_OK(txn.InsertRevision(NotesV1(), *r));
+    }
+  });
+  auto txn = Read();
+  ASSERT_OK_AND_ASSIGN(auto n1, txn->GetHistory(NotesV1(), "n1"));
+  EXPECT_THAT(Audits(n1), ElementsAre(AuditOf(first), Rev(2, 'd') + " -"));
+  ASSERT_OK_AND_ASSIGN(auto n2, txn->GetHistory(NotesV1(), "n2"));
+  EXPECT_THAT(Audits(n2), ElementsAre(AuditOf(stub), AuditOf(child)));
+  ASSERT_OK_AND_ASSIGN(auto leaves, txn->GetLeaves(NotesV1(), "n2"));
+  EXPECT_THAT(Audits(leaves), ElementsAre(AuditOf(child)));
+  ASSERT_OK_AND_ASSIGN(StoredRevision got, txn->GetRevision(NotesV1(), "n1", Rev(1, 'a')));
+  EXPECT_EQ(got.audit, kAlice);
+}
+
+// SetRevisionAudit replaces the audit of one revision, or clears it, and
+// nothing else; a missing revision is NOT_FOUND; a rolled-back transaction
+// keeps the old audit. FillStub keeps the stub's audit.
+TEST_P(SchemaConformanceTest, SetRevisionAuditReplacesOnlyTheAudit) {
+  StoredRevision first = Live("n1", Rev(1, 'a'), "", 1, {{"title", StringValue("x")}});
+  first.audit = kBob;
+  StoredRevision stub = Stub("n1", Rev(2, 'b'), Rev(1, 'a'), 2);
+  stub.audit = kBob;
+  StoredRevision child = Live("n1", Rev(3, 'c'), Rev(2, 'b'), 3, {{"title", StringValue("z")}});
+  Commit([&](WriteTransaction& txn) {
+    for (const StoredRevision* r : {&first, &stub, &child}) {
+      ASSERT_OK(txn.InsertRevision(NotesV1(), *r));
+    }
+  });
+  Commit([&](WriteTransaction& txn) {
+    ASSERT_OK(txn.SetRevisionAudit(NotesV1(), "n1", Rev(1, 'a'), kAlice));
+    ASSERT_OK(txn.SetRevisionAudit(NotesV1(), "n1", Rev(3, 'c'), kAlice));
+    StoredRevision body = Live("n1", Rev(2, 'b'), Rev(1, 'a'), 2, {{"title", StringValue("y")}});
+    body.audit = kAlice;  // Ignored: FillStub keeps the stored audit.
+    ASSERT_OK(txn.FillStub(NotesV1(), body));
+    EXPECT_THAT(txn.SetRevisionAudit(NotesV1(), "n1", Rev(4, 'e'), kAlice),
+                StatusIs(absl::StatusCode::kNotFound));
+    EXPECT_THAT(txn.SetRevisionAudit(NotesV1(), "nobody", Rev(1, 'a'), kAlice),
+                StatusIs(absl::StatusCode::kNotFound));
+  });
+  {
+    auto txn = storage_->BeginWrite();
+    ASSERT_OK(txn.status());
+    ASSERT_OK((*txn)->SetRevisionAudit(NotesV1(), "n1", Rev(1, 'a'), RevisionAudit{}));
+    // Destroyed without Commit: rolled back.
+  }
+  auto txn = Read();
+  ASSERT_OK_AND_ASSIGN(auto history, txn->GetHistory(NotesV1(), "n1"));
+  StoredRevision alice_first = first, bob_stub = stub, alice_child = child;
+  alice_first.audit = kAlice;
+  alice_child.audit = kAlice;
+  EXPECT_THAT(Audits(history),
+              ElementsAre(AuditOf(alice_first), AuditOf(bob_stub), AuditOf(alice_child)));
+  EXPECT_THAT(Shapes(history), ::testing::UnorderedElementsAre(Rev(1, 'a'), Rev(2, 'b'),
+                                                              Rev(3, 'c') + " leaf"));
+  ASSERT_OK_AND_ASSIGN(StoredRevision filled, txn->GetRevision(NotesV1(), "n1", Rev(2, 'b')));
+  EXPECT_EQ(DescribeMap(filled.attributes), Describe({{"title", StringValue("y")}}));
+  Commit([&](WriteTransaction& txn) {
+    ASSERT_OK(txn.SetRevisionAudit(NotesV1(), "n1", Rev(1, 'a'), RevisionAudit{}));
+  });
+  ASSERT_OK_AND_ASSIGN(StoredRevision cleared, Read()->GetRevision(NotesV1(), "n1", Rev(1, 'a')));
+  EXPECT_FALSE(cleared.audit.known());
 }
 
 absl::StatusOr<std::unique_ptr<Storage>> OpenMemory(const TempDir&) { return NewMemoryStorage(); }

@@ -205,6 +205,10 @@ class SqliteWriteTransaction final : public SqliteReads<WriteTransaction> {
   absl::Status FillStub(const v1::Table& table, const StoredRevision& rev) override {
     return guard_.Run([&] { return writer_.FillStub(table, rev); });
   }
+  absl::Status SetRevisionAudit(const v1::Table& table, std::string_view id,
+                                std::string_view revision, const RevisionAudit& audit) override {
+    return guard_.Run([&] { return writer_.SetRevisionAudit(table, id, revision, audit); });
+  }
   absl::Status UpsertViewRow(const v1::Table& table, const v1::Record& winner) override {
     return guard_.Run([&] { return writer_.UpsertViewRow(table, winner); });
   }

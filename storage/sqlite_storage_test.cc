@@ -349,7 +349,7 @@ TEST_F(SqliteStorageTest, PlainSqliteSeesTypedColumnsAndIsoTimestamps) {
                           Row{"5", "0", "2", "NULL"}));
   // Internal tables.
   EXPECT_THAT(plain.Query("SELECT key, value FROM _meta ORDER BY key"),
-              ElementsAre(Row{"format_version", "4"}, Row{"node_id", "node-1"}));
+              ElementsAre(Row{"format_version", "5"}, Row{"node_id", "node-1"}));
   EXPECT_THAT(plain.Query("SELECT name FROM _tables"), ElementsAre(Row{"todos"}));
   EXPECT_THAT(plain.Query("SELECT seq, kind, table_name, record_id, revision, deleted, conflicted"
                           " FROM _changes"),
@@ -409,7 +409,7 @@ TEST_F(SqliteStorageTest, SqlKeywordsAreValidTableAndColumnNames) {
     EXPECT_THAT(txn->GetLeaves(table, "r0"), IsOkAndHolds(::testing::SizeIs(1)));
   }
   EXPECT_THAT(txn->ListTables(), IsOkAndHolds(::testing::SizeIs(4)));
-  EXPECT_THAT(txn->GetMeta("format_version"), IsOkAndHolds(std::string("4")));
+  EXPECT_THAT(txn->GetMeta("format_version"), IsOkAndHolds(std::string("5")));
   PlainDb plain(path());
   EXPECT_THAT(plain.Query("SELECT id, \"from\", \"where\", \"index\" FROM \"select\" ORDER BY id"),
               ElementsAre(Row{"r0", "'); DROP TABLE \"_meta\"; --0", "0", "1"},
@@ -419,13 +419,13 @@ TEST_F(SqliteStorageTest, SqlKeywordsAreValidTableAndColumnNames) {
 TEST_F(SqliteStorageTest, NewerFormatVersionIsFailedPrecondition) {
   { ASSERT_OK(Open().status()); }
   PlainDb(path(), /*writable=*/true)
-      .Exec("UPDATE _meta SET value = '5' WHERE key = 'format_version'");
-  EXPECT_THAT(Open(), StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("version 5")));
+      .Exec("UPDATE _meta SET value = '6' WHERE key = 'format_version'");
+  EXPECT_THAT(Open(), StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("version 6")));
   PlainDb(path(), /*writable=*/true)
       .Exec("UPDATE _meta SET value = 'one' WHERE key = 'format_version'");
   EXPECT_THAT(Open(), StatusIs(absl::StatusCode::kUnavailable));
   PlainDb(path(), /*writable=*/true)
-      .Exec("UPDATE _meta SET value = '4' WHERE key = 'format_version'");
+      .Exec("UPDATE _meta SET value = '5' WHERE key = 'format_version'");
   EXPECT_OK(Open());
 }
 
@@ -459,7 +459,7 @@ TEST_F(SqliteStorageTest, FormatOneStoreIsMigratedKeepingTheFeed) {
   {
     ASSERT_OK_AND_ASSIGN(auto storage, Open());
     ASSERT_OK_AND_ASSIGN(auto txn, storage->BeginWrite());
-    EXPECT_THAT(txn->GetMeta("format_version"), IsOkAndHolds(std::string("4")));
+    EXPECT_THAT(txn->GetMeta("format_version"), IsOkAndHolds(std::string("5")));
     EXPECT_THAT(txn->GetMeta("node_id"), IsOkAndHolds(std::string("node-1")));
     EXPECT_THAT(txn->LastSeq(), IsOkAndHolds(4));
     ASSERT_OK_AND_ASSIGN(std::vector<v1::Change> feed, txn->ScanChanges(0, {}, 10));
@@ -527,7 +527,7 @@ TEST_F(SqliteStorageTest, FormatTwoStoreIsMigratedInPlace) {
   {
     ASSERT_OK_AND_ASSIGN(auto storage, Open());
     ASSERT_OK_AND_ASSIGN(auto txn, storage->BeginWrite());
-    EXPECT_THAT(txn->GetMeta("format_version"), IsOkAndHolds(std::string("4")));
+    EXPECT_THAT(txn->GetMeta("format_version"), IsOkAndHolds(std::string("5")));
     ASSERT_OK_AND_ASSIGN(StoredRevision first, txn->GetRevision(Todos(), "t1", Rev(1, 'a')));
     EXPECT_FALSE(first.stub);
     EXPECT_EQ(first.attributes.size(), 6u);
@@ -644,7 +644,7 @@ TEST_F(SqliteStorageTest, FormatThreeStoreIsMigratedWithConflictedFlags) {
   {
     ASSERT_OK_AND_ASSIGN(auto storage, Open());
     ASSERT_OK_AND_ASSIGN(auto txn, storage->BeginWrite());
-    EXPECT_THAT(txn->GetMeta("format_version"), IsOkAndHolds(std::string("4")));
+    EXPECT_THAT(txn->GetMeta("format_version"), IsOkAndHolds(std::string("5")));
     for (const auto& [id, conflicted] : std::vector<std::pair<std::string, bool>>{
              {"edits", true}, {"lost", true}, {"acked", false}, {"plain", false}}) {
       ASSERT_OK_AND_ASSIGN(v1::Record row, txn->GetViewRow(Todos(), id));
@@ -672,6 +672,47 @@ TEST_F(SqliteStorageTest, FormatThreeStoreIsMigratedWithConflictedFlags) {
   EXPECT_THAT(
       plain.Query("SELECT tbl_name FROM sqlite_schema WHERE name = '_idx_todos-_conflicted'"),
       ElementsAre(Row{"todos"}));
+}
+
+// Format 4 (docs/storage-format.md, "Format history") kept no audit trail.
+// Opening such a store adds "_author", "_origin_node" and "_create_time" to
+// each history, NULL in every existing row: those revisions read back with
+// an unknown audit, and new revisions keep theirs, readable in plain SQL.
+TEST_F(SqliteStorageTest, FormatFourStoreIsMigratedWithUnknownAudit) {
+  {
+    ASSERT_OK_AND_ASSIGN(auto storage, Open());
+    WriteTodo(*storage);
+  }
+  {
+    // The same store as format 4 had it: the history without the audit.
+    PlainDb v4(path(), /*writable=*/true);
+    for (const char* column : {"_author", "_origin_node", "_create_time"}) {
+      v4.Exec(absl::StrCat("ALTER TABLE todos_history DROP COLUMN ", column));
+    }
+    v4.Exec("UPDATE _meta SET value = '4' WHERE key = 'format_version'");
+  }
+  RevisionAudit audit{"alice", "0b4e7c52-8f3d-4a8e-9c61-2f1d3e4a5b6c", 1767225600123456};
+  {
+    ASSERT_OK_AND_ASSIGN(auto storage, Open());
+    ASSERT_OK_AND_ASSIGN(auto txn, storage->BeginWrite());
+    EXPECT_THAT(txn->GetMeta("format_version"), IsOkAndHolds(std::string("5")));
+    ASSERT_OK_AND_ASSIGN(std::vector<StoredRevision> history, txn->GetHistory(Todos(), "t1"));
+    ASSERT_EQ(history.size(), 2u);
+    for (const StoredRevision& rev : history) EXPECT_FALSE(rev.audit.known()) << rev.revision;
+    StoredRevision tombstone = Revision("t1", Rev(3, 'd'), Rev(2, 'b'), 3, {});
+    tombstone.audit = audit;
+    ASSERT_OK(txn->InsertRevision(Todos(), tombstone));
+    ASSERT_OK_AND_ASSIGN(StoredRevision got, txn->GetRevision(Todos(), "t1", Rev(3, 'd')));
+    EXPECT_EQ(got.audit, audit);
+    ASSERT_OK(txn->Commit());
+  }
+  PlainDb plain(path());
+  EXPECT_THAT(plain.Query("SELECT revision, _author, _origin_node, _create_time,"
+                          " typeof(_create_time) FROM todos_history ORDER BY seq"),
+              ElementsAre(Row{Rev(1, 'a'), "NULL", "NULL", "NULL", "null"},
+                          Row{Rev(2, 'b'), "NULL", "NULL", "NULL", "null"},
+                          Row{Rev(3, 'd'), "alice", "0b4e7c52-8f3d-4a8e-9c61-2f1d3e4a5b6c",
+                              "2026-01-01T00:00:00.123456Z", "text"}));
 }
 
 // A read transaction whose snapshot predates an appended column, given the

@@ -28,6 +28,24 @@ namespace recondb::storage {
 // back as 0.0 (SQLite's REAL columns); the engine stores 0.0 for both.
 using Attributes = std::map<std::string, v1::Value>;
 
+// Who made a revision, on which node and when: the audit trail
+// (docs/revision-encoding.md, "Audit metadata"). Not covered by the revision
+// id. Unknown (every field empty/0, known() false) for a revision made
+// before audit existed or received from a peer that sent none. REQUIRES: unknown
+// or valid per engine/internal/audit.h (the engine checks it); read back exactly.
+struct RevisionAudit {
+  std::string author;       // The principal's name ("anonymous" with auth off).
+  std::string origin_node;  // The node id of the node that made the revision.
+  int64_t create_time_micros = 0;  // Wall clock there, µs since the Unix epoch.
+
+  bool known() const { return !origin_node.empty(); }
+  friend bool operator==(const RevisionAudit& a, const RevisionAudit& b) {
+    return a.author == b.author && a.origin_node == b.origin_node &&
+           a.create_time_micros == b.create_time_micros;
+  }
+  friend bool operator!=(const RevisionAudit& a, const RevisionAudit& b) { return !(a == b); }
+};
+
 // One node of a record's revision tree, as stored in the history.
 struct StoredRevision {
   std::string id;        // The record id.
@@ -48,6 +66,9 @@ struct StoredRevision {
   // and a stub. Read back exactly as inserted: a column the revision does
   // not hold is absent, not null.
   Attributes attributes;
+  // Stored as given by InsertRevision, changed only by SetRevisionAudit
+  // (FillStub keeps it).
+  RevisionAudit audit;
 };
 
 // One condition of a view query; the engine has validated the column name
@@ -158,10 +179,17 @@ class WriteTransaction : public ReadTransaction {
 
   // Replaces the stored stub `rev.revision` of record `rev.id` by `rev`,
   // its content (not a stub; attributes as for InsertRevision). The parent,
-  // generation, deleted flag and leaf flag stay as stored. NOT_FOUND if the
+  // generation, deleted flag, leaf flag and audit stay as stored. NOT_FOUND if the
   // record has no such revision; FAILED_PRECONDITION if the stored revision
   // is not a stub; INVALID_ARGUMENT as for InsertRevision.
   virtual absl::Status FillStub(const v1::Table& table, const StoredRevision& rev) = 0;
+
+  // Replaces the audit of stored revision `revision` of record `id` by
+  // `audit` (unknown clears it). Nothing else of the revision changes.
+  // NOT_FOUND if the record has no such revision.
+  virtual absl::Status SetRevisionAudit(const v1::Table& table, std::string_view id,
+                                        std::string_view revision,
+                                        const RevisionAudit& audit) = 0;
 
   // Makes `winner` (a live revision: id, revision, conflicted, every column;
   // a column left out is null) the view row of its record, replacing any

@@ -11,8 +11,10 @@ namespace recondb::engine::internal {
 
 absl::StatusOr<storage::StoredRevision> MakeLocalRevision(
     const v1::Table& table, std::string_view id, const storage::StoredRevision* parent,
-    bool deleted, storage::Attributes attributes, int64_t max_record_bytes) {
+    bool deleted, storage::Attributes attributes, int64_t max_record_bytes,
+    const storage::RevisionAudit& audit) {
   storage::StoredRevision rev;
+  rev.audit = audit;
   rev.id = std::string(id);
   rev.parent = parent != nullptr ? parent->revision : std::string();
   rev.generation = parent != nullptr ? parent->generation + 1 : 1;
@@ -32,10 +34,10 @@ absl::StatusOr<storage::StoredRevision> MakeLocalRevision(
 absl::StatusOr<storage::StoredRevision> InsertLocalRevision(
     storage::WriteTransaction& txn, const v1::Table& table, std::string_view id,
     const storage::StoredRevision* parent, bool deleted, storage::Attributes attributes,
-    int64_t max_record_bytes) {
-  ASSIGN_OR_RETURN(
-      storage::StoredRevision rev,
-      MakeLocalRevision(table, id, parent, deleted, std::move(attributes), max_record_bytes));
+    int64_t max_record_bytes, const storage::RevisionAudit& audit) {
+  ASSIGN_OR_RETURN(storage::StoredRevision rev,
+                   MakeLocalRevision(table, id, parent, deleted, std::move(attributes),
+                                     max_record_bytes, audit));
   RETURN_IF_ERROR(txn.InsertRevision(table, rev));
   return rev;
 }
@@ -43,13 +45,14 @@ absl::StatusOr<storage::StoredRevision> InsertLocalRevision(
 absl::StatusOr<storage::StoredRevision> InsertReviewedClose(storage::WriteTransaction& txn,
                                                             const v1::Table& table,
                                                             const storage::StoredRevision& leaf,
-                                                            int64_t max_record_bytes) {
+                                                            int64_t max_record_bytes,
+                                                            const storage::RevisionAudit& audit) {
   ASSIGN_OR_RETURN(storage::StoredRevision tombstone,
                    InsertLocalRevision(txn, table, leaf.id, &leaf, /*deleted=*/true,
-                                       storage::Attributes(), max_record_bytes));
+                                       storage::Attributes(), max_record_bytes, audit));
   if (leaf.deleted) return tombstone;  // T' acknowledges T.
   return InsertLocalRevision(txn, table, leaf.id, &tombstone, /*deleted=*/true,
-                             storage::Attributes(), max_record_bytes);
+                             storage::Attributes(), max_record_bytes, audit);
 }
 
 }  // namespace recondb::engine::internal

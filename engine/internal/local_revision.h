@@ -15,28 +15,30 @@ namespace recondb::engine::internal {
 
 // The revision of record `id` of `table` that is a child of `parent` (null:
 // a first revision), a tombstone when `deleted` (then `attributes` must be
-// empty), with id, parent and generation set; not stored.
+// empty), with id, parent, generation and `audit` set; not stored.
 // RESOURCE_EXHAUSTED (naming the record) when its canonical encoding exceeds
 // `max_record_bytes`.
 absl::StatusOr<storage::StoredRevision> MakeLocalRevision(
     const v1::Table& table, std::string_view id, const storage::StoredRevision* parent,
-    bool deleted, storage::Attributes attributes, int64_t max_record_bytes);
+    bool deleted, storage::Attributes attributes, int64_t max_record_bytes,
+    const storage::RevisionAudit& audit);
 
 // MakeLocalRevision, then inserts the revision through `txn`. Returns it.
 absl::StatusOr<storage::StoredRevision> InsertLocalRevision(
     storage::WriteTransaction& txn, const v1::Table& table, std::string_view id,
     const storage::StoredRevision* parent, bool deleted, storage::Attributes attributes,
-    int64_t max_record_bytes);
+    int64_t max_record_bytes, const storage::RevisionAudit& audit);
 
 // Closes the leaf `leaf` as reviewed (engine/DESIGN.md "Deleted conflicts"):
 // a live leaf L gets a tombstone L' and L' its acknowledgement L'' (a
 // tombstone of a tombstone), so a discarded branch is not reported as a
 // deleted conflict; a tombstone T gets its acknowledgement T'. Inserts them
-// through `txn` and returns the new leaf (L'' or T').
+// through `txn` (each with `audit`) and returns the new leaf (L'' or T').
 absl::StatusOr<storage::StoredRevision> InsertReviewedClose(storage::WriteTransaction& txn,
                                                             const v1::Table& table,
                                                             const storage::StoredRevision& leaf,
-                                                            int64_t max_record_bytes);
+                                                            int64_t max_record_bytes,
+                                                            const storage::RevisionAudit& audit);
 
 }  // namespace recondb::engine::internal
 

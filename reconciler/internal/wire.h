@@ -11,16 +11,18 @@
 
 namespace recondb::reconciler::internal {
 
-v1::RecordSummary ToWire(const engine::ChangedRecord& record);
-engine::ChangedRecord FromWire(const v1::RecordSummary& record);
+// `with_audit` (protocol version 3 on): the audit fields travel; without,
+// they are neither sent nor read (a version 2 peer sends none).
+v1::RecordSummary ToWire(const engine::ChangedRecord& record, bool with_audit);
+engine::ChangedRecord FromWire(const v1::RecordSummary& record, bool with_audit);
 
 v1::RecordWant ToWire(const engine::RevisionWant& want);
 engine::RevisionWant FromWire(const v1::RecordWant& want);
 
-v1::RevisionBody ToWire(const engine::ForeignRevision& revision);
+v1::RevisionBody ToWire(const engine::ForeignRevision& revision, bool with_audit);
 // INVALID_ARGUMENT if the revision id does not parse (the generation comes
 // from it); the engine checks everything else.
-absl::StatusOr<engine::ForeignRevision> FromWire(const v1::RevisionBody& body);
+absl::StatusOr<engine::ForeignRevision> FromWire(const v1::RevisionBody& body, bool with_audit);
 
 }  // namespace recondb::reconciler::internal
 

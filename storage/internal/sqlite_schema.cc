@@ -119,6 +119,18 @@ std::string MigrationSql(int from, const std::vector<v1::Table>& tables) {
   // delete (no parent, or a parent that is not a stored tombstone). Then
   // the latest feed entry of each live record takes the flag of its view
   // row (the feed's entry is always at the view's winner).
+  if (from == 4) {
+    // Format 4 -> 5. The audit columns, NULL (unknown: made before audit
+    // existed) in every existing row; ADD COLUMN without a default rewrites
+    // no row.
+    for (const v1::Table& table : tables) {
+      const std::string history = Quote(HistoryTableName(table.name()));
+      for (const char* column : {"_author", "_origin_node", "_create_time"}) {
+        absl::StrAppend(&sql, "ALTER TABLE ", history, " ADD COLUMN \"", column, "\" TEXT;\n");
+      }
+    }
+    return sql;
+  }
   assert(from == 3);
   absl::StrAppend(&sql,
                   "ALTER TABLE \"_changes\" ADD COLUMN \"conflicted\" INTEGER NOT NULL"
@@ -183,14 +195,17 @@ absl::StatusOr<std::string> CreateTableSql(const v1::Table& table) {
   // The history is keyed by an integer in insertion order, so appending a
   // revision touches the end of its B-tree whatever the record id. "_stub"
   // marks a revision known by id only; "_columns" is how many of the
-  // table's columns (in definition order) a revision holds. Their leading
+  // table's columns (in definition order) a revision holds; "_author",
+  // "_origin_node" and "_create_time" are its audit trail (NULL: unknown).
+  // Their leading
   // "_" keeps them apart from user columns, which never start with one.
   absl::StrAppend(&sql, "CREATE TABLE ", history,
                   " (\"seq\" INTEGER PRIMARY KEY, \"id\" TEXT NOT NULL, "
                   "\"revision\" TEXT NOT NULL, \"parent\" TEXT NOT NULL, "
                   "\"generation\" INTEGER NOT NULL, \"deleted\" INTEGER NOT NULL, "
                   "\"leaf\" INTEGER NOT NULL, \"_stub\" INTEGER NOT NULL, "
-                  "\"_columns\" INTEGER NOT NULL",
+                  "\"_columns\" INTEGER NOT NULL, \"_author\" TEXT, \"_origin_node\" TEXT, "
+                  "\"_create_time\" TEXT",
                   columns, ");\n");
   absl::StrAppend(&sql, "CREATE UNIQUE INDEX ",
                   Quote(absl::StrCat("_idx_", history_name, "-id_revision")), " ON ", history,

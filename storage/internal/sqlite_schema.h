@@ -16,7 +16,7 @@ namespace recondb::storage::internal {
 // The format this build writes and the newest it reads, kept in _meta under
 // kFormatVersionKey. A store of a newer format is refused; one of an older
 // format is migrated (MigrationSql).
-inline constexpr int kFormatVersion = 4;
+inline constexpr int kFormatVersion = 5;
 inline constexpr char kFormatVersionKey[] = "format_version";
 
 // `identifier` as a double-quoted SQL identifier (embedded quotes doubled).
@@ -52,6 +52,8 @@ const std::string& InternalSchemaSql();
 //   rewriting a row.
 //   3 -> 4: each view gains "_conflicted" (computed from the history) and
 //   its partial index; _changes gains "conflicted" (taken from the views).
+//   4 -> 5: each history gains the audit columns "_author", "_origin_node"
+//   and "_create_time", NULL in every existing row (made before audit).
 std::string MigrationSql(int from, const std::vector<v1::Table>& tables);
 
 // The DDL of the partial index of `table`'s conflicted view rows.

@@ -35,7 +35,7 @@ TableSql BuildTableSql(const v1::Table& table) {
   const std::string columns = ColumnList(table);
   const std::string history_select = absl::StrCat(
       "SELECT \"id\", \"revision\", \"parent\", \"generation\", \"deleted\", \"leaf\","
-      " \"_stub\", \"_columns\"",
+      " \"_stub\", \"_columns\", \"_author\", \"_origin_node\", \"_create_time\"",
       columns, " FROM ", history);
   TableSql sql;
   sql.column_count = table.columns_size();
@@ -49,14 +49,18 @@ TableSql BuildTableSql(const v1::Table& table) {
   sql.insert_history = absl::StrCat(
       "INSERT INTO ", history,
       " (\"id\", \"revision\", \"parent\", \"generation\", \"deleted\", \"leaf\","
-      " \"_stub\", \"_columns\"",
-      columns, ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8", Placeholders(table, 9), ")");
+      " \"_stub\", \"_columns\", \"_author\", \"_origin_node\", \"_create_time\"",
+      columns, ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11",
+      Placeholders(table, 12), ")");
   std::string fills = "\"_stub\" = 0, \"_columns\" = ?3";
   for (int i = 0; i < table.columns_size(); ++i) {
     absl::StrAppend(&fills, ", ", Quote(table.columns(i).name()), " = ?", 4 + i);
   }
   sql.fill_stub = absl::StrCat("UPDATE ", history, " SET ", fills,
                                " WHERE \"id\" = ?1 AND \"revision\" = ?2 AND \"_stub\" = 1");
+  sql.set_audit = absl::StrCat("UPDATE ", history,
+                               " SET \"_author\" = ?3, \"_origin_node\" = ?4,"
+                               " \"_create_time\" = ?5 WHERE \"id\" = ?1 AND \"revision\" = ?2");
   sql.clear_leaf = absl::StrCat("UPDATE ", history,
                                 " SET \"leaf\" = 0 WHERE \"id\" = ?1 AND \"revision\" = ?2"
                                 " AND \"leaf\" = 1");
@@ -105,6 +109,17 @@ absl::StatusOr<StoredRevision> ReadHistoryRow(const Statement& stmt, const v1::T
   rev.deleted = stmt.Int(4) != 0;
   rev.leaf = stmt.Int(5) != 0;
   rev.stub = stmt.Int(6) != 0;
+  if (!stmt.IsNull(kHistoryAuditColumn + 1)) {
+    rev.audit.author = std::string(stmt.Text(kHistoryAuditColumn));
+    rev.audit.origin_node = std::string(stmt.Text(kHistoryAuditColumn + 1));
+    auto time = ParseTimestamp(stmt.Text(kHistoryAuditColumn + 2));
+    if (!time.ok()) {
+      return absl::DataLossError(absl::StrCat("revision ", rev.revision, " of record ", rev.id,
+                                              " of table ", table.name(), ": _create_time: ",
+                                              time.status().message()));
+    }
+    rev.audit.create_time_micros = time->seconds() * 1000000 + time->nanos() / 1000;
+  }
   if (rev.deleted || rev.stub) return rev;
   const int64_t held = std::min<int64_t>(stmt.Int(7), table.columns_size());
   for (int i = 0; i < held; ++i) {
@@ -114,6 +129,29 @@ absl::StatusOr<StoredRevision> ReadHistoryRow(const Statement& stmt, const v1::T
     rev.attributes.emplace(column.name(), std::move(value));
   }
   return rev;
+}
+
+absl::Status BindAudit(Statement& stmt, int first, const RevisionAudit& audit) {
+  if (!audit.known()) {
+    for (int i = 0; i < 3; ++i) stmt.BindNull(first + i);
+    return absl::OkStatus();
+  }
+  google::protobuf::Timestamp time;
+  // Floor division, so a time before 1970 keeps nanos in [0, 1e9).
+  int64_t seconds = audit.create_time_micros / 1000000;
+  int64_t micros = audit.create_time_micros % 1000000;
+  if (micros < 0) {
+    micros += 1000000;
+    --seconds;
+  }
+  time.set_seconds(seconds);
+  time.set_nanos(static_cast<int32_t>(micros * 1000));
+  char text[kTimestampTextSize];
+  RETURN_IF_ERROR(FormatTimestamp(time, text));
+  stmt.BindText(first, audit.author);
+  stmt.BindText(first + 1, audit.origin_node);
+  stmt.BindTextCopy(first + 2, std::string_view(text, kTimestampTextSize));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<v1::Record> ReadViewRow(const Statement& stmt, const v1::Table& table) {

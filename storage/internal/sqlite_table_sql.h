@@ -16,9 +16,11 @@
 namespace recondb::storage::internal {
 
 // Column positions. History rows: id, revision, parent, generation, deleted,
-// leaf, _stub, _columns, then the user columns in table order. View rows:
-// id, revision, _conflicted, then the user columns.
-inline constexpr int kHistoryFirstColumn = 8;
+// leaf, _stub, _columns, _author, _origin_node, _create_time, then the user
+// columns in table order. View rows: id, revision, _conflicted, then the
+// user columns.
+inline constexpr int kHistoryAuditColumn = 8;
+inline constexpr int kHistoryFirstColumn = 11;
 inline constexpr int kViewFirstColumn = 3;
 
 // Statement texts for one table. Parameters are noted ?1, ?2, ...
@@ -37,11 +39,15 @@ struct TableSql {
   // the parent has a stored child.
   std::string has_child;
   // ?1 id, ?2 revision, ?3 parent, ?4 generation, ?5 deleted, ?6 leaf,
-  // ?7 stub, ?8 held column count, ?9... the user columns.
+  // ?7 stub, ?8 held column count, ?9 author, ?10 origin node, ?11 create
+  // time (BindAudit), ?12... the user columns.
   std::string insert_history;
   // ?1 id, ?2 revision, ?3 held column count, ?4... the user columns: the
   // stub becomes a revision with content.
   std::string fill_stub;
+  // ?1 id, ?2 revision, ?3 author, ?4 origin node, ?5 create time: the
+  // revision's audit (BindAudit).
+  std::string set_audit;
   // ?1 id, ?2 revision: the revision is no longer a leaf.
   std::string clear_leaf;
 
@@ -83,6 +89,11 @@ class TableSqlCache {
 // the columns it holds; tombstones and stubs get no attributes. DATA_LOSS
 // for a malformed stored value.
 absl::StatusOr<StoredRevision> ReadHistoryRow(const Statement& stmt, const v1::Table& table);
+
+// Binds `audit` to parameters first, first+1, first+2 (author, origin node,
+// create time as timestamp text); NULLs when it is unknown.
+// INVALID_ARGUMENT if the time is outside the timestamp range.
+absl::Status BindAudit(Statement& stmt, int first, const RevisionAudit& audit);
 
 // The current row of a statement of `table`'s view, as a record (table, id,
 // revision, conflicted, every column).

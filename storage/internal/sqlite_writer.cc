@@ -168,7 +168,8 @@ absl::Status SessionWriter::InsertRevision(const v1::Table& table, const StoredR
     insert.BindInt(8, held);
     // Tombstones and stubs keep no attribute (held is 0): every column is
     // null.
-    RETURN_IF_ERROR(BindColumns(insert, 9, table, rev.attributes, held));
+    RETURN_IF_ERROR(BindAudit(insert, 9, rev.audit));
+    RETURN_IF_ERROR(BindColumns(insert, 12, table, rev.attributes, held));
     absl::Status status = insert.Run();
     if (absl::IsAlreadyExists(status)) {
       return absl::AlreadyExistsError(absl::StrCat("record ", rev.id, " of table ", table.name(),
@@ -201,6 +202,22 @@ absl::Status SessionWriter::FillStub(const v1::Table& table, const StoredRevisio
   fill.BindInt(3, held);
   RETURN_IF_ERROR(BindColumns(fill, 4, table, rev.attributes, held));
   return fill.Run();
+}
+
+absl::Status SessionWriter::SetRevisionAudit(const v1::Table& table, std::string_view id,
+                                             std::string_view revision,
+                                             const RevisionAudit& audit) {
+  const TableSql& sql = session_->tables.Get(table);
+  ASSIGN_OR_RETURN(Statement set, connection().Prepare(sql.set_audit));
+  set.BindText(1, id);
+  set.BindText(2, revision);
+  RETURN_IF_ERROR(BindAudit(set, 3, audit));
+  RETURN_IF_ERROR(set.Run());
+  if (sqlite3_changes(connection().db()) == 0) {
+    return absl::NotFoundError(absl::StrCat("record ", std::string(id), " of table ", table.name(),
+                                            " has no revision ", std::string(revision)));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status SessionWriter::UpsertViewRow(const v1::Table& table, const v1::Record& winner) {

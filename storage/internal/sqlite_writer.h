@@ -27,6 +27,8 @@ class SessionWriter {
   absl::Status AppendColumns(const v1::Table& table);
   absl::Status InsertRevision(const v1::Table& table, const StoredRevision& rev);
   absl::Status FillStub(const v1::Table& table, const StoredRevision& rev);
+  absl::Status SetRevisionAudit(const v1::Table& table, std::string_view id,
+                                std::string_view revision, const RevisionAudit& audit);
   absl::Status UpsertViewRow(const v1::Table& table, const v1::Record& winner);
   absl::Status DeleteViewRow(const v1::Table& table, std::string_view id);
   absl::StatusOr<int64_t> AppendChange(const v1::Change& change);

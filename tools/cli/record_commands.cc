@@ -170,7 +170,10 @@ int History(Context& ctx) {
     for (const v1::HistoryEntry& e : response.entries()) PrintJson(*ctx.out, e);
     return kExitOk;
   }
-  TextTable out({"REVISION", "PARENT", "LEAF", "DELETED", "ATTRIBUTES"});
+  // AUTHOR, NODE and CREATED are the revision's audit trail; "-" for a
+  // revision made before audit existed.
+  TextTable out({"REVISION", "PARENT", "LEAF", "DELETED", "AUTHOR", "NODE", "CREATED",
+                 "ATTRIBUTES"});
   for (const v1::HistoryEntry& e : response.entries()) {
     // A stub is known by id only: no attributes to show.
     std::string attributes = e.stub() ? "(stub: known by id only)" : "";
@@ -178,8 +181,13 @@ int History(Context& ctx) {
       if (!attributes.empty()) attributes += " ";
       attributes += name + "=" + FormatValue(e.record().attributes().at(name));
     }
+    const bool audited = !e.origin_node().empty();
+    v1::Value created;
+    *created.mutable_timestamp() = e.create_time();
     out.AddRow({e.record().revision(), e.parent_revision(), e.leaf() ? "yes" : "no",
-                e.record().deleted() ? "yes" : "no", attributes});
+                e.record().deleted() ? "yes" : "no", audited ? e.author() : "-",
+                audited ? e.origin_node() : "-", audited ? FormatValue(created) : "-",
+                attributes});
   }
   out.Print(*ctx.out);
   return kExitOk;
