@@ -410,6 +410,17 @@ v1::PrincipalInfo Authorizer::Describe(const Principal& principal) const {
   return info;
 }
 
+absl::Status Authorizer::CheckNotLastAdmin(std::string_view name) const {
+  const auto self = snapshot_->principals.find(name);
+  if (self == snapshot_->principals.end() || !self->second->admin) return absl::OkStatus();
+  for (const auto& [other, p] : snapshot_->principals) {
+    if (other != name && p->admin) return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "principal ", Sv(name),
+      " is the last one with the admin role: give another principal the role first"));
+}
+
 absl::StatusOr<v1::PrincipalInfo> Authorizer::MutatePrincipal(
     std::string_view name, std::string_view field,
     const std::function<absl::Status(internal::StoredPrincipal&)>& change) {
@@ -469,6 +480,7 @@ absl::Status Authorizer::DeletePrincipal(std::string_view name) {
         absl::StrCat("principal ", Sv(name), " comes from --auth_file ", store_->auth_file(),
                      " and is read-only here: edit that file and restart the node"));
   }
+  RETURN_IF_ERROR(CheckNotLastAdmin(name));
   RETURN_IF_ERROR(store_->Mutate([&](internal::AuthStore& store) {
     auto* principals = store.mutable_principals();
     const auto it = std::find_if(principals->begin(), principals->end(),
@@ -552,7 +564,13 @@ absl::StatusOr<v1::PrincipalInfo> Authorizer::Grant(const v1::GrantRequest& requ
 absl::StatusOr<v1::PrincipalInfo> Authorizer::Revoke(const v1::RevokeRequest& request) {
   ASSIGN_OR_RETURN(const uint8_t bits, RequestedPermissions(request));
   return MutatePrincipal(request.principal(), "principal", [&](internal::StoredPrincipal& p) {
-    if (request.admin()) p.set_admin(false);
+    // Runs under mu_ (MutatePrincipal holds it), so the check and the change
+    // are one step.
+    if (request.admin()) {
+      mu_.AssertHeld();
+      RETURN_IF_ERROR(CheckNotLastAdmin(p.name()));
+      p.set_admin(false);
+    }
     if (bits == 0) return absl::OkStatus();
     auto* grants = p.mutable_grants();
     for (auto it = grants->begin(); it != grants->end(); ++it) {

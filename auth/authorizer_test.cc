@@ -270,6 +270,24 @@ TEST_F(AuthorizerTest, BootstrapWritesAFreshTokenFileOnce) {
   EXPECT_THAT(authorizer_->Authenticate(Bearer(token)), IsOk());
 }
 
+TEST_F(AuthorizerTest, TheLastAdminCannotBeRemoved) {
+  ASSERT_THAT(authorizer_->BootstrapAdmin(dir_.File("admin.token")), IsOk());
+  v1::RevokeRequest revoke;
+  revoke.set_principal("admin");
+  revoke.set_admin(true);
+  EXPECT_THAT(authorizer_->Revoke(revoke),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("last")));
+  EXPECT_THAT(authorizer_->DeletePrincipal("admin"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("admin role")));
+  v1::CreatePrincipalRequest create;
+  create.set_name("ops");
+  create.set_admin(true);
+  ASSERT_THAT(authorizer_->CreatePrincipal(create), IsOk());
+  EXPECT_THAT(authorizer_->Revoke(revoke), IsOk());
+  EXPECT_THAT(authorizer_->DeletePrincipal("admin"), IsOk());
+  EXPECT_THAT(authorizer_->DeletePrincipal("ops"), StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
 TEST_F(AuthorizerTest, BootstrapUsesAnExistingTokenFile) {
   const std::string file = dir_.File("mounted.token");
   const NewToken token = *GenerateToken();
