@@ -236,6 +236,7 @@ absl::StatusOr<std::shared_ptr<const Principal>> Authorizer::Authenticate(
   if (it != metadata.end()) {
     credentials.authorization = std::string(it->second.data(), it->second.size());
   }
+  if (credentials.authorization.has_value()) return Authenticate(credentials);
   const std::shared_ptr<const grpc::AuthContext> auth_context = context.auth_context();
   if (auth_context != nullptr && auth_context->IsPeerAuthenticated()) {
     for (const char* property : {"x509_subject_alternative_name", "x509_common_name"}) {
