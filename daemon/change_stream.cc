@@ -40,6 +40,8 @@ void ChangeStreamRegistry::ShutdownAll() {
 
 ChangeStream::ChangeStream(engine::Engine* engine, WorkerPool* pool, ChangeStreamRegistry* registry,
                            std::shared_ptr<spdlog::logger> logger,
+                           const auth::Authorizer* authorizer,
+                           const grpc::CallbackServerContext& context,
                            const v1::GetChangesRequest& request)
     : engine_(engine),
       pool_(pool),
@@ -48,6 +50,12 @@ ChangeStream::ChangeStream(engine::Engine* engine, WorkerPool* pool, ChangeStrea
       tables_(request.tables().begin(), request.tables().end()),
       follow_(request.follow()),
       cursor_(request.since()) {
+  if (absl::Status status = Authorize(*authorizer, context); !status.ok()) {
+    LogRpcFailure(*logger_, kMethod, status);
+    absl::MutexLock lock(&mu_);
+    FinishLocked(ToGrpcStatus(status));
+    return;
+  }
   if (request.since() < 0) {
     const absl::Status status =
         absl::InvalidArgumentError(absl::StrCat("since must be >= 0, got ", request.since()));
@@ -69,6 +77,19 @@ ChangeStream::ChangeStream(engine::Engine* engine, WorkerPool* pool, ChangeStrea
   }
   absl::MutexLock lock(&mu_);
   Pump();
+}
+
+absl::Status ChangeStream::Authorize(const auth::Authorizer& authorizer,
+                                     const grpc::CallbackServerContext& context) {
+  absl::StatusOr<std::shared_ptr<const auth::Principal>> principal =
+      authorizer.Authenticate(context);
+  if (!principal.ok()) return principal.status();
+  principal_ = *std::move(principal);
+  for (const std::string& table : tables_) {
+    absl::Status allowed = authorizer.Check(*principal_, auth::Permission::kRead, table);
+    if (!allowed.ok()) return allowed;
+  }
+  return absl::OkStatus();
 }
 
 void ChangeStream::EndForShutdown() {
@@ -108,6 +129,9 @@ void ChangeStream::Fetch() {
     int64_t last = since;
     for (v1::Change& change : *batch) {
       last = std::max(last, change.seq());
+      // Left out, not refused: a stream over every table the caller may
+      // read, whatever tables exist or are created while it follows.
+      if (!principal_->Allows(auth::Permission::kRead, change.table())) continue;
       queue_.push_back(std::move(change));
     }
     caught_up_ = !full;

@@ -75,6 +75,16 @@ struct Config {
   // How often the files above are read again, so that replaced files are
   // used for new connections without a restart (whole seconds, >= 1 s).
   absl::Duration tls_reload_interval = absl::Seconds(60);
+  // --auth=on: every call must authenticate (a bearer token or a client
+  // certificate) and is checked against its principal's grants; off (the
+  // default): every call is the principal "anonymous", allowed everything.
+  bool auth = false;
+  // Read-only principals (JSON, auth/DESIGN.md); empty for none.
+  std::string auth_file;
+  // The bootstrap admin's token file (docs/security.md, "Principals, tokens
+  // and grants"). Resolved: <data_dir>/admin.token unless given; required
+  // with --auth=on and --storage=memory; empty with --auth=off.
+  std::string admin_token_file;
 };
 
 // The closed-by-default rule's condition: whether `config` protects a

@@ -39,8 +39,8 @@ void LogTransportSecurity(const Config& config, const std::string& address,
   if (config.insecure && !SecuredForNetwork(config)) {
     if (auto listen = ParseListenAddress(config.listen); listen.ok() && !listen->IsLocalOnly()) {
       logger.warn(
-          "--insecure: {} is reachable from the network without TLS; anyone who reaches it "
-          "can read and change every table",
+          "--insecure: {} is reachable from the network without TLS and --auth=on; traffic "
+          "may be read on the way, or anyone who reaches it can read and change every table",
           config.listen);
     }
   }
@@ -71,14 +71,19 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::StartInOrder(
   std::unique_ptr<Daemon> daemon(new Daemon(config, std::move(logger)));
   RETURN_IF_ERROR(daemon->OpenStorage());
   RETURN_IF_ERROR(daemon->OpenEngine());
+  RETURN_IF_ERROR(daemon->OpenAuthorizer());
   daemon->pool_ = std::make_unique<WorkerPool>(config.worker_threads);
-  daemon->service_ = std::make_unique<DatabaseService>(daemon->engine_.get(), daemon->pool_.get(),
-                                                       daemon->logger_);
+  daemon->service_ = std::make_unique<DatabaseService>(
+      daemon->engine_.get(), daemon->pool_.get(), daemon->authorizer_.get(), daemon->logger_);
   daemon->MakeReplication();
   RETURN_IF_ERROR(daemon->StartServer());
   daemon->logger_->info("recondbd listening on {} node_id={} storage={}", daemon->address_,
                         daemon->engine_->node_id(), daemon->StorageDescription());
   LogTransportSecurity(config, daemon->address_, *daemon->logger_);
+  if (config.auth) {
+    daemon->logger_->info("authentication on: every call needs a bearer token or a client "
+                          "certificate mapped to a principal");
+  }
   // Dial loops start once this node can answer its peers' streams too.
   RETURN_IF_ERROR(daemon->peers_->Start(config.peers));
   return daemon;
@@ -103,6 +108,27 @@ absl::Status Daemon::OpenStorage() {
   options.page_size = config_.page_size;
   logger_->debug("opening {}", options.path);
   ASSIGN_OR_RETURN(storage_, storage::OpenSqliteStorage(options));
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::OpenAuthorizer() {
+  auth::AuthorizerOptions options;
+  options.enabled = config_.auth;
+  if (config_.storage == StorageKind::kSqlite) {
+    options.store_path = (std::filesystem::path(config_.data_dir) / kAuthFile).string();
+  }
+  options.auth_file = config_.auth_file;
+  ASSIGN_OR_RETURN(authorizer_, auth::Authorizer::Open(std::move(options)));
+  if (!config_.auth) return absl::OkStatus();
+  ASSIGN_OR_RETURN(const auth::BootstrapResult bootstrap,
+                   authorizer_->BootstrapAdmin(config_.admin_token_file));
+  if (bootstrap.created_admin && bootstrap.wrote_token_file) {
+    // The path only: the token is a secret, read it from the file.
+    logger_->warn("created principal admin; its token is in {} (mode 0600): keep it secret",
+                  config_.admin_token_file);
+  } else if (bootstrap.created_admin) {
+    logger_->info("created principal admin with the token in {}", config_.admin_token_file);
+  }
   return absl::OkStatus();
 }
 
@@ -138,10 +164,11 @@ void Daemon::MakeReplication() {
   peers.session_defaults.part_bytes =
       std::clamp<int64_t>(config_.max_message_bytes / 4, 16 << 10, 1 << 20);
   peers_ = std::make_unique<reconciler::PeerManager>(std::move(peers));
-  replication_ = std::make_unique<ReplicationService>(peers_.get(), logger_);
+  replication_ = std::make_unique<ReplicationService>(peers_.get(), authorizer_.get(), logger_);
   AdminServiceOptions admin;
   admin.engine = engine_.get();
   admin.peers = peers_.get();
+  admin.authorizer = authorizer_.get();
   admin.storage_description = StorageDescription();
   if (config_.storage == StorageKind::kSqlite) admin.backup_dir = config_.data_dir;
   admin.backup_chunk_bytes = std::clamp<int64_t>(config_.max_message_bytes / 4, 16 << 10, 1 << 20);
@@ -213,6 +240,7 @@ void Daemon::Shutdown() {
   peers_.reset();
   dialer_.reset();
   service_.reset();
+  authorizer_.reset();
   engine_.reset();
   storage_.reset();
   lock_.reset();

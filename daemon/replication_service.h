@@ -9,6 +9,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "auth/authorizer.h"
 #include "reconciler/peer_manager.h"
 #include "recondb/v1/replication.grpc.pb.h"
 #include "spdlog/logger.h"
@@ -18,12 +19,15 @@ namespace recondb::daemon {
 // Thread-safe.
 class ReplicationService final : public v1::Replication::CallbackService {
  public:
-  // `peers` is not owned and must outlive the service. Call
+  // `peers` and `authorizer` are not owned and must outlive the service;
+  // `authorizer` authenticates the dialing peers and decides what they may
+  // pull and push (issue 13, point 4: the grants). Call
   // PeerManager::Shutdown() before grpc::Server::Shutdown(): it ends the
   // sessions, so that their calls do not hold the server's shutdown. The
   // destructor waits for the sessions' threads to be gone.
-  ReplicationService(reconciler::PeerManager* peers, std::shared_ptr<spdlog::logger> logger)
-      : peers_(peers), logger_(std::move(logger)) {}
+  ReplicationService(reconciler::PeerManager* peers, auth::Authorizer* authorizer,
+                     std::shared_ptr<spdlog::logger> logger)
+      : peers_(peers), authorizer_(authorizer), logger_(std::move(logger)) {}
   ~ReplicationService() override;
 
   grpc::ServerBidiReactor<v1::ReplicateMessage, v1::ReplicateMessage>* Replicate(
@@ -35,6 +39,7 @@ class ReplicationService final : public v1::Replication::CallbackService {
   void ThreadExited();
 
   reconciler::PeerManager* const peers_;
+  auth::Authorizer* const authorizer_;
   const std::shared_ptr<spdlog::logger> logger_;
   absl::Mutex mu_;
   int threads_ ABSL_GUARDED_BY(mu_) = 0;

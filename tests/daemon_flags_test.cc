@@ -171,7 +171,13 @@ TEST(DaemonFlagsTest, HelpListsTheFlags) {
                            "peer_tls_cert",
                            "peer_tls_key",
                            "tls_reload_interval",
-                           "RECONDB_TLS_RELOAD_INTERVAL"}) {
+                           "RECONDB_TLS_RELOAD_INTERVAL",
+                           "auth",
+                           "RECONDB_AUTH",
+                           "auth_file",
+                           "RECONDB_AUTH_FILE",
+                           "admin_token_file",
+                           "RECONDB_ADMIN_TOKEN_FILE"}) {
     EXPECT_THAT(daemon->log(), HasSubstr(flag));
   }
 }

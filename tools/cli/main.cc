@@ -25,6 +25,8 @@ constexpr char kDefaultAddr[] = "127.0.0.1:7470";
 const std::vector<OptionSpec>& GlobalOptions() {
   static const std::vector<OptionSpec> kOptions = {
       {"addr", "HOST:PORT", "the daemon (default $RECONDB_ADDR, else 127.0.0.1:7470)"},
+      {"token", "TOKEN",
+       "bearer token to send (default $RECONDB_TOKEN, which other users cannot see)"},
       {"timeout", "DURATION", "deadline of each call, e.g. 10s, 500ms, 2m (default 10s)"},
       {"tls_ca", "FILE",
        "connect with TLS, verifying the daemon's certificate against this PEM CA "
@@ -42,7 +44,7 @@ const std::vector<OptionSpec>& GlobalOptions() {
 std::vector<Command> AllCommands() {
   std::vector<Command> all;
   for (auto group : {TableCommands(), RecordCommands(), FeedCommands(), TransferCommands(),
-                     AdminCommands(), BackupCommands()}) {
+                     AdminCommands(), BackupCommands(), AuthCommands()}) {
     for (Command& c : group) all.push_back(std::move(c));
   }
   return all;
@@ -125,6 +127,8 @@ int Configure(Context& ctx) {
   ctx.addr = OptionOrEnv(ctx, "addr", "RECONDB_ADDR", kDefaultAddr);
   if (int exit = ConfigureTls(ctx); exit != kExitOk) return exit;
   ctx.json = ctx.args.Has("json");
+  const char* token = std::getenv("RECONDB_TOKEN");
+  ctx.token = ctx.args.Get("token", token != nullptr ? token : "");
   if (ctx.args.Has("timeout")) {
     const std::string text = ctx.args.Get("timeout");
     double seconds;
