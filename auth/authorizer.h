@@ -116,8 +116,8 @@ class Authorizer {
 
   // Management (the Admin RPCs). Each answers FAILED_PRECONDITION when auth
   // is off, and for a DeletePrincipal or Revoke(admin) that would leave no
-  // principal with the admin role (nobody could manage the node any more); INVALID_ARGUMENT naming the field for a bad name, pattern or
-  // permission; NOT_FOUND for an unknown principal or token;
+  // principal with the admin role (nobody could manage the node any more); INVALID_ARGUMENT naming
+  // the field for a bad name, pattern or permission; NOT_FOUND for an unknown principal or token;
   // FAILED_PRECONDITION naming the principal and the file for one from
   // --auth_file; UNAVAILABLE if the store cannot be written (nothing
   // changed then).
@@ -145,9 +145,9 @@ class Authorizer {
   // An immutable index of the stores, rebuilt after every change.
   struct Snapshot {
     std::map<std::string, std::shared_ptr<const Principal>, std::less<>> principals;
-    std::map<std::string, TokenEntry, std::less<>> tokens;  // by token id
+    std::map<std::string, TokenEntry, std::less<>> tokens;              // by token id
     std::map<std::string, std::string, std::less<>> certificate_names;  // -> principal
-    std::map<std::string, std::string, std::less<>> node_owners;  // node id -> principal
+    std::map<std::string, std::string, std::less<>> node_owners;        // node id -> principal
   };
 
   explicit Authorizer(AuthorizerOptions options) : options_(std::move(options)) {}

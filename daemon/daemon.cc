@@ -73,16 +73,17 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::StartInOrder(
   RETURN_IF_ERROR(daemon->OpenEngine());
   RETURN_IF_ERROR(daemon->OpenAuthorizer());
   daemon->pool_ = std::make_unique<WorkerPool>(config.worker_threads);
-  daemon->service_ = std::make_unique<DatabaseService>(
-      daemon->engine_.get(), daemon->pool_.get(), daemon->authorizer_.get(), daemon->logger_);
+  daemon->service_ = std::make_unique<DatabaseService>(daemon->engine_.get(), daemon->pool_.get(),
+                                                       daemon->authorizer_.get(), daemon->logger_);
   daemon->MakeReplication();
   RETURN_IF_ERROR(daemon->StartServer());
   daemon->logger_->info("recondbd listening on {} node_id={} storage={}", daemon->address_,
                         daemon->engine_->node_id(), daemon->StorageDescription());
   LogTransportSecurity(config, daemon->address_, *daemon->logger_);
   if (config.auth) {
-    daemon->logger_->info("authentication on: every call needs a bearer token or a client "
-                          "certificate mapped to a principal");
+    daemon->logger_->info(
+        "authentication on: every call needs a bearer token or a client "
+        "certificate mapped to a principal");
   }
   // Dial loops start once this node can answer its peers' streams too.
   RETURN_IF_ERROR(daemon->peers_->Start(config.peers));

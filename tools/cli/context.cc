@@ -6,9 +6,9 @@
 #include "absl/time/clock.h"
 #include "common/strings.h"
 #include "grpcpp/create_channel.h"
-#include "grpcpp/support/client_interceptor.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
+#include "grpcpp/support/client_interceptor.h"
 #include "tools/cli/cli.h"
 
 namespace recondb::cli {
