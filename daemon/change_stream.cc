@@ -40,7 +40,8 @@ void ChangeStreamRegistry::ShutdownAll() {
 
 ChangeStream::ChangeStream(engine::Engine* engine, WorkerPool* pool, ChangeStreamRegistry* registry,
                            std::shared_ptr<spdlog::logger> logger,
-                           const v1::GetChangesRequest& request)
+                           const v1::GetChangesRequest& request,
+                           absl::StatusOr<StreamLimiter::Lease> lease)
     : engine_(engine),
       pool_(pool),
       registry_(registry),
@@ -48,6 +49,13 @@ ChangeStream::ChangeStream(engine::Engine* engine, WorkerPool* pool, ChangeStrea
       tables_(request.tables().begin(), request.tables().end()),
       follow_(request.follow()),
       cursor_(request.since()) {
+  if (!lease.ok()) {
+    LogRpcFailure(*logger_, kMethod, lease.status());
+    absl::MutexLock lock(&mu_);
+    FinishLocked(ToGrpcStatus(lease.status()));
+    return;
+  }
+  lease_ = *std::move(lease);
   if (request.since() < 0) {
     const absl::Status status =
         absl::InvalidArgumentError(absl::StrCat("since must be >= 0, got ", request.since()));

@@ -13,6 +13,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "daemon/stream_limiter.h"
 #include "daemon/worker_pool.h"
 #include "engine/engine.h"
 #include "grpcpp/support/server_callback.h"
@@ -67,9 +68,13 @@ class ChangeStream final : public grpc::ServerWriteReactor<v1::Change> {
   // outlive the call (the service guarantees it: it is destroyed after the
   // server has shut down and the pool has drained). Answers INVALID_ARGUMENT
   // for a negative `since`, NOT_FOUND for an unknown table (from the engine),
-  // UNAVAILABLE when the server is shutting down.
+  // UNAVAILABLE when the server is shutting down. `lease` is the stream's
+  // place in its caller's stream limit, held until the call is done; an
+  // error (RESOURCE_EXHAUSTED over the limit, UNAUTHENTICATED) is the
+  // call's answer.
   ChangeStream(engine::Engine* engine, WorkerPool* pool, ChangeStreamRegistry* registry,
-               std::shared_ptr<spdlog::logger> logger, const v1::GetChangesRequest& request);
+               std::shared_ptr<spdlog::logger> logger, const v1::GetChangesRequest& request,
+               absl::StatusOr<StreamLimiter::Lease> lease = StreamLimiter::Lease());
 
   // Finishes with UNAVAILABLE "server shutting down" unless already finished.
   void EndForShutdown();
@@ -99,6 +104,7 @@ class ChangeStream final : public grpc::ServerWriteReactor<v1::Change> {
   // in the registry and has an engine listener.
   bool registered_ = false;
   int64_t listener_id_ = 0;
+  StreamLimiter::Lease lease_;
 
   absl::Mutex mu_;
   // Changes after this seq are still to be fetched.

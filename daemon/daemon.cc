@@ -11,6 +11,7 @@
 #include "daemon/created_directories.h"
 #include "daemon/data_dir.h"
 #include "daemon/listen_address.h"
+#include "daemon/replication_access.h"
 #include "daemon/listen_probe.h"
 #include "daemon/server_builder.h"
 #include "storage/memory_storage.h"
@@ -42,8 +43,13 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::StartInOrder(
   RETURN_IF_ERROR(daemon->OpenStorage());
   RETURN_IF_ERROR(daemon->OpenEngine());
   daemon->pool_ = std::make_unique<WorkerPool>(config.worker_threads);
-  daemon->service_ = std::make_unique<DatabaseService>(daemon->engine_.get(), daemon->pool_.get(),
-                                                       daemon->logger_);
+  // With --auth=off (all this branch knows yet) every caller is anonymous
+  // and may do everything; the stream limit then counts callers by host.
+  ASSIGN_OR_RETURN(daemon->authorizer_, auth::Authorizer::Open(auth::AuthorizerOptions{}));
+  daemon->stream_limiter_ = std::make_unique<StreamLimiter>(config.max_streams_per_principal);
+  daemon->service_ = std::make_unique<DatabaseService>(
+      daemon->engine_.get(), daemon->pool_.get(), daemon->logger_, daemon->stream_limiter_.get(),
+      daemon->authorizer_.get());
   daemon->MakeReplication();
   RETURN_IF_ERROR(daemon->StartServer());
   daemon->logger_->info("recondbd listening on {} node_id={} storage={}", daemon->address_,
@@ -95,6 +101,9 @@ absl::Status Daemon::OpenEngine() {
 void Daemon::MakeReplication() {
   GrpcDialerOptions dialer;
   dialer.max_message_bytes = config_.max_message_bytes;
+  dialer.peer_access = [authorizer = authorizer_.get()](const grpc::AuthContext* context) {
+    return DialedPeerAccess(authorizer, context);
+  };
   dialer_ = std::make_unique<GrpcDialer>(dialer);
   reconciler::PeerManagerOptions peers;
   peers.engine = engine_.get();
@@ -108,7 +117,8 @@ void Daemon::MakeReplication() {
   peers.session_defaults.part_bytes =
       std::clamp<int64_t>(config_.max_message_bytes / 4, 16 << 10, 1 << 20);
   peers_ = std::make_unique<reconciler::PeerManager>(std::move(peers));
-  replication_ = std::make_unique<ReplicationService>(peers_.get(), logger_);
+  replication_ = std::make_unique<ReplicationService>(peers_.get(), logger_, authorizer_.get(),
+                                                      stream_limiter_.get());
   AdminServiceOptions admin;
   admin.engine = engine_.get();
   admin.peers = peers_.get();
@@ -124,6 +134,11 @@ absl::Status Daemon::StartServer() {
   options.listen = config_.listen;
   options.max_message_bytes = config_.max_message_bytes;
   options.unary_call_queue = true;
+  options.max_connection_idle = config_.max_connection_idle;
+  options.keepalive_time = config_.keepalive_time;
+  options.keepalive_timeout = config_.keepalive_timeout;
+  options.min_ping_interval = config_.min_ping_interval;
+  options.max_ping_strikes = config_.max_ping_strikes;
   ASSIGN_OR_RETURN(
       StartedServer started,
       StartGrpcServer(options,
@@ -176,6 +191,8 @@ void Daemon::Shutdown() {
   peers_.reset();
   dialer_.reset();
   service_.reset();
+  stream_limiter_.reset();
+  authorizer_.reset();
   engine_.reset();
   storage_.reset();
   lock_.reset();

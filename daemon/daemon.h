@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "auth/authorizer.h"
 #include "daemon/admin_service.h"
 #include "daemon/completion_queue_threads.h"
 #include "daemon/config.h"
@@ -20,6 +21,7 @@
 #include "daemon/pid_lock_file.h"
 #include "daemon/replication_service.h"
 #include "daemon/replication_stream.h"
+#include "daemon/stream_limiter.h"
 #include "daemon/worker_pool.h"
 #include "engine/engine.h"
 #include "grpcpp/server.h"
@@ -95,6 +97,8 @@ class Daemon {
   std::unique_ptr<storage::Storage> storage_;
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<WorkerPool> pool_;
+  std::unique_ptr<auth::Authorizer> authorizer_;
+  std::unique_ptr<StreamLimiter> stream_limiter_;
   std::unique_ptr<DatabaseService> service_;
   std::unique_ptr<GrpcDialer> dialer_;
   std::unique_ptr<reconciler::PeerManager> peers_;

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "daemon/replication_access.h"
 #include "daemon/rpc_logging.h"
 #include "daemon/status_conversion.h"
 #include "engine/revision.h"
@@ -11,8 +12,13 @@
 namespace recondb::daemon {
 
 DatabaseService::DatabaseService(engine::Engine* engine, WorkerPool* pool,
-                                 std::shared_ptr<spdlog::logger> logger)
-    : engine_(engine), pool_(pool), logger_(std::move(logger)) {}
+                                 std::shared_ptr<spdlog::logger> logger, StreamLimiter* limiter,
+                                 const auth::Authorizer* authorizer)
+    : engine_(engine),
+      pool_(pool),
+      logger_(std::move(logger)),
+      limiter_(limiter),
+      authorizer_(authorizer) {}
 
 void DatabaseService::BeginShutdown() { streams_.ShutdownAll(); }
 
@@ -152,7 +158,12 @@ absl::StatusOr<v1::ImportRevisionsResponse> DatabaseService::ImportRevisions(
 
 grpc::ServerWriteReactor<v1::Change>* DatabaseService::GetChanges(
     grpc::CallbackServerContext* context, const v1::GetChangesRequest* request) {
-  return new ChangeStream(engine_, pool_, &streams_, logger_, *request);
+  absl::StatusOr<StreamLimiter::Lease> lease = StreamLimiter::Lease();
+  if (limiter_ != nullptr) {
+    absl::StatusOr<std::string> key = CallerStreamKey(authorizer_, *context);
+    lease = key.ok() ? limiter_->Acquire(*key) : key.status();
+  }
+  return new ChangeStream(engine_, pool_, &streams_, logger_, *request, std::move(lease));
 }
 
 }  // namespace recondb::daemon

@@ -16,7 +16,9 @@
 
 #include "absl/status/statusor.h"
 #include "daemon/async_unary_call.h"
+#include "auth/authorizer.h"
 #include "daemon/change_stream.h"
+#include "daemon/stream_limiter.h"
 #include "daemon/worker_pool.h"
 #include "engine/engine.h"
 #include "recondb/v1/database.grpc.pb.h"
@@ -43,8 +45,12 @@ class DatabaseService final : public DatabaseServiceBase {
   // `engine` and `pool` are not owned and must outlive the service; the
   // service must outlive the grpc::Server it is registered with, and the pool
   // and the queue threads must be drained (destroyed) before the engine.
-  // `logger` is never null.
-  DatabaseService(engine::Engine* engine, WorkerPool* pool, std::shared_ptr<spdlog::logger> logger);
+  // `logger` is never null. Each GetChanges call holds one stream of its
+  // caller in `limiter` (null: no limit), the caller known by
+  // `authorizer` (null: auth off, callers counted by host); neither is
+  // owned, both must outlive the service.
+  DatabaseService(engine::Engine* engine, WorkerPool* pool, std::shared_ptr<spdlog::logger> logger,
+                  StreamLimiter* limiter = nullptr, const auth::Authorizer* authorizer = nullptr);
 
   // Starts accepting the unary methods' calls on `queue`, a completion queue
   // of the server this service is registered with, drained by
@@ -78,6 +84,8 @@ class DatabaseService final : public DatabaseServiceBase {
   engine::Engine* const engine_;
   WorkerPool* const pool_;
   const std::shared_ptr<spdlog::logger> logger_;
+  StreamLimiter* const limiter_;
+  const auth::Authorizer* const authorizer_;
   ChangeStreamRegistry streams_;
   // The UnaryMethod of each unary method, which its calls point to.
   std::vector<std::shared_ptr<const void>> unary_methods_;

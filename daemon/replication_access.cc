@@ -74,9 +74,8 @@ absl::StatusOr<reconciler::PeerAccess> DialedPeerAccess(auth::Authorizer* author
   return PeerAccessFor(authorizer, *std::move(principal));
 }
 
-std::string StreamLimitKey(const auth::Principal& principal, bool auth_enabled,
-                           std::string_view peer) {
-  if (auth_enabled) return principal.name;
+std::string StreamLimitKey(std::string_view principal, bool auth_enabled, std::string_view peer) {
+  if (auth_enabled) return std::string(principal);
   // "ipv4:10.0.0.5:41234" / "ipv6:[::1]:41234" / "unix:/path": the host is
   // everything before the last ':' (a Unix socket's peer has no port).
   std::string_view host = peer;
@@ -84,7 +83,17 @@ std::string StreamLimitKey(const auth::Principal& principal, bool auth_enabled,
     const size_t colon = peer.rfind(':');
     if (colon != std::string_view::npos && colon > peer.find(':')) host = peer.substr(0, colon);
   }
-  return absl::StrCat(principal.name, "@", Sv(host));
+  return absl::StrCat(Sv(principal), "@", Sv(host));
+}
+
+absl::StatusOr<std::string> CallerStreamKey(const auth::Authorizer* authorizer,
+                                            const grpc::ServerContextBase& context) {
+  if (authorizer == nullptr || !authorizer->enabled()) {
+    return StreamLimitKey(auth::kAnonymousName, false, context.peer());
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<const auth::Principal> principal,
+                   authorizer->Authenticate(context));
+  return StreamLimitKey(principal->name, true, context.peer());
 }
 
 }  // namespace recondb::daemon

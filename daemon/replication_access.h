@@ -58,8 +58,13 @@ absl::StatusOr<reconciler::PeerAccess> DialedPeerAccess(auth::Authorizer* author
 // caller is "anonymous", so the caller's host is added ("anonymous@HOST",
 // from grpc::ServerContextBase::peer(), e.g. "ipv4:10.0.0.5:41234" gives
 // HOST "ipv4:10.0.0.5"), else one busy host would hold the limit of all.
-std::string StreamLimitKey(const auth::Principal& principal, bool auth_enabled,
-                           std::string_view peer);
+std::string StreamLimitKey(std::string_view principal, bool auth_enabled, std::string_view peer);
+
+// The key of the caller of `context` (StreamLimitKey of its principal):
+// Authenticate's UNAUTHENTICATED with auth on and no valid credentials. A
+// null authorizer is auth off.
+absl::StatusOr<std::string> CallerStreamKey(const auth::Authorizer* authorizer,
+                                            const grpc::ServerContextBase& context);
 
 }  // namespace recondb::daemon
 

@@ -96,14 +96,10 @@ TEST(ReplicationAccessOffTest, WithAuthOffEverythingIsAllowed) {
 }
 
 TEST(StreamLimitKeyTest, AnonymousCallersAreCountedByHost) {
-  auth::Principal anonymous;
-  anonymous.name = "anonymous";
-  EXPECT_EQ(StreamLimitKey(anonymous, false, "ipv4:10.0.0.5:41234"), "anonymous@ipv4:10.0.0.5");
-  EXPECT_EQ(StreamLimitKey(anonymous, false, "ipv6:[::1]:41234"), "anonymous@ipv6:[::1]");
-  EXPECT_EQ(StreamLimitKey(anonymous, false, "unix:/tmp/s"), "anonymous@unix:/tmp/s");
-  auth::Principal laptop;
-  laptop.name = "laptop";
-  EXPECT_EQ(StreamLimitKey(laptop, true, "ipv4:10.0.0.5:41234"), "laptop");
+  EXPECT_EQ(StreamLimitKey("anonymous", false, "ipv4:10.0.0.5:41234"), "anonymous@ipv4:10.0.0.5");
+  EXPECT_EQ(StreamLimitKey("anonymous", false, "ipv6:[::1]:41234"), "anonymous@ipv6:[::1]");
+  EXPECT_EQ(StreamLimitKey("anonymous", false, "unix:/tmp/s"), "anonymous@unix:/tmp/s");
+  EXPECT_EQ(StreamLimitKey("laptop", true, "ipv4:10.0.0.5:41234"), "laptop");
 }
 
 }  // namespace
