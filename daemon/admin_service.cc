@@ -25,9 +25,26 @@ grpc::Status AdminService::Answer(const char* method, const absl::Status& status
   return ToGrpcStatus(status);
 }
 
+absl::StatusOr<std::shared_ptr<const auth::Principal>> AdminService::RequireAdmin(
+    const grpc::ServerContext& context, const char* method) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const auth::Principal> principal,
+                   options_.authorizer->Authenticate(context));
+  RETURN_IF_ERROR(options_.authorizer->CheckAdmin(*principal, absl::StrCat("Admin.", method)));
+  return principal;
+}
+
+// Answers `method`'s call with its error unless the caller is an admin.
+#define RECONDB_REQUIRE_ADMIN(method)                                          \
+  do {                                                                        \
+    absl::StatusOr<std::shared_ptr<const auth::Principal>> recondb_admin_ =   \
+        RequireAdmin(*context, method);                                       \
+    if (!recondb_admin_.ok()) return Answer(method, recondb_admin_.status()); \
+  } while (0)
+
 grpc::Status AdminService::GetStatus(grpc::ServerContext* context,
                                      const v1::GetStatusRequest* request,
                                      v1::NodeStatus* response) {
+  RECONDB_REQUIRE_ADMIN("GetStatus");
   engine::Engine& engine = *options_.engine;
   response->set_node_id(engine.node_id());
   response->set_incarnation(engine.incarnation());
@@ -54,6 +71,7 @@ grpc::Status AdminService::GetStatus(grpc::ServerContext* context,
 
 grpc::Status AdminService::AddPeer(grpc::ServerContext* context, const v1::AddPeerRequest* request,
                                    v1::Peer* response) {
+  RECONDB_REQUIRE_ADMIN("AddPeer");
   absl::StatusOr<v1::Peer> peer = options_.peers->AddPeer(
       request->address(),
       std::vector<std::string>(request->tables().begin(), request->tables().end()));
@@ -65,18 +83,21 @@ grpc::Status AdminService::AddPeer(grpc::ServerContext* context, const v1::AddPe
 grpc::Status AdminService::RemovePeer(grpc::ServerContext* context,
                                       const v1::RemovePeerRequest* request,
                                       v1::RemovePeerResponse* response) {
+  RECONDB_REQUIRE_ADMIN("RemovePeer");
   return Answer("RemovePeer", options_.peers->RemovePeer(request->address()));
 }
 
 grpc::Status AdminService::ListPeers(grpc::ServerContext* context,
                                      const v1::ListPeersRequest* request,
                                      v1::ListPeersResponse* response) {
+  RECONDB_REQUIRE_ADMIN("ListPeers");
   for (v1::Peer& p : options_.peers->ListPeers()) *response->add_peers() = std::move(p);
   return grpc::Status::OK;
 }
 
 grpc::Status AdminService::Sync(grpc::ServerContext* context, const v1::SyncRequest* request,
                                 v1::SyncResponse* response) {
+  RECONDB_REQUIRE_ADMIN("Sync");
   absl::Duration timeout = kDefaultSyncTimeout;
   if (request->has_timeout()) {
     timeout =
@@ -101,6 +122,7 @@ grpc::Status AdminService::Sync(grpc::ServerContext* context, const v1::SyncRequ
 
 grpc::Status AdminService::Backup(grpc::ServerContext* context, const v1::BackupRequest* request,
                                   grpc::ServerWriter<v1::BackupChunk>* writer) {
+  RECONDB_REQUIRE_ADMIN("Backup");
   if (options_.backup_dir.empty()) {
     return Answer("Backup", absl::FailedPreconditionError(
                                 "this node keeps its data in memory (--storage=memory): there is "

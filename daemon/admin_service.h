@@ -1,7 +1,9 @@
 // recondb.v1.Admin: node status, peers, one-shot sync and backup, over
 // gRPC's synchronous API (the calls are rare, and Sync and Backup block for
 // as long as they take: a gRPC thread is the honest place to wait). The
-// peers are the peer manager's (reconciler/peer_manager.h).
+// peers are the peer manager's (reconciler/peer_manager.h). Every method but
+// WhoAmI needs the admin role (docs/api.md, "Authentication and
+// permissions"); the principal methods are in admin_auth_methods.cc.
 #ifndef RECONDB_DAEMON_ADMIN_SERVICE_H_
 #define RECONDB_DAEMON_ADMIN_SERVICE_H_
 
@@ -10,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "auth/authorizer.h"
 #include "engine/engine.h"
 #include "reconciler/peer_manager.h"
 #include "recondb/v1/admin.grpc.pb.h"
@@ -31,6 +34,7 @@ struct AdminServiceOptions {
   // Required; not owned; outlive the service.
   engine::Engine* engine = nullptr;
   reconciler::PeerManager* peers = nullptr;
+  auth::Authorizer* authorizer = nullptr;
   // NodeStatus.storage, e.g. "sqlite durability=full data_dir=./data".
   std::string storage_description;
   // Where Backup writes its temporary copies (the data directory, which
@@ -74,11 +78,41 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status Backup(grpc::ServerContext* context, const v1::BackupRequest* request,
                       grpc::ServerWriter<v1::BackupChunk>* writer) override;
 
+  // Principals (admin_auth_methods.cc): the Authorizer's management calls
+  // and their errors.
+  grpc::Status CreatePrincipal(grpc::ServerContext* context,
+                               const v1::CreatePrincipalRequest* request,
+                               v1::PrincipalInfo* response) override;
+  grpc::Status DeletePrincipal(grpc::ServerContext* context,
+                               const v1::DeletePrincipalRequest* request,
+                               v1::DeletePrincipalResponse* response) override;
+  grpc::Status ListPrincipals(grpc::ServerContext* context,
+                              const v1::ListPrincipalsRequest* request,
+                              v1::ListPrincipalsResponse* response) override;
+  grpc::Status IssueToken(grpc::ServerContext* context, const v1::IssueTokenRequest* request,
+                          v1::IssueTokenResponse* response) override;
+  grpc::Status RevokeToken(grpc::ServerContext* context, const v1::RevokeTokenRequest* request,
+                           v1::RevokeTokenResponse* response) override;
+  grpc::Status Grant(grpc::ServerContext* context, const v1::GrantRequest* request,
+                     v1::PrincipalInfo* response) override;
+  grpc::Status Revoke(grpc::ServerContext* context, const v1::RevokeRequest* request,
+                      v1::PrincipalInfo* response) override;
+  grpc::Status SetCertificateNames(grpc::ServerContext* context,
+                                   const v1::SetCertificateNamesRequest* request,
+                                   v1::PrincipalInfo* response) override;
+  // Any authenticated caller: its own principal.
+  grpc::Status WhoAmI(grpc::ServerContext* context, const v1::WhoAmIRequest* request,
+                      v1::PrincipalInfo* response) override;
+
  private:
   // Streams the header then the file at `path`, as Backup.
   absl::Status StreamBackup(grpc::ServerContext* context, const engine::BackupInfo& info,
                             const std::string& path, grpc::ServerWriter<v1::BackupChunk>* writer);
   grpc::Status Answer(const char* method, const absl::Status& status);
+  // The caller if it has the admin role; UNAUTHENTICATED or
+  // PERMISSION_DENIED naming it and `method` otherwise.
+  absl::StatusOr<std::shared_ptr<const auth::Principal>> RequireAdmin(
+      const grpc::ServerContext& context, const char* method);
 
   const AdminServiceOptions options_;
 };

@@ -23,8 +23,10 @@ struct UnaryMethod {
   std::function<void(grpc::ServerContext*, Request*, grpc::ServerAsyncResponseWriter<Response>*,
                      grpc::ServerCompletionQueue* queue, void* tag)>
       request_next;
-  // Answers one call. Runs on a queue thread; may block (storage work).
-  std::function<grpc::Status(const Request&, Response*)> handle;
+  // Answers one call; `context` is the call's (its metadata and peer
+  // identity authenticate the caller). Runs on a queue thread; may block
+  // (storage work).
+  std::function<grpc::Status(grpc::ServerContext& context, const Request&, Response*)> handle;
   grpc::ServerCompletionQueue* queue = nullptr;
 };
 
@@ -47,7 +49,7 @@ class AsyncUnaryCall final : public CompletionQueueTag {
     }
     Start(method_);
     answered_ = true;
-    const grpc::Status status = method_->handle(request_, &response_);
+    const grpc::Status status = method_->handle(context_, request_, &response_);
     if (status.ok()) {
       responder_.Finish(response_, status, this);
     } else {

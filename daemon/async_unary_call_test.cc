@@ -44,7 +44,10 @@ class AsyncUnaryCallTest : public ::testing::Test {
                                   grpc::ServerCompletionQueue* queue, void* tag) {
       service_.RequestEcho(context, request, responder, queue, queue, tag);
     };
-    method_.handle = std::move(handle);
+    method_.handle = [handle = std::move(handle)](grpc::ServerContext&, const EchoRequest& request,
+                                                  EchoResponse* response) {
+      return handle(request, response);
+    };
     AsyncUnaryCall<EchoRequest, EchoResponse>::Start(&method_);
     threads_ = std::make_unique<CompletionQueueThreads>(queue_.get(), threads);
     stub_ = bench::v1::Echo::NewStub(

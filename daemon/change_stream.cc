@@ -40,6 +40,8 @@ void ChangeStreamRegistry::ShutdownAll() {
 
 ChangeStream::ChangeStream(engine::Engine* engine, WorkerPool* pool, ChangeStreamRegistry* registry,
                            std::shared_ptr<spdlog::logger> logger,
+                           const auth::Authorizer* authorizer,
+                           const grpc::CallbackServerContext& context,
                            const v1::GetChangesRequest& request,
                            absl::StatusOr<StreamLimiter::Lease> lease)
     : engine_(engine),
@@ -49,6 +51,12 @@ ChangeStream::ChangeStream(engine::Engine* engine, WorkerPool* pool, ChangeStrea
       tables_(request.tables().begin(), request.tables().end()),
       follow_(request.follow()),
       cursor_(request.since()) {
+  if (absl::Status status = Authorize(*authorizer, context); !status.ok()) {
+    LogRpcFailure(*logger_, kMethod, status);
+    absl::MutexLock lock(&mu_);
+    FinishLocked(ToGrpcStatus(status));
+    return;
+  }
   if (!lease.ok()) {
     LogRpcFailure(*logger_, kMethod, lease.status());
     absl::MutexLock lock(&mu_);
@@ -77,6 +85,19 @@ ChangeStream::ChangeStream(engine::Engine* engine, WorkerPool* pool, ChangeStrea
   }
   absl::MutexLock lock(&mu_);
   Pump();
+}
+
+absl::Status ChangeStream::Authorize(const auth::Authorizer& authorizer,
+                                     const grpc::CallbackServerContext& context) {
+  absl::StatusOr<std::shared_ptr<const auth::Principal>> principal =
+      authorizer.Authenticate(context);
+  if (!principal.ok()) return principal.status();
+  principal_ = *std::move(principal);
+  for (const std::string& table : tables_) {
+    absl::Status allowed = authorizer.Check(*principal_, auth::Permission::kRead, table);
+    if (!allowed.ok()) return allowed;
+  }
+  return absl::OkStatus();
 }
 
 void ChangeStream::EndForShutdown() {
@@ -116,6 +137,9 @@ void ChangeStream::Fetch() {
     int64_t last = since;
     for (v1::Change& change : *batch) {
       last = std::max(last, change.seq());
+      // Left out, not refused: a stream over every table the caller may
+      // read, whatever tables exist or are created while it follows.
+      if (!principal_->Allows(auth::Permission::kRead, change.table())) continue;
       queue_.push_back(std::move(change));
     }
     caught_up_ = !full;

@@ -13,9 +13,11 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "auth/authorizer.h"
 #include "daemon/stream_limiter.h"
 #include "daemon/worker_pool.h"
 #include "engine/engine.h"
+#include "grpcpp/server_context.h"
 #include "grpcpp/support/server_callback.h"
 #include "recondb/v1/database.pb.h"
 #include "recondb/v1/types.pb.h"
@@ -66,14 +68,19 @@ class ChangeStream final : public grpc::ServerWriteReactor<v1::Change> {
 
   // Starts the stream. `engine`, `pool`, `registry` are not owned and must
   // outlive the call (the service guarantees it: it is destroyed after the
-  // server has shut down and the pool has drained). Answers INVALID_ARGUMENT
+  // server has shut down and the pool has drained; so must `authorizer`).
+  // The caller is authenticated from `context` (UNAUTHENTICATED), and must
+  // have READ on every table it names (PERMISSION_DENIED naming the first it
+  // may not read); with no table named, the stream holds only the tables it
+  // may read, also those created while it follows. Answers INVALID_ARGUMENT
   // for a negative `since`, NOT_FOUND for an unknown table (from the engine),
   // UNAVAILABLE when the server is shutting down. `lease` is the stream's
   // place in its caller's stream limit, held until the call is done; an
   // error (RESOURCE_EXHAUSTED over the limit, UNAUTHENTICATED) is the
   // call's answer.
   ChangeStream(engine::Engine* engine, WorkerPool* pool, ChangeStreamRegistry* registry,
-               std::shared_ptr<spdlog::logger> logger, const v1::GetChangesRequest& request,
+               std::shared_ptr<spdlog::logger> logger, const auth::Authorizer* authorizer,
+               const grpc::CallbackServerContext& context, const v1::GetChangesRequest& request,
                absl::StatusOr<StreamLimiter::Lease> lease = StreamLimiter::Lease());
 
   // Finishes with UNAVAILABLE "server shutting down" unless already finished.
@@ -88,6 +95,9 @@ class ChangeStream final : public grpc::ServerWriteReactor<v1::Change> {
 
   // The engine reports a commit up to `last_seq`.
   void OnCommit(int64_t last_seq);
+  // The caller, and the status that refuses the call (OK if allowed).
+  absl::Status Authorize(const auth::Authorizer& authorizer,
+                         const grpc::CallbackServerContext& context);
   // Pool task: reads the next batch.
   void Fetch();
   // Starts whatever can start now: a write, a fetch, the final Finish.
@@ -100,6 +110,9 @@ class ChangeStream final : public grpc::ServerWriteReactor<v1::Change> {
   const std::shared_ptr<spdlog::logger> logger_;
   const std::vector<std::string> tables_;
   const bool follow_;
+  // The caller as of the call's start (set by Authorize); changes of tables
+  // it may not read are left out.
+  std::shared_ptr<const auth::Principal> principal_;
   // Set in the constructor, before any reaction can run. A follow stream is
   // in the registry and has an engine listener.
   bool registered_ = false;

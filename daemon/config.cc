@@ -91,10 +91,26 @@ ABSL_FLAG(int32_t, max_ping_strikes, 2,
 
 ABSL_FLAG(bool, insecure, false,
           "Allow --listen on an address other machines can reach (0.0.0.0, a LAN "
-          "address, a host name). This build has no TLS and no authentication: "
-          "anyone who reaches the port can read and change every table. Without "
-          "this flag such an address is refused; loopback and unix:PATH need "
-          "nothing. Env: RECONDB_INSECURE=true.");
+          "address, a host name) without TLS and --auth=on: anyone who reaches "
+          "the port can read and change every table. Without this flag such an "
+          "address is refused; loopback and unix:PATH need nothing. "
+          "Env: RECONDB_INSECURE=true.");
+
+ABSL_FLAG(std::string, auth, "off",
+          "Authentication and grants: off (every caller may do everything, as on a "
+          "laptop alone) or on (every call needs a bearer token or a client "
+          "certificate mapped to a principal, and is checked against its grants; "
+          "principals are kept in data_dir/auth.json). Env: RECONDB_AUTH.");
+ABSL_FLAG(std::string, auth_file, "",
+          "A JSON file of principals (token hashes, certificate names, grants) "
+          "loaded read-only at start, e.g. a mounted container secret; "
+          "`recondb auth hash-token` and `new-token` help write it. "
+          "Env: RECONDB_AUTH_FILE.");
+ABSL_FLAG(std::string, admin_token_file, "",
+          "With --auth=on and no admin principal, the first start creates the "
+          "principal admin whose token is read from this file, or written to it "
+          "(mode 0600) if it does not exist. Default data_dir/admin.token; "
+          "required with --storage=memory. Env: RECONDB_ADMIN_TOKEN_FILE.");
 
 #ifndef RECONDB_VERSION
 #define RECONDB_VERSION "unknown"
@@ -134,6 +150,31 @@ absl::StatusOr<spdlog::level::level_enum> ParseLogLevel(const std::string& value
   if (value == "error") return spdlog::level::err;
   return BadValue("log_level",
                   absl::StrCat("must be trace, debug, info, warn or error, got \"", value, "\""));
+}
+
+absl::StatusOr<bool> ParseAuth(const std::string& value) {
+  if (value == "off") return false;
+  if (value == "on") return true;
+  return BadValue("auth", absl::StrCat("must be off or on, got \"", value, "\""));
+}
+
+// Sets config.auth_file and config.admin_token_file (REQUIRES: auth, storage
+// and data_dir set).
+absl::Status ResolveAuthFiles(Config& config) {
+  config.auth_file = absl::GetFlag(FLAGS_auth_file);
+  if (!config.auth) {
+    if (!config.auth_file.empty()) return BadValue("auth_file", "needs --auth=on");
+    return absl::OkStatus();
+  }
+  config.admin_token_file = absl::GetFlag(FLAGS_admin_token_file);
+  if (!config.admin_token_file.empty()) return absl::OkStatus();
+  if (config.storage == StorageKind::kMemory) {
+    return BadValue("admin_token_file",
+                    "required with --auth=on and --storage=memory (there is no data directory "
+                    "to keep the bootstrap admin's token in)");
+  }
+  config.admin_token_file = absl::StrCat(config.data_dir, "/admin.token");
+  return absl::OkStatus();
 }
 
 // REQUIRES: lo <= hi.
@@ -206,6 +247,9 @@ const std::vector<FlagEnv>& ConfigFlags() {
       {"min_ping_interval", "RECONDB_MIN_PING_INTERVAL"},
       {"max_ping_strikes", "RECONDB_MAX_PING_STRIKES"},
       {"insecure", "RECONDB_INSECURE"},
+      {"auth", "RECONDB_AUTH"},
+      {"auth_file", "RECONDB_AUTH_FILE"},
+      {"admin_token_file", "RECONDB_ADMIN_TOKEN_FILE"},
   };
   return *kFlags;
 }
@@ -277,18 +321,22 @@ absl::StatusOr<Config> ConfigFromFlags() {
                                                 listen.status().message().size()));
   }
   config.insecure = absl::GetFlag(FLAGS_insecure);
-  if (!listen->IsLocalOnly() && !config.insecure) {
-    // Closed by default: a node on the network must not be an open door.
+  ASSIGN_OR_RETURN(config.auth, ParseAuth(absl::GetFlag(FLAGS_auth)));
+  // Closed by default: a node on the network must not be an open door.
+  // TLS: the secured condition becomes (--tls_cert set && --auth=on).
+  const bool secured = config.auth;
+  if (!listen->IsLocalOnly() && !secured && !config.insecure) {
     return BadValue(
         "listen",
         absl::StrCat("\"", config.listen,
-                     "\" can be reached from the network, and this build has no TLS and no "
-                     "authentication: anyone reaching it could read and change every table. "
-                     "Listen on 127.0.0.1:PORT or unix:PATH, or accept the risk with --insecure "
+                     "\" can be reached from the network: anyone reaching it could read and "
+                     "change every table. Set --tls_cert/--tls_key and --auth=on, listen on "
+                     "127.0.0.1:PORT or unix:PATH, or accept the risk with --insecure "
                      "(RECONDB_INSECURE=true) on a network you trust"));
   }
   config.data_dir = absl::GetFlag(FLAGS_data_dir);
   ASSIGN_OR_RETURN(config.storage, ParseStorageKind(absl::GetFlag(FLAGS_storage)));
+  RETURN_IF_ERROR(ResolveAuthFiles(config));
   if (config.storage == StorageKind::kSqlite && config.data_dir.empty()) {
     return BadValue("data_dir", "must not be empty with --storage=sqlite");
   }

@@ -70,6 +70,16 @@ struct Config {
   // table readable and writable by anyone who reaches the port. Without
   // it, such an address is refused at start.
   bool insecure = false;
+  // --auth=on: every call must authenticate (a bearer token or a client
+  // certificate) and is checked against its principal's grants; off (the
+  // default): every call is the principal "anonymous", allowed everything.
+  bool auth = false;
+  // Read-only principals (JSON, auth/DESIGN.md); empty for none.
+  std::string auth_file;
+  // The bootstrap admin's token file (docs/security.md, "Principals, tokens
+  // and grants"). Resolved: <data_dir>/admin.token unless given; required
+  // with --auth=on and --storage=memory; empty with --auth=off.
+  std::string admin_token_file;
 };
 
 // One flag and its environment variable, e.g. {"listen", "RECONDB_LISTEN"}.

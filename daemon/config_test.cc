@@ -245,3 +245,63 @@ TEST(HostPortTest, SplitsHostAndPort) {
 
 }  // namespace
 }  // namespace recondb::daemon
+
+namespace recondb::daemon {
+namespace {
+
+class AuthConfigTest : public ::testing::Test {
+ protected:
+  absl::StatusOr<Config> Parse(std::vector<std::string> args,
+                               std::map<std::string, std::string> env = {}) {
+    absl::FlagSaver saver;
+    args.insert(args.begin(), "recondbd");
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    return ParseConfig(static_cast<int>(args.size()), argv.data(), FakeEnv(std::move(env)));
+  }
+};
+
+TEST_F(AuthConfigTest, AuthIsOffByDefault) {
+  ASSERT_OK_AND_ASSIGN(Config config, Parse({}));
+  EXPECT_FALSE(config.auth);
+  EXPECT_EQ(config.admin_token_file, "");
+  EXPECT_EQ(config.auth_file, "");
+}
+
+TEST_F(AuthConfigTest, AuthOnDefaultsTheTokenFileIntoTheDataDir) {
+  ASSERT_OK_AND_ASSIGN(Config config, Parse({"--auth=on", "--data_dir=/srv/r"}));
+  EXPECT_TRUE(config.auth);
+  EXPECT_EQ(config.admin_token_file, "/srv/r/admin.token");
+  ASSERT_OK_AND_ASSIGN(config, Parse({}, {{"RECONDB_AUTH", "on"},
+                                          {"RECONDB_ADMIN_TOKEN_FILE", "/run/secrets/t"},
+                                          {"RECONDB_AUTH_FILE", "/run/secrets/p.json"}}));
+  EXPECT_TRUE(config.auth);
+  EXPECT_EQ(config.admin_token_file, "/run/secrets/t");
+  EXPECT_EQ(config.auth_file, "/run/secrets/p.json");
+}
+
+TEST_F(AuthConfigTest, BadValuesNameTheFlag) {
+  EXPECT_THAT(Parse({"--auth=yes"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("--auth"), HasSubstr("RECONDB_AUTH"), HasSubstr("yes"))));
+  EXPECT_THAT(Parse({"--auth=on", "--storage=memory"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--admin_token_file")));
+  EXPECT_THAT(Parse({"--auth_file=/x.json"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("--auth_file"), HasSubstr("--auth=on"))));
+  ASSERT_OK_AND_ASSIGN(Config config,
+                       Parse({"--auth=on", "--storage=memory", "--admin_token_file=/t"}));
+  EXPECT_EQ(config.admin_token_file, "/t");
+}
+
+// The auth half of closed-by-default (TLS adds its half at merge).
+TEST_F(AuthConfigTest, ANetworkAddressIsAllowedWithAuth) {
+  EXPECT_THAT(Parse({"--listen=0.0.0.0:7470"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--auth=on")));
+  ASSERT_OK_AND_ASSIGN(Config config, Parse({"--listen=0.0.0.0:7470", "--auth=on"}));
+  EXPECT_FALSE(config.insecure);
+}
+
+}  // namespace
+}  // namespace recondb::daemon

@@ -42,18 +42,20 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::StartInOrder(
   std::unique_ptr<Daemon> daemon(new Daemon(config, std::move(logger)));
   RETURN_IF_ERROR(daemon->OpenStorage());
   RETURN_IF_ERROR(daemon->OpenEngine());
+  RETURN_IF_ERROR(daemon->OpenAuthorizer());
   daemon->pool_ = std::make_unique<WorkerPool>(config.worker_threads);
-  // With --auth=off (all this branch knows yet) every caller is anonymous
-  // and may do everything; the stream limit then counts callers by host.
-  ASSIGN_OR_RETURN(daemon->authorizer_, auth::Authorizer::Open(auth::AuthorizerOptions{}));
   daemon->stream_limiter_ = std::make_unique<StreamLimiter>(config.max_streams_per_principal);
   daemon->service_ = std::make_unique<DatabaseService>(
-      daemon->engine_.get(), daemon->pool_.get(), daemon->logger_, daemon->stream_limiter_.get(),
-      daemon->authorizer_.get());
+      daemon->engine_.get(), daemon->pool_.get(), daemon->authorizer_.get(), daemon->logger_,
+      daemon->stream_limiter_.get());
   daemon->MakeReplication();
   RETURN_IF_ERROR(daemon->StartServer());
   daemon->logger_->info("recondbd listening on {} node_id={} storage={}", daemon->address_,
                         daemon->engine_->node_id(), daemon->StorageDescription());
+  if (config.auth) {
+    daemon->logger_->info("authentication on: every call needs a bearer token or a client "
+                          "certificate mapped to a principal");
+  }
   if (config.insecure) {
     if (auto listen = ParseListenAddress(config.listen); listen.ok() && !listen->IsLocalOnly()) {
       daemon->logger_->warn(
@@ -89,6 +91,27 @@ absl::Status Daemon::OpenStorage() {
   return absl::OkStatus();
 }
 
+absl::Status Daemon::OpenAuthorizer() {
+  auth::AuthorizerOptions options;
+  options.enabled = config_.auth;
+  if (config_.storage == StorageKind::kSqlite) {
+    options.store_path = (std::filesystem::path(config_.data_dir) / kAuthFile).string();
+  }
+  options.auth_file = config_.auth_file;
+  ASSIGN_OR_RETURN(authorizer_, auth::Authorizer::Open(std::move(options)));
+  if (!config_.auth) return absl::OkStatus();
+  ASSIGN_OR_RETURN(const auth::BootstrapResult bootstrap,
+                   authorizer_->BootstrapAdmin(config_.admin_token_file));
+  if (bootstrap.created_admin && bootstrap.wrote_token_file) {
+    // The path only: the token is a secret, read it from the file.
+    logger_->warn("created principal admin; its token is in {} (mode 0600): keep it secret",
+                  config_.admin_token_file);
+  } else if (bootstrap.created_admin) {
+    logger_->info("created principal admin with the token in {}", config_.admin_token_file);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Daemon::OpenEngine() {
   engine::EngineOptions options;
   options.storage = storage_.get();
@@ -117,11 +140,12 @@ void Daemon::MakeReplication() {
   peers.session_defaults.part_bytes =
       std::clamp<int64_t>(config_.max_message_bytes / 4, 16 << 10, 1 << 20);
   peers_ = std::make_unique<reconciler::PeerManager>(std::move(peers));
-  replication_ = std::make_unique<ReplicationService>(peers_.get(), logger_, authorizer_.get(),
+  replication_ = std::make_unique<ReplicationService>(peers_.get(), authorizer_.get(), logger_,
                                                       stream_limiter_.get());
   AdminServiceOptions admin;
   admin.engine = engine_.get();
   admin.peers = peers_.get();
+  admin.authorizer = authorizer_.get();
   admin.storage_description = StorageDescription();
   if (config_.storage == StorageKind::kSqlite) admin.backup_dir = config_.data_dir;
   admin.backup_chunk_bytes = std::clamp<int64_t>(config_.max_message_bytes / 4, 16 << 10, 1 << 20);

@@ -86,6 +86,9 @@ class Daemon {
       const Config& config, std::shared_ptr<spdlog::logger> logger);
   absl::Status OpenStorage();
   absl::Status OpenEngine();
+  // The principals (<data_dir>/auth.json, or memory) and, with --auth=on,
+  // the bootstrap of the first admin.
+  absl::Status OpenAuthorizer();
   void MakeReplication();
   absl::Status StartServer();
   std::string StorageDescription() const;
@@ -96,8 +99,8 @@ class Daemon {
   std::unique_ptr<DataDirLock> lock_;
   std::unique_ptr<storage::Storage> storage_;
   std::unique_ptr<engine::Engine> engine_;
-  std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<auth::Authorizer> authorizer_;
+  std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<StreamLimiter> stream_limiter_;
   std::unique_ptr<DatabaseService> service_;
   std::unique_ptr<GrpcDialer> dialer_;

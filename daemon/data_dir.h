@@ -9,6 +9,8 @@ namespace recondb::daemon {
 
 // The SQLite store, with SQLite's -wal and -shm beside it while it is open.
 inline constexpr char kDatabaseFile[] = "recondb.sqlite3";
+// The node's principals (auth/DESIGN.md); not part of a backup.
+inline constexpr char kAuthFile[] = "auth.json";
 
 }  // namespace recondb::daemon
 

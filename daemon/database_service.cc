@@ -12,13 +12,13 @@
 namespace recondb::daemon {
 
 DatabaseService::DatabaseService(engine::Engine* engine, WorkerPool* pool,
-                                 std::shared_ptr<spdlog::logger> logger, StreamLimiter* limiter,
-                                 const auth::Authorizer* authorizer)
+                                 const auth::Authorizer* authorizer,
+                                 std::shared_ptr<spdlog::logger> logger, StreamLimiter* limiter)
     : engine_(engine),
       pool_(pool),
+      authorizer_(authorizer),
       logger_(std::move(logger)),
-      limiter_(limiter),
-      authorizer_(authorizer) {}
+      limiter_(limiter) {}
 
 void DatabaseService::BeginShutdown() { streams_.ShutdownAll(); }
 
@@ -32,8 +32,15 @@ void DatabaseService::Serve(grpc::ServerCompletionQueue* queue, const char* meth
                                              grpc::ServerCompletionQueue* queue, void* tag) {
     (this->*request_next)(context, request, responder, queue, queue, tag);
   };
-  unary->handle = [this, method, call](const Request& request, Response* response) {
-    absl::StatusOr<Response> result = call(request);
+  unary->handle = [this, method, call](grpc::ServerContext& context, const Request& request,
+                                       Response* response) {
+    absl::StatusOr<Response> result = [&]() -> absl::StatusOr<Response> {
+      // The caller, for the checks and (at merge with the audit trail) the
+      // engine's record of who wrote.
+      ASSIGN_OR_RETURN(const std::shared_ptr<const auth::Principal> principal,
+                       authorizer_->Authenticate(context));
+      return call(*principal, request);
+    }();
     if (!result.ok()) {
       LogRpcFailure(*logger_, method, result.status());
       return ToGrpcStatus(result.status());
@@ -47,39 +54,62 @@ void DatabaseService::Serve(grpc::ServerCompletionQueue* queue, const char* meth
 
 void DatabaseService::StartUnaryCalls(grpc::ServerCompletionQueue* queue) {
   using Self = DatabaseService;
+  using auth::Permission;
+  using auth::Principal;
   Serve<v1::CreateTableRequest, v1::Table>(
       queue, "CreateTable", &Self::RequestCreateTable,
-      [this](const v1::CreateTableRequest& r) { return CreateTable(r); });
+      [this](const Principal& p, const v1::CreateTableRequest& r) { return CreateTable(p, r); });
   Serve<v1::AddColumnsRequest, v1::Table>(
       queue, "AddColumns", &Self::RequestAddColumns,
-      [this](const v1::AddColumnsRequest& r) { return AddColumns(r); });
+      [this](const Principal& p, const v1::AddColumnsRequest& r) { return AddColumns(p, r); });
   Serve<v1::GetTableRequest, v1::Table>(
       queue, "GetTable", &Self::RequestGetTable,
-      [this](const v1::GetTableRequest& r) { return engine_->GetTable(r.name()); });
+      [this](const Principal& p, const v1::GetTableRequest& r) -> absl::StatusOr<v1::Table> {
+        RETURN_IF_ERROR(authorizer_->CheckAny(p, r.name()));
+        return engine_->GetTable(r.name());
+      });
   Serve<v1::ListTablesRequest, v1::ListTablesResponse>(
       queue, "ListTables", &Self::RequestListTables,
-      [this](const v1::ListTablesRequest&) { return ListTables(); });
+      [this](const Principal& p, const v1::ListTablesRequest&) { return ListTables(p); });
   Serve<v1::PutRecordRequest, v1::Record>(
       queue, "PutRecord", &Self::RequestPutRecord,
-      [this](const v1::PutRecordRequest& r) { return PutRecord(r); });
+      [this](const Principal& p, const v1::PutRecordRequest& r) { return PutRecord(p, r); });
   Serve<v1::ResolveConflictRequest, v1::Record>(
       queue, "ResolveConflict", &Self::RequestResolveConflict,
-      [this](const v1::ResolveConflictRequest& r) { return ResolveConflict(r); });
+      [this](const Principal& p, const v1::ResolveConflictRequest& r) {
+        return ResolveConflict(p, r);
+      });
   Serve<v1::GetRecordRequest, v1::Record>(
       queue, "GetRecord", &Self::RequestGetRecord,
-      [this](const v1::GetRecordRequest& r) { return engine_->GetRecord(r); });
+      [this](const Principal& p, const v1::GetRecordRequest& r) -> absl::StatusOr<v1::Record> {
+        RETURN_IF_ERROR(authorizer_->Check(p, Permission::kRead, r.table()));
+        return engine_->GetRecord(r);
+      });
   Serve<v1::DeleteRecordRequest, v1::Record>(
       queue, "DeleteRecord", &Self::RequestDeleteRecord,
-      [this](const v1::DeleteRecordRequest& r) { return engine_->DeleteRecord(r); });
+      [this](const Principal& p, const v1::DeleteRecordRequest& r) -> absl::StatusOr<v1::Record> {
+        RETURN_IF_ERROR(authorizer_->Check(p, Permission::kWrite, r.table()));
+        return engine_->DeleteRecord(r);
+      });
   Serve<v1::ListRecordsRequest, v1::ListRecordsResponse>(
       queue, "ListRecords", &Self::RequestListRecords,
-      [this](const v1::ListRecordsRequest& r) { return engine_->ListRecords(r); });
+      [this](const Principal& p,
+             const v1::ListRecordsRequest& r) -> absl::StatusOr<v1::ListRecordsResponse> {
+        RETURN_IF_ERROR(authorizer_->Check(p, Permission::kRead, r.table()));
+        return engine_->ListRecords(r);
+      });
   Serve<v1::GetRecordHistoryRequest, v1::GetRecordHistoryResponse>(
       queue, "GetRecordHistory", &Self::RequestGetRecordHistory,
-      [this](const v1::GetRecordHistoryRequest& r) { return engine_->GetRecordHistory(r); });
+      [this](const Principal& p, const v1::GetRecordHistoryRequest& r)
+          -> absl::StatusOr<v1::GetRecordHistoryResponse> {
+        RETURN_IF_ERROR(authorizer_->Check(p, Permission::kRead, r.table()));
+        return engine_->GetRecordHistory(r);
+      });
   Serve<v1::ImportRevisionsRequest, v1::ImportRevisionsResponse>(
       queue, "ImportRevisions", &Self::RequestImportRevisions,
-      [this](const v1::ImportRevisionsRequest& r) { return ImportRevisions(r); });
+      [this](const Principal& p, const v1::ImportRevisionsRequest& r) {
+        return ImportRevisions(p, r);
+      });
 }
 
 namespace {
@@ -90,32 +120,44 @@ absl::Status MissingField(const char* field) {
 
 }  // namespace
 
-absl::StatusOr<v1::Table> DatabaseService::CreateTable(const v1::CreateTableRequest& request) {
+absl::StatusOr<v1::Table> DatabaseService::CreateTable(const auth::Principal& principal,
+                                                       const v1::CreateTableRequest& request) {
+  RETURN_IF_ERROR(authorizer_->CheckAdmin(principal, "CreateTable"));
   if (!request.has_table()) return MissingField("table");
   return engine_->CreateTable(request.table());
 }
 
-absl::StatusOr<v1::Table> DatabaseService::AddColumns(const v1::AddColumnsRequest& request) {
+absl::StatusOr<v1::Table> DatabaseService::AddColumns(const auth::Principal& principal,
+                                                      const v1::AddColumnsRequest& request) {
+  RETURN_IF_ERROR(authorizer_->CheckAdmin(principal, "AddColumns"));
   const std::vector<v1::Column> columns(request.columns().begin(), request.columns().end());
   return engine_->AddColumns(request.table(), columns);
 }
 
-absl::StatusOr<v1::ListTablesResponse> DatabaseService::ListTables() {
+absl::StatusOr<v1::ListTablesResponse> DatabaseService::ListTables(
+    const auth::Principal& principal) {
   ASSIGN_OR_RETURN(std::vector<v1::Table> tables, engine_->ListTables());
   v1::ListTablesResponse out;
-  for (v1::Table& t : tables) *out.add_tables() = std::move(t);
+  // Only the tables the caller has a permission on: the others' names are
+  // not its business.
+  for (v1::Table& t : tables) {
+    if (principal.AllowsAny(t.name())) *out.add_tables() = std::move(t);
+  }
   return out;
 }
 
-absl::StatusOr<v1::Record> DatabaseService::PutRecord(const v1::PutRecordRequest& request) {
+absl::StatusOr<v1::Record> DatabaseService::PutRecord(const auth::Principal& principal,
+                                                      const v1::PutRecordRequest& request) {
   if (!request.has_record()) return MissingField("record");
+  RETURN_IF_ERROR(authorizer_->Check(principal, auth::Permission::kWrite, request.record().table()));
   return engine_->PutRecord(request.record(),
                             request.has_update_mask() ? &request.update_mask() : nullptr);
 }
 
 absl::StatusOr<v1::Record> DatabaseService::ResolveConflict(
-    const v1::ResolveConflictRequest& request) {
+    const auth::Principal& principal, const v1::ResolveConflictRequest& request) {
   if (!request.has_record()) return MissingField("record");
+  RETURN_IF_ERROR(authorizer_->Check(principal, auth::Permission::kWrite, request.record().table()));
   return engine_->ResolveConflict(request.record(),
                                   request.has_update_mask() ? &request.update_mask() : nullptr);
 }
@@ -148,7 +190,11 @@ absl::StatusOr<std::vector<engine::ForeignRevision>> ToForeignRevisions(
 }  // namespace
 
 absl::StatusOr<v1::ImportRevisionsResponse> DatabaseService::ImportRevisions(
-    const v1::ImportRevisionsRequest& request) {
+    const auth::Principal& principal, const v1::ImportRevisionsRequest& request) {
+  // Every table first, so that a refused one leaves nothing written.
+  for (const v1::HistoryEntry& entry : request.revisions()) {
+    RETURN_IF_ERROR(authorizer_->Check(principal, auth::Permission::kPush, entry.record().table()));
+  }
   ASSIGN_OR_RETURN(std::vector<engine::ForeignRevision> revisions, ToForeignRevisions(request));
   ASSIGN_OR_RETURN(int64_t imported, engine_->ApplyForeignRevisions(revisions));
   v1::ImportRevisionsResponse out;
@@ -163,7 +209,8 @@ grpc::ServerWriteReactor<v1::Change>* DatabaseService::GetChanges(
     absl::StatusOr<std::string> key = CallerStreamKey(authorizer_, *context);
     lease = key.ok() ? limiter_->Acquire(*key) : key.status();
   }
-  return new ChangeStream(engine_, pool_, &streams_, logger_, *request, std::move(lease));
+  return new ChangeStream(engine_, pool_, &streams_, logger_, authorizer_, *context, *request,
+                          std::move(lease));
 }
 
 }  // namespace recondb::daemon

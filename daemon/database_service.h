@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "daemon/async_unary_call.h"
 #include "auth/authorizer.h"
+#include "daemon/async_unary_call.h"
 #include "daemon/change_stream.h"
 #include "daemon/stream_limiter.h"
 #include "daemon/worker_pool.h"
@@ -42,15 +42,15 @@ using DatabaseServiceBase = v1::Database::WithAsyncMethod_CreateTable<
 // Thread-safe.
 class DatabaseService final : public DatabaseServiceBase {
  public:
-  // `engine` and `pool` are not owned and must outlive the service; the
-  // service must outlive the grpc::Server it is registered with, and the pool
-  // and the queue threads must be drained (destroyed) before the engine.
-  // `logger` is never null. Each GetChanges call holds one stream of its
-  // caller in `limiter` (null: no limit), the caller known by
-  // `authorizer` (null: auth off, callers counted by host); neither is
-  // owned, both must outlive the service.
-  DatabaseService(engine::Engine* engine, WorkerPool* pool, std::shared_ptr<spdlog::logger> logger,
-                  StreamLimiter* limiter = nullptr, const auth::Authorizer* authorizer = nullptr);
+  // `engine`, `pool` and `authorizer` are not owned and must outlive the
+  // service; the service must outlive the grpc::Server it is registered
+  // with, and the pool and the queue threads must be drained (destroyed)
+  // before the engine. `logger` is never null. Every call is authenticated
+  // and checked by `authorizer` (docs/api.md, "Authentication and
+  // permissions"). Each GetChanges call holds one stream of its caller in
+  // `limiter` (null: no limit); not owned, must outlive the service.
+  DatabaseService(engine::Engine* engine, WorkerPool* pool, const auth::Authorizer* authorizer,
+                  std::shared_ptr<spdlog::logger> logger, StreamLimiter* limiter = nullptr);
 
   // Starts accepting the unary methods' calls on `queue`, a completion queue
   // of the server this service is registered with, drained by
@@ -68,24 +68,29 @@ class DatabaseService final : public DatabaseServiceBase {
 
  private:
   // Serves one unary method on `queue`: `request_next` is the generated
-  // Request<Method> and `call` the engine call for a request.
+  // Request<Method> and `call` the engine call for a request, given the
+  // authenticated principal: call(const auth::Principal&, const Request&).
   template <typename Request, typename Response, typename RequestNext, typename Call>
   void Serve(grpc::ServerCompletionQueue* queue, const char* method, RequestNext request_next,
              Call call);
 
-  absl::StatusOr<v1::Table> CreateTable(const v1::CreateTableRequest& request);
-  absl::StatusOr<v1::Table> AddColumns(const v1::AddColumnsRequest& request);
-  absl::StatusOr<v1::ListTablesResponse> ListTables();
-  absl::StatusOr<v1::Record> PutRecord(const v1::PutRecordRequest& request);
-  absl::StatusOr<v1::Record> ResolveConflict(const v1::ResolveConflictRequest& request);
+  absl::StatusOr<v1::Table> CreateTable(const auth::Principal& principal,
+                                        const v1::CreateTableRequest& request);
+  absl::StatusOr<v1::Table> AddColumns(const auth::Principal& principal,
+                                       const v1::AddColumnsRequest& request);
+  absl::StatusOr<v1::ListTablesResponse> ListTables(const auth::Principal& principal);
+  absl::StatusOr<v1::Record> PutRecord(const auth::Principal& principal,
+                                       const v1::PutRecordRequest& request);
+  absl::StatusOr<v1::Record> ResolveConflict(const auth::Principal& principal,
+                                             const v1::ResolveConflictRequest& request);
   absl::StatusOr<v1::ImportRevisionsResponse> ImportRevisions(
-      const v1::ImportRevisionsRequest& request);
+      const auth::Principal& principal, const v1::ImportRevisionsRequest& request);
 
   engine::Engine* const engine_;
   WorkerPool* const pool_;
+  const auth::Authorizer* const authorizer_;
   const std::shared_ptr<spdlog::logger> logger_;
   StreamLimiter* const limiter_;
-  const auth::Authorizer* const authorizer_;
   ChangeStreamRegistry streams_;
   // The UnaryMethod of each unary method, which its calls point to.
   std::vector<std::shared_ptr<const void>> unary_methods_;

@@ -56,7 +56,9 @@ class DatabaseServiceTest : public ::testing::Test {
     pool_ = std::make_unique<WorkerPool>(4);
     auto logger =
         std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
-    service_ = std::make_unique<DatabaseService>(engine_.get(), pool_.get(), logger);
+    ASSERT_OK_AND_ASSIGN(authorizer_, auth::Authorizer::Open(auth::AuthorizerOptions{}));
+    service_ = std::make_unique<DatabaseService>(engine_.get(), pool_.get(), authorizer_.get(),
+                                                 logger);
     ServerOptions server_options;
     server_options.listen = "127.0.0.1:0";
     server_options.unary_call_queue = true;
@@ -110,6 +112,7 @@ class DatabaseServiceTest : public ::testing::Test {
   std::unique_ptr<storage::Storage> storage_;
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<WorkerPool> pool_;
+  std::unique_ptr<auth::Authorizer> authorizer_;
   std::unique_ptr<DatabaseService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<grpc::ServerCompletionQueue> queue_;

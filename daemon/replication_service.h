@@ -20,7 +20,9 @@ namespace recondb::daemon {
 // Thread-safe.
 class ReplicationService final : public v1::Replication::CallbackService {
  public:
-  // `peers` is not owned and must outlive the service. Call
+  // `peers` and `authorizer` are not owned and must outlive the service;
+  // `authorizer` authenticates the dialing peers and decides what they may
+  // pull and push (issue 13, point 4: the grants). Call
   // PeerManager::Shutdown() before grpc::Server::Shutdown(): it ends the
   // sessions, so that their calls do not hold the server's shutdown. The
   // destructor waits for the sessions' threads to be gone.
@@ -30,9 +32,9 @@ class ReplicationService final : public v1::Replication::CallbackService {
   // obeys its grants; null: auth off, everything allowed. Each call holds
   // one stream of its caller in `limiter` (RESOURCE_EXHAUSTED over the
   // limit); null: no limit. Neither is owned; both must outlive the service.
-  ReplicationService(reconciler::PeerManager* peers, std::shared_ptr<spdlog::logger> logger,
-                     auth::Authorizer* authorizer = nullptr, StreamLimiter* limiter = nullptr)
-      : peers_(peers), logger_(std::move(logger)), authorizer_(authorizer), limiter_(limiter) {}
+  ReplicationService(reconciler::PeerManager* peers, auth::Authorizer* authorizer,
+                     std::shared_ptr<spdlog::logger> logger, StreamLimiter* limiter = nullptr)
+      : peers_(peers), authorizer_(authorizer), logger_(std::move(logger)), limiter_(limiter) {}
   ~ReplicationService() override;
 
   grpc::ServerBidiReactor<v1::ReplicateMessage, v1::ReplicateMessage>* Replicate(
@@ -44,8 +46,8 @@ class ReplicationService final : public v1::Replication::CallbackService {
   void ThreadExited();
 
   reconciler::PeerManager* const peers_;
-  const std::shared_ptr<spdlog::logger> logger_;
   auth::Authorizer* const authorizer_;
+  const std::shared_ptr<spdlog::logger> logger_;
   StreamLimiter* const limiter_;
   absl::Mutex mu_;
   int threads_ ABSL_GUARDED_BY(mu_) = 0;

@@ -151,7 +151,8 @@ TEST(DaemonFlagsTest, HelpListsTheFlags) {
        {"listen", "data_dir", "storage", "durability", "page_size", "log_level",
         "max_message_bytes", "max_record_bytes", "worker_threads", "peer", "RECONDB_PEERS",
         "stale_peer_after", "RECONDB_STALE_PEER_AFTER", "replication_batch_records",
-        "insecure", "RECONDB_INSECURE"}) {
+        "insecure", "RECONDB_INSECURE", "auth", "RECONDB_AUTH", "auth_file", "RECONDB_AUTH_FILE",
+        "admin_token_file", "RECONDB_ADMIN_TOKEN_FILE"}) {
     EXPECT_THAT(daemon->log(), HasSubstr(flag));
   }
 }

@@ -64,6 +64,9 @@ absl::StatusOr<Args> ParseArgs(const std::vector<std::string>& tokens,
 struct Context {
   Args args;
   std::string addr;
+  // --token or $RECONDB_TOKEN: sent as "authorization: Bearer <token>" on
+  // every call. Empty: none.
+  std::string token;
   absl::Duration timeout = absl::Seconds(10);
   bool json = false;
   std::ostream* out = nullptr;
@@ -121,6 +124,7 @@ std::vector<Command> FeedCommands();      // changes, health
 std::vector<Command> TransferCommands();  // export, import
 std::vector<Command> AdminCommands();     // status, peers add|list|remove, sync
 std::vector<Command> BackupCommands();    // backup, restore
+std::vector<Command> AuthCommands();      // auth principals|token|grant|revoke|whoami|...
 
 // Prints "recondb: <message>" and the hint to --help; returns kExitUsage.
 int UsageError(Context& ctx, std::string_view message);

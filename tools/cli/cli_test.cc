@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -1170,6 +1171,128 @@ TEST_F(CliTest, ExportImportKeepsStubs) {
   r = RunAt(other_->address(), {"records", "history", "notes", "b"});
   ASSERT_EQ(r.exit, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("known by id only"));
+}
+
+// `recondb auth ...` and --token / RECONDB_TOKEN against a daemon with
+// --auth=on (issue 13, point 3).
+class AuthCliTest : public CliTest {
+ protected:
+  void SetUp() override {
+    DaemonOptions options;
+    options.data_dir = data_.path();
+    options.extra_flags = {"--auth=on"};
+    ASSERT_OK_AND_ASSIGN(daemon_, DaemonProcess::Start(options));
+    std::ifstream in(data_.path() / "admin.token");
+    in >> admin_token_;
+    ASSERT_FALSE(admin_token_.empty());
+  }
+
+  CliResult Admin(std::vector<std::string> args, const std::string& stdin_text = "") {
+    return Run(std::move(args), stdin_text, {"RECONDB_TOKEN=" + admin_token_});
+  }
+
+  std::string admin_token_;
+};
+
+TEST_F(AuthCliTest, WithoutATokenCallsAreRefused) {
+  CliResult r = Run({"tables", "list"});
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_THAT(r.err, HasSubstr("UNAUTHENTICATED: missing credentials"));
+  r = Run({"tables", "list", "--token=rdb_bogus"});
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_THAT(r.err, HasSubstr("UNAUTHENTICATED"));
+  EXPECT_THAT(r.err, Not(HasSubstr("rdb_bogus")));
+}
+
+TEST_F(AuthCliTest, PrincipalTokenGrantRevokeRoundTrip) {
+  CliResult r = Admin({"auth", "whoami"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr("admin"), HasSubstr("grants:")));
+  ASSERT_EQ(Admin({"tables", "create", "todos", "--column", "title:string"}).exit, 0);
+
+  r = Admin({"auth", "principals", "create", "alice", "--certificate-name", "alice.example"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  r = Admin({"auth", "grant", "alice", "read", "todos"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("read on todos"));
+  r = Admin({"auth", "token", "issue", "alice"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  const std::string token(absl::StripAsciiWhitespace(r.out));
+  ASSERT_EQ(token.size(), 64u) << r.out;
+  EXPECT_THAT(r.err, HasSubstr("shown only this once"));
+  const std::string token_id = token.substr(4, 16);
+
+  // --token and RECONDB_TOKEN both work; --token wins.
+  r = Run({"tables", "list", "--token", token});
+  EXPECT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("todos"));
+  r = Run({"auth", "whoami"}, "", {"RECONDB_TOKEN=" + token});
+  EXPECT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("alice"));
+  r = Run({"records", "put", "todos", "--set", "title=x"}, "", {"RECONDB_TOKEN=" + token});
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_THAT(r.err, HasSubstr("PERMISSION_DENIED: principal alice may not write table todos"));
+  r = Run({"auth", "principals", "list"}, "", {"RECONDB_TOKEN=" + token});
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_THAT(r.err, HasSubstr("PERMISSION_DENIED"));
+
+  r = Admin({"auth", "principals", "list"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr("alice"), HasSubstr(token_id), HasSubstr("alice.example"),
+                           Not(HasSubstr(token))));
+
+  r = Admin({"auth", "revoke", "alice", "read", "todos"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  r = Run({"tables", "list", "--token", token});
+  EXPECT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, Not(HasSubstr("todos")));
+
+  r = Admin({"auth", "certificates", "set", "alice"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_THAT(r.out, Not(HasSubstr("alice.example")));
+
+  r = Admin({"auth", "token", "revoke", "alice", token_id});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  r = Run({"tables", "list", "--token", token});
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_THAT(r.err, HasSubstr("UNAUTHENTICATED"));
+
+  r = Admin({"auth", "principals", "delete", "alice"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  r = Admin({"auth", "principals", "delete", "alice"});
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_THAT(r.err, HasSubstr("NOT_FOUND"));
+}
+
+TEST_F(AuthCliTest, UsageErrors) {
+  CliResult r = Admin({"auth", "grant", "alice", "fly", "todos"});
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_THAT(r.err, HasSubstr("unknown permission \"fly\""));
+  r = Admin({"auth", "grant", "alice", "read"});
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_THAT(r.err, HasSubstr("TABLE_PATTERN"));
+  r = Admin({"auth", "principals", "create", "Bad Name"});
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_THAT(r.err, AllOf(HasSubstr("INVALID_ARGUMENT"), HasSubstr("name")));
+}
+
+// hash-token and new-token need no daemon.
+TEST_F(AuthCliTest, OfflineTokenHelpers) {
+  CliResult r = RunAt("", {"auth", "new-token", "--json"});
+  ASSERT_EQ(r.exit, 0) << r.err;
+  const std::vector<std::string> parts = absl::StrSplit(r.out, '"');
+  ASSERT_GE(parts.size(), 12u) << r.out;
+  const std::string token = parts[3];
+  const std::string id = parts[7];
+  const std::string sha256 = parts[11];
+  EXPECT_EQ(token.substr(4, 16), id);
+  r = RunAt("", {"auth", "hash-token"}, token + "\n");
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out, sha256 + "\n");
+  r = RunAt("", {"auth", "hash-token"}, "not-a-token\n");
+  EXPECT_EQ(r.exit, 4);
+  EXPECT_THAT(r.err, HasSubstr("malformed token"));
+  EXPECT_THAT(r.err, Not(HasSubstr("not-a-token")));
 }
 
 }  // namespace

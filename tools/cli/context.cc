@@ -6,6 +6,7 @@
 #include "absl/time/clock.h"
 #include "common/strings.h"
 #include "grpcpp/create_channel.h"
+#include "grpcpp/support/client_interceptor.h"
 #include "grpcpp/security/credentials.h"
 #include "tools/cli/cli.h"
 
@@ -53,10 +54,53 @@ std::string CodeName(grpc::StatusCode code) {
   }
 }
 
-std::shared_ptr<grpc::Channel> Context::Channel() {
-  if (channel_ == nullptr) {
-    channel_ = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+namespace {
+
+// Adds "authorization: Bearer <token>" to every call of the channel, so that
+// no command has to remember it.
+class BearerInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit BearerInterceptor(const std::string* value) : value_(value) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->insert({"authorization", *value_});
+    }
+    methods->Proceed();
   }
+
+ private:
+  const std::string* const value_;
+};
+
+class BearerInterceptorFactory final
+    : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit BearerInterceptorFactory(std::string token) : value_("Bearer " + token) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo* info) override {
+    return new BearerInterceptor(&value_);
+  }
+
+ private:
+  const std::string value_;
+};
+
+}  // namespace
+
+std::shared_ptr<grpc::Channel> Context::Channel() {
+  if (channel_ != nullptr) return channel_;
+  if (token.empty()) {
+    channel_ = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+    return channel_;
+  }
+  // grpc::AccessTokenCredentials would refuse an insecure channel: the
+  // metadata is added by an interceptor instead (the daemon decides whether
+  // a plaintext address is acceptable: loopback, or --insecure).
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> factories;
+  factories.push_back(std::make_unique<BearerInterceptorFactory>(token));
+  channel_ = grpc::experimental::CreateCustomChannelWithInterceptors(
+      addr, grpc::InsecureChannelCredentials(), grpc::ChannelArguments(), std::move(factories));
   return channel_;
 }
 

@@ -22,6 +22,8 @@ constexpr char kDefaultAddr[] = "127.0.0.1:7470";
 const std::vector<OptionSpec>& GlobalOptions() {
   static const std::vector<OptionSpec> kOptions = {
       {"addr", "HOST:PORT", "the daemon (default $RECONDB_ADDR, else 127.0.0.1:7470)"},
+      {"token", "TOKEN",
+       "bearer token to send (default $RECONDB_TOKEN, which other users cannot see)"},
       {"timeout", "DURATION", "deadline of each call, e.g. 10s, 500ms, 2m (default 10s)"},
       {"json", "", "print proto3 JSON, one object per line"},
       {"help", "", "show help"}};
@@ -31,7 +33,7 @@ const std::vector<OptionSpec>& GlobalOptions() {
 std::vector<Command> AllCommands() {
   std::vector<Command> all;
   for (auto group : {TableCommands(), RecordCommands(), FeedCommands(), TransferCommands(),
-                     AdminCommands(), BackupCommands()}) {
+                     AdminCommands(), BackupCommands(), AuthCommands()}) {
     for (Command& c : group) all.push_back(std::move(c));
   }
   return all;
@@ -78,6 +80,8 @@ int Configure(Context& ctx) {
   const char* env = std::getenv("RECONDB_ADDR");
   ctx.addr = ctx.args.Get("addr", env != nullptr && *env != '\0' ? env : kDefaultAddr);
   ctx.json = ctx.args.Has("json");
+  const char* token = std::getenv("RECONDB_TOKEN");
+  ctx.token = ctx.args.Get("token", token != nullptr ? token : "");
   if (ctx.args.Has("timeout")) {
     const std::string text = ctx.args.Get("timeout");
     double seconds;
