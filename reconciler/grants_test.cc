@@ -217,6 +217,30 @@ TEST(GrantsTest, PushingIntoAForbiddenTableIsRefusedWithNothingWritten) {
   }
 }
 
+// A pull-only version-2 peer offers back what it pulled (the definition and
+// the records): echoes, which write nothing, pass; the sync completes.
+TEST(GrantsTest, APullOnlyOldPeerMayOfferBackWhatItPulled) {
+  Hub h;
+  Node laptop = MemoryNode();
+  SyncOptions o;
+  o.dialer_tables = {"todos"};
+  o.dialer_max_protocol_version = 2;
+  o.acceptor_access = Only("laptop", "todos", "none");
+  auto result = Sync(*laptop.engine, *h.hub.engine, o);
+  ASSERT_THAT(result.acceptor, IsOk());
+  ASSERT_THAT(result.dialer, IsOk());
+  EXPECT_EQ(Count(*laptop.engine, "todos"), 3);
+  // Another sync: the laptop's feed now holds todos and offers them.
+  auto again = Sync(*laptop.engine, *h.hub.engine, o);
+  ASSERT_THAT(again.acceptor, IsOk());
+  // But a change of its own is a push, and refused.
+  Put(*laptop.engine, "todos", "mine");
+  auto pushed = Sync(*laptop.engine, *h.hub.engine, o);
+  EXPECT_THAT(pushed.acceptor,
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("push table \"todos\"")));
+  EXPECT_EQ(Count(*h.hub.engine, "todos"), 3);
+}
+
 TEST(GrantsTest, AVersion3SourceLeavesOutWhatTheReceiverSaysItRefuses) {
   Node hub = MemoryNode(), laptop = MemoryNode();
   // Both know cases (the laptop pulled it from the hub); the laptop may

@@ -143,6 +143,12 @@ class Session::Impl {
   void Withhold(engine::ChangePage& page);
   // Sink: CheckTable, then PERMISSION_DENIED unless the peer may push it.
   absl::Status CheckIncoming(std::string_view table) const;
+  // Sink: CheckTable for every table of `summaries`; a table the peer may
+  // not push passes only as an echo: a definition identical to this node's
+  // and records of which this node lacks nothing (what an older peer offers
+  // back after pulling it). Else PERMISSION_DENIED, before anything is
+  // applied.
+  absl::Status CheckIncomingSummaries(const v1::Summaries& summaries) const;
   // The remaining fields of both catch-ups, from the counts below.
   void UpdateOutgoingCatchUp() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UpdateIncomingCatchUp() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -390,6 +396,34 @@ absl::Status Session::Impl::CheckIncoming(std::string_view table) const {
   return absl::PermissionDeniedError(absl::StrCat(
       "principal ", QuoteInput(access_.principal), " may not push table ", QuoteInput(table), " (",
       peer_name_, " sent it; nothing of the batch was written)"));
+}
+
+absl::Status Session::Impl::CheckIncomingSummaries(const v1::Summaries& summaries) const {
+  std::vector<engine::ChangedRecord> echoes;
+  for (const v1::Table& table : summaries.tables()) {
+    RETURN_IF_ERROR(CheckTable(table.name()));
+    if (access_.MayPush(table.name())) continue;
+    auto mine = options_.engine->GetTable(table.name());
+    if (!mine.ok() || mine->SerializeAsString() != table.SerializeAsString()) {
+      return CheckIncoming(table.name());
+    }
+  }
+  for (const v1::RecordSummary& record : summaries.records()) {
+    RETURN_IF_ERROR(CheckTable(record.table()));
+    if (access_.MayPush(record.table())) continue;
+    if (!options_.engine->GetTable(record.table()).ok()) return CheckIncoming(record.table());
+    echoes.push_back(internal::FromWire(record));
+  }
+  if (echoes.empty()) return absl::OkStatus();
+  auto wants = options_.engine->DiffRevisions(echoes);
+  if (!wants.ok()) {
+    return absl::Status(wants.status().code(),
+                        absl::StrCat("summaries from ", peer_name_, ": ", wants.status().message()));
+  }
+  for (const engine::RevisionWant& want : *wants) {
+    if (!want.missing.empty()) return CheckIncoming(want.table);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Session::Impl::TakePeerGrants(const v1::Ack& ack) {
@@ -779,10 +813,7 @@ absl::Status Session::Impl::HandleSummaries(const v1::Summaries& summaries) {
                                                    summaries.up_to_seq(), ", behind ", last_up_to_seq_));
   }
   // Every table of the batch is checked before anything of it is applied.
-  for (const v1::Table& table : summaries.tables()) RETURN_IF_ERROR(CheckIncoming(table.name()));
-  for (const v1::RecordSummary& record : summaries.records()) {
-    RETURN_IF_ERROR(CheckIncoming(record.table()));
-  }
+  RETURN_IF_ERROR(CheckIncomingSummaries(summaries));
   ++expected_batch_;
   last_up_to_seq_ = summaries.up_to_seq();
   for (const v1::Table& table : summaries.tables()) {
