@@ -237,9 +237,10 @@ TEST(VersionTest, OldPeersKeepWorkingAndAreNeverTrustedBlindly) {
   EXPECT_EQ(second.dialer_progress.resumed_from, 0);
   EXPECT_EQ(second.dialer_progress.sent.revisions_sent(), 1);
   EXPECT_EQ(Live(e), 6);
-  // Back to version 2: the old-format checkpoint is re-read once, then kept.
+  // Back to the current version: the old-format checkpoint is re-read
+  // once, then kept.
   testing::SyncResult third = SyncOk(d, e);
-  EXPECT_EQ(third.dialer_progress.protocol_version, 2);
+  EXPECT_EQ(third.dialer_progress.protocol_version, kProtocolVersion);
   EXPECT_EQ(third.dialer_progress.sent.revisions_sent(), 0);
   testing::SyncResult fourth = SyncOk(d, e);
   EXPECT_EQ(fourth.dialer_progress.resumed_from, d.engine->LastSeq());
