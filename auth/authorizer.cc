@@ -1,6 +1,7 @@
 #include "auth/authorizer.h"
 
 #include <fcntl.h>
+#include <grpcpp/server_context.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,8 +9,6 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
-
-#include <grpcpp/server_context.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -44,15 +43,12 @@ std::shared_ptr<const Principal> MakePrincipal(const internal::StoredPrincipal& 
     }
     p->grants.push_back(std::move(grant));
   }
-  p->certificate_names.assign(stored.certificate_names().begin(),
-                              stored.certificate_names().end());
+  p->certificate_names.assign(stored.certificate_names().begin(), stored.certificate_names().end());
   p->source_file = source_file;
   return p;
 }
 
-absl::Status Unauthenticated(std::string_view why) {
-  return absl::UnauthenticatedError(Sv(why));
-}
+absl::Status Unauthenticated(std::string_view why) { return absl::UnauthenticatedError(Sv(why)); }
 
 // The value after "Bearer " (the scheme is case-insensitive), or nullopt.
 std::optional<std::string_view> BearerValue(std::string_view authorization) {
@@ -61,7 +57,8 @@ std::optional<std::string_view> BearerValue(std::string_view authorization) {
       !absl::EqualsIgnoreCase(Sv(authorization.substr(0, kScheme.size())), Sv(kScheme))) {
     return std::nullopt;
   }
-  const absl::string_view value = absl::StripAsciiWhitespace(Sv(authorization.substr(kScheme.size())));
+  const absl::string_view value =
+      absl::StripAsciiWhitespace(Sv(authorization.substr(kScheme.size())));
   return std::string_view(value.data(), value.size());
 }
 
@@ -102,7 +99,8 @@ template <typename Request>
 absl::StatusOr<uint8_t> RequestedPermissions(const Request& request) {
   uint8_t bits = 0;
   for (int permission : request.permissions()) {
-    ASSIGN_OR_RETURN(Permission p, FromProto(static_cast<v1::Permission>(permission), "permissions"));
+    ASSIGN_OR_RETURN(Permission p,
+                     FromProto(static_cast<v1::Permission>(permission), "permissions"));
     bits |= static_cast<uint8_t>(p);
   }
   if (bits == 0 && !request.admin()) {
@@ -114,7 +112,8 @@ absl::StatusOr<uint8_t> RequestedPermissions(const Request& request) {
 
 void SetBits(v1::TableGrant& grant, uint8_t bits) {
   grant.clear_permissions();
-  for (Permission p : {Permission::kRead, Permission::kWrite, Permission::kPull, Permission::kPush}) {
+  for (Permission p :
+       {Permission::kRead, Permission::kWrite, Permission::kPull, Permission::kPush}) {
     if (bits & static_cast<uint8_t>(p)) grant.add_permissions(ToProto(p));
   }
 }
@@ -131,8 +130,8 @@ uint8_t BitsOf(const v1::TableGrant& grant) {
 absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return absl::UnavailableError(absl::StrCat("cannot read --admin_token_file ", path, ": ",
-                                               std::strerror(errno)));
+    return absl::UnavailableError(
+        absl::StrCat("cannot read --admin_token_file ", path, ": ", std::strerror(errno)));
   }
   std::stringstream text;
   text << in.rdbuf();
@@ -236,6 +235,7 @@ absl::StatusOr<std::shared_ptr<const Principal>> Authorizer::Authenticate(
   if (it != metadata.end()) {
     credentials.authorization = std::string(it->second.data(), it->second.size());
   }
+  if (credentials.authorization.has_value()) return Authenticate(credentials);
   const std::shared_ptr<const grpc::AuthContext> auth_context = context.auth_context();
   if (auth_context != nullptr && auth_context->IsPeerAuthenticated()) {
     for (const char* property : {"x509_subject_alternative_name", "x509_common_name"}) {
@@ -254,11 +254,11 @@ absl::StatusOr<std::shared_ptr<const Principal>> Authorizer::Authenticate(
   if (credentials.authorization.has_value()) {
     const std::optional<std::string_view> token = BearerValue(*credentials.authorization);
     if (!token.has_value()) {
-      return Unauthenticated(
-          "malformed authorization metadata: expected \"Bearer <token>\"");
+      return Unauthenticated("malformed authorization metadata: expected \"Bearer <token>\"");
     }
     const absl::StatusOr<std::string> id = ParseTokenId(*token);
-    if (!id.ok()) return Unauthenticated(absl::StrCat("invalid bearer token: ", id.status().message()));
+    if (!id.ok())
+      return Unauthenticated(absl::StrCat("invalid bearer token: ", id.status().message()));
     const auto entry = snap->tokens.find(*id);
     // Hash either way, so that an unknown id costs what a wrong secret does.
     const std::string hash = HashToken(*token);
@@ -290,7 +290,8 @@ absl::Status Authorizer::Check(const Principal& principal, Permission permission
                                std::string_view table) const {
   if (principal.Allows(permission, table)) return absl::OkStatus();
   return absl::PermissionDeniedError(absl::StrCat("principal ", principal.name, " may not ",
-                                                  Sv(PermissionName(permission)), " table ", Sv(table)));
+                                                  Sv(PermissionName(permission)), " table ",
+                                                  Sv(table)));
 }
 
 absl::Status Authorizer::CheckAny(const Principal& principal, std::string_view table) const {
@@ -340,8 +341,8 @@ absl::StatusOr<std::shared_ptr<const Principal>> Authorizer::PrincipalForCertifi
     const auto p = snap->principals.find(it->second);
     if (p != snap->principals.end()) return p->second;
   }
-  return absl::NotFoundError(absl::StrCat("no principal has any of the certificate names ",
-                                          absl::StrJoin(names, ", ")));
+  return absl::NotFoundError(
+      absl::StrCat("no principal has any of the certificate names ", absl::StrJoin(names, ", ")));
 }
 
 absl::StatusOr<BootstrapResult> Authorizer::BootstrapAdmin(const std::string& token_file) {
@@ -386,8 +387,10 @@ absl::StatusOr<BootstrapResult> Authorizer::BootstrapAdmin(const std::string& to
 v1::PrincipalInfo Authorizer::DescribeLocked(std::string_view name) const {
   const auto p = snapshot_->principals.find(name);
   const std::vector<std::string> no_ids;
-  const std::vector<std::string>& ids = p == snapshot_->principals.end() ? no_ids : p->second->node_ids;
-  if (const internal::StoredPrincipal* own = FindIn(store_->own(), name)) return Info(*own, "", ids);
+  const std::vector<std::string>& ids =
+      p == snapshot_->principals.end() ? no_ids : p->second->node_ids;
+  if (const internal::StoredPrincipal* own = FindIn(store_->own(), name))
+    return Info(*own, "", ids);
   if (const internal::StoredPrincipal* file = FindIn(store_->file(), name)) {
     return Info(*file, store_->auth_file(), ids);
   }
@@ -410,6 +413,17 @@ v1::PrincipalInfo Authorizer::Describe(const Principal& principal) const {
   return info;
 }
 
+absl::Status Authorizer::CheckNotLastAdmin(std::string_view name) const {
+  const auto self = snapshot_->principals.find(name);
+  if (self == snapshot_->principals.end() || !self->second->admin) return absl::OkStatus();
+  for (const auto& [other, p] : snapshot_->principals) {
+    if (other != name && p->admin) return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("principal ", Sv(name),
+                   " is the last one with the admin role: give another principal the role first"));
+}
+
 absl::StatusOr<v1::PrincipalInfo> Authorizer::MutatePrincipal(
     std::string_view name, std::string_view field,
     const std::function<absl::Status(internal::StoredPrincipal&)>& change) {
@@ -423,7 +437,8 @@ absl::StatusOr<v1::PrincipalInfo> Authorizer::MutatePrincipal(
   }
   RETURN_IF_ERROR(store_->Mutate([&](internal::AuthStore& store) {
     internal::StoredPrincipal* p = FindOwn(store, name);
-    if (p == nullptr) return absl::NotFoundError(absl::StrCat("principal ", Sv(name), " does not exist"));
+    if (p == nullptr)
+      return absl::NotFoundError(absl::StrCat("principal ", Sv(name), " does not exist"));
     return change(*p);
   }));
   Rebuild();
@@ -444,8 +459,8 @@ absl::StatusOr<v1::PrincipalInfo> Authorizer::CreatePrincipal(
   for (const std::string& name : request.certificate_names()) {
     const auto it = snapshot_->certificate_names.find(name);
     if (it != snapshot_->certificate_names.end()) {
-      return absl::AlreadyExistsError(absl::StrCat("certificate_names: \"", name,
-                                                   "\" already maps to principal ", it->second));
+      return absl::AlreadyExistsError(
+          absl::StrCat("certificate_names: \"", name, "\" already maps to principal ", it->second));
     }
   }
   RETURN_IF_ERROR(store_->Mutate([&](internal::AuthStore& store) {
@@ -469,18 +484,21 @@ absl::Status Authorizer::DeletePrincipal(std::string_view name) {
         absl::StrCat("principal ", Sv(name), " comes from --auth_file ", store_->auth_file(),
                      " and is read-only here: edit that file and restart the node"));
   }
+  RETURN_IF_ERROR(CheckNotLastAdmin(name));
   RETURN_IF_ERROR(store_->Mutate([&](internal::AuthStore& store) {
     auto* principals = store.mutable_principals();
-    const auto it = std::find_if(principals->begin(), principals->end(),
-                                 [&](const internal::StoredPrincipal& p) { return p.name() == name; });
+    const auto it =
+        std::find_if(principals->begin(), principals->end(),
+                     [&](const internal::StoredPrincipal& p) { return p.name() == name; });
     if (it == principals->end()) {
       return absl::NotFoundError(absl::StrCat("principal ", Sv(name), " does not exist"));
     }
     principals->erase(it);
     auto* bindings = store.mutable_node_bindings();
-    bindings->erase(std::remove_if(bindings->begin(), bindings->end(),
-                                   [&](const internal::NodeBinding& b) { return b.principal() == name; }),
-                    bindings->end());
+    bindings->erase(
+        std::remove_if(bindings->begin(), bindings->end(),
+                       [&](const internal::NodeBinding& b) { return b.principal() == name; }),
+        bindings->end());
     return absl::OkStatus();
   }));
   Rebuild();
@@ -513,21 +531,24 @@ absl::StatusOr<v1::IssueTokenResponse> Authorizer::IssueToken(std::string_view p
 
 absl::Status Authorizer::RevokeToken(std::string_view principal, std::string_view token_id) {
   if (!IsLowerHex(token_id, kTokenIdLength)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "token_id: \"", Sv(token_id), "\" is not a token id (16 lowercase hex digits; list them with "
-        "recondb auth principals list)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("token_id: \"", Sv(token_id),
+                     "\" is not a token id (16 lowercase hex digits; list them with "
+                     "recondb auth principals list)"));
   }
-  return MutatePrincipal(principal, "principal", [&](internal::StoredPrincipal& p) {
-           auto* tokens = p.mutable_tokens();
-           const auto it = std::find_if(tokens->begin(), tokens->end(),
-                                        [&](const internal::StoredToken& t) { return t.id() == token_id; });
-           if (it == tokens->end()) {
-             return absl::NotFoundError(
-                 absl::StrCat("principal ", p.name(), " has no token ", Sv(token_id)));
-           }
-           tokens->erase(it);
-           return absl::OkStatus();
-         })
+  return MutatePrincipal(principal, "principal",
+                         [&](internal::StoredPrincipal& p) {
+                           auto* tokens = p.mutable_tokens();
+                           const auto it = std::find_if(
+                               tokens->begin(), tokens->end(),
+                               [&](const internal::StoredToken& t) { return t.id() == token_id; });
+                           if (it == tokens->end()) {
+                             return absl::NotFoundError(absl::StrCat(
+                                 "principal ", p.name(), " has no token ", Sv(token_id)));
+                           }
+                           tokens->erase(it);
+                           return absl::OkStatus();
+                         })
       .status();
 }
 
@@ -552,7 +573,13 @@ absl::StatusOr<v1::PrincipalInfo> Authorizer::Grant(const v1::GrantRequest& requ
 absl::StatusOr<v1::PrincipalInfo> Authorizer::Revoke(const v1::RevokeRequest& request) {
   ASSIGN_OR_RETURN(const uint8_t bits, RequestedPermissions(request));
   return MutatePrincipal(request.principal(), "principal", [&](internal::StoredPrincipal& p) {
-    if (request.admin()) p.set_admin(false);
+    // Runs under mu_ (MutatePrincipal holds it), so the check and the change
+    // are one step.
+    if (request.admin()) {
+      mu_.AssertHeld();
+      RETURN_IF_ERROR(CheckNotLastAdmin(p.name()));
+      p.set_admin(false);
+    }
     if (bits == 0) return absl::OkStatus();
     auto* grants = p.mutable_grants();
     for (auto it = grants->begin(); it != grants->end(); ++it) {
@@ -565,8 +592,8 @@ absl::StatusOr<v1::PrincipalInfo> Authorizer::Revoke(const v1::RevokeRequest& re
       }
       return absl::OkStatus();
     }
-    return absl::NotFoundError(absl::StrCat("principal ", p.name(), " has no grant on ",
-                                            request.table_pattern()));
+    return absl::NotFoundError(
+        absl::StrCat("principal ", p.name(), " has no grant on ", request.table_pattern()));
   });
 }
 

@@ -115,8 +115,9 @@ class Authorizer {
   absl::StatusOr<BootstrapResult> BootstrapAdmin(const std::string& token_file);
 
   // Management (the Admin RPCs). Each answers FAILED_PRECONDITION when auth
-  // is off; INVALID_ARGUMENT naming the field for a bad name, pattern or
-  // permission; NOT_FOUND for an unknown principal or token;
+  // is off, and for a DeletePrincipal or Revoke(admin) that would leave no
+  // principal with the admin role (nobody could manage the node any more); INVALID_ARGUMENT naming
+  // the field for a bad name, pattern or permission; NOT_FOUND for an unknown principal or token;
   // FAILED_PRECONDITION naming the principal and the file for one from
   // --auth_file; UNAVAILABLE if the store cannot be written (nothing
   // changed then).
@@ -144,9 +145,9 @@ class Authorizer {
   // An immutable index of the stores, rebuilt after every change.
   struct Snapshot {
     std::map<std::string, std::shared_ptr<const Principal>, std::less<>> principals;
-    std::map<std::string, TokenEntry, std::less<>> tokens;  // by token id
+    std::map<std::string, TokenEntry, std::less<>> tokens;              // by token id
     std::map<std::string, std::string, std::less<>> certificate_names;  // -> principal
-    std::map<std::string, std::string, std::less<>> node_owners;  // node id -> principal
+    std::map<std::string, std::string, std::less<>> node_owners;        // node id -> principal
   };
 
   explicit Authorizer(AuthorizerOptions options) : options_(std::move(options)) {}
@@ -156,10 +157,14 @@ class Authorizer {
   absl::Status RequireEnabled() const;
   // Applies `change` to the own-store principal `name` (its errors as the
   // management methods describe), rebuilds, and returns its description.
+  // `change` runs with mu_ held.
   absl::StatusOr<v1::PrincipalInfo> MutatePrincipal(
       std::string_view name, std::string_view field,
       const std::function<absl::Status(internal::StoredPrincipal&)>& change);
   v1::PrincipalInfo DescribeLocked(std::string_view name) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // OK if a principal other than `name` has the admin role; else
+  // FAILED_PRECONDITION naming `name` as the last admin.
+  absl::Status CheckNotLastAdmin(std::string_view name) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   const AuthorizerOptions options_;
   mutable absl::Mutex mu_;

@@ -88,13 +88,13 @@ TEST_F(AuthorizerTest, TokenAuthenticatesItsPrincipal) {
   ASSERT_THAT(p, IsOk());
   EXPECT_EQ((*p)->name, "reader");
   EXPECT_THAT(authorizer_->Check(**p, Permission::kRead, "todos"), IsOk());
-  EXPECT_THAT(authorizer_->Check(**p, Permission::kWrite, "todos"),
-              StatusIs(absl::StatusCode::kPermissionDenied,
-                       "principal reader may not write table todos"));
+  EXPECT_THAT(
+      authorizer_->Check(**p, Permission::kWrite, "todos"),
+      StatusIs(absl::StatusCode::kPermissionDenied, "principal reader may not write table todos"));
   EXPECT_THAT(authorizer_->CheckAny(**p, "cases"),
               StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("cases")));
-  EXPECT_THAT(authorizer_->CheckAdmin(**p), StatusIs(absl::StatusCode::kPermissionDenied,
-                                                     HasSubstr("principal reader")));
+  EXPECT_THAT(authorizer_->CheckAdmin(**p),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("principal reader")));
   // The scheme is case-insensitive.
   Credentials lower;
   lower.authorization = "bearer " + token;
@@ -239,8 +239,7 @@ TEST_F(AuthorizerTest, NodeIdsAreBoundToTheirFirstPrincipal) {
   Reopen();
   pb = *authorizer_->Authenticate(Bearer(b));
   EXPECT_THAT(pb->node_ids, ::testing::ElementsAre("id-b"));
-  EXPECT_THAT(authorizer_->ClaimNodeId(*pb, "id-a"),
-              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(authorizer_->ClaimNodeId(*pb, "id-a"), StatusIs(absl::StatusCode::kPermissionDenied));
   // A deleted principal's ids are free again.
   ASSERT_THAT(authorizer_->DeletePrincipal("node-a"), IsOk());
   EXPECT_THAT(authorizer_->ClaimNodeId(*pb, "id-a"), IsOk());
@@ -270,6 +269,24 @@ TEST_F(AuthorizerTest, BootstrapWritesAFreshTokenFileOnce) {
   EXPECT_THAT(authorizer_->Authenticate(Bearer(token)), IsOk());
 }
 
+TEST_F(AuthorizerTest, TheLastAdminCannotBeRemoved) {
+  ASSERT_THAT(authorizer_->BootstrapAdmin(dir_.File("admin.token")), IsOk());
+  v1::RevokeRequest revoke;
+  revoke.set_principal("admin");
+  revoke.set_admin(true);
+  EXPECT_THAT(authorizer_->Revoke(revoke),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("last")));
+  EXPECT_THAT(authorizer_->DeletePrincipal("admin"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("admin role")));
+  v1::CreatePrincipalRequest create;
+  create.set_name("ops");
+  create.set_admin(true);
+  ASSERT_THAT(authorizer_->CreatePrincipal(create), IsOk());
+  EXPECT_THAT(authorizer_->Revoke(revoke), IsOk());
+  EXPECT_THAT(authorizer_->DeletePrincipal("admin"), IsOk());
+  EXPECT_THAT(authorizer_->DeletePrincipal("ops"), StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
 TEST_F(AuthorizerTest, BootstrapUsesAnExistingTokenFile) {
   const std::string file = dir_.File("mounted.token");
   const NewToken token = *GenerateToken();
@@ -293,8 +310,9 @@ TEST_F(AuthorizerTest, BootstrapRefusesAMalformedTokenFile) {
 TEST_F(AuthorizerTest, AuthFilePrincipalsAreReadOnly) {
   const NewToken token = *GenerateToken();
   auth_file_ = dir_.File("principals.json");
-  std::ofstream(auth_file_) << R"({"principals": [{"name": "hub", "admin": true, "tokens": [{"id": ")"
-                            << token.id << R"(", "sha256": ")" << token.sha256 << R"("}]}]})";
+  std::ofstream(auth_file_)
+      << R"({"principals": [{"name": "hub", "admin": true, "tokens": [{"id": ")" << token.id
+      << R"(", "sha256": ")" << token.sha256 << R"("}]}]})";
   Reopen();
   auto p = authorizer_->Authenticate(Bearer(token.token));
   ASSERT_THAT(p, IsOk());

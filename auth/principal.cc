@@ -78,8 +78,8 @@ absl::Status ValidatePrincipalName(std::string_view name, std::string_view field
     ok = IsLowerOrDigit(c) || c == '.' || c == '_' || c == '-';
   }
   if (ok) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat(Sv(field), ": principal name \"", Sv(name), "\" must match [a-z0-9][a-z0-9._-]{0,62}"));
+  return absl::InvalidArgumentError(absl::StrCat(Sv(field), ": principal name \"", Sv(name),
+                                                 "\" must match [a-z0-9][a-z0-9._-]{0,62}"));
 }
 
 absl::Status ValidateTablePattern(std::string_view pattern, std::string_view field) {
@@ -109,8 +109,8 @@ absl::Status ValidateCertificateName(std::string_view name, std::string_view fie
   bool ok = !name.empty() && name.size() <= 255;
   for (size_t i = 0; ok && i < name.size(); ++i) ok = name[i] >= ' ' && name[i] <= '~';
   if (ok) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(
-      Sv(field), ": certificate name \"", Sv(name), "\" must be 1-255 printable ASCII characters"));
+  return absl::InvalidArgumentError(absl::StrCat(Sv(field), ": certificate name \"", Sv(name),
+                                                 "\" must be 1-255 printable ASCII characters"));
 }
 
 }  // namespace recondb::auth

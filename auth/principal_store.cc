@@ -45,11 +45,12 @@ absl::Status ValidatePrincipal(const internal::StoredPrincipal& p, std::string_v
   RETURN_IF_ERROR(ValidatePrincipalName(p.name(), absl::StrCat(Sv(where), "name")));
   const std::string field = absl::StrCat(Sv(where), "principal ", p.name(), ": ");
   for (const v1::TableGrant& grant : p.grants()) {
-    RETURN_IF_ERROR(ValidateTablePattern(grant.table_pattern(), absl::StrCat(field, "table_pattern")));
+    RETURN_IF_ERROR(
+        ValidateTablePattern(grant.table_pattern(), absl::StrCat(field, "table_pattern")));
     for (int permission : grant.permissions()) {
-      RETURN_IF_ERROR(FromProto(static_cast<v1::Permission>(permission),
-                                absl::StrCat(field, "permissions"))
-                          .status());
+      RETURN_IF_ERROR(
+          FromProto(static_cast<v1::Permission>(permission), absl::StrCat(field, "permissions"))
+              .status());
     }
   }
   for (const std::string& name : p.certificate_names()) {
@@ -61,9 +62,9 @@ absl::Status ValidatePrincipal(const internal::StoredPrincipal& p, std::string_v
           absl::StrCat(field, "tokens.id \"", token.id(), "\" must be 16 lowercase hex digits"));
     }
     if (!IsLowerHex(token.sha256(), 64)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          field, "tokens.sha256 of token ", token.id(),
-          " must be 64 lowercase hex digits (recondb auth hash-token prints it)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, "tokens.sha256 of token ", token.id(),
+                       " must be 64 lowercase hex digits (recondb auth hash-token prints it)"));
     }
   }
   return absl::OkStatus();
@@ -79,7 +80,8 @@ absl::Status CheckUnique(const internal::AuthStore& store, std::string_view sour
                          absl::StatusCode code) {
   for (const internal::StoredPrincipal& p : store.principals()) {
     if (!seen.names.insert(p.name()).second) {
-      return absl::Status(code, absl::StrCat(Sv(source), ": principal ", p.name(), " is defined twice"));
+      return absl::Status(code,
+                          absl::StrCat(Sv(source), ": principal ", p.name(), " is defined twice"));
     }
     for (const internal::StoredToken& token : p.tokens()) {
       if (!seen.token_ids.insert(token.id()).second) {
@@ -89,9 +91,9 @@ absl::Status CheckUnique(const internal::AuthStore& store, std::string_view sour
     }
     for (const std::string& name : p.certificate_names()) {
       if (!seen.certificate_names.insert(name).second) {
-        return absl::Status(code, absl::StrCat(Sv(source), ": principal ", p.name(),
-                                               ": certificate name \"", name,
-                                               "\" maps to more than one principal"));
+        return absl::Status(
+            code, absl::StrCat(Sv(source), ": principal ", p.name(), ": certificate name \"", name,
+                               "\" maps to more than one principal"));
       }
     }
   }
@@ -169,7 +171,7 @@ absl::Status ValidateStore(const internal::AuthStore& store, std::string_view so
 }
 
 absl::StatusOr<std::unique_ptr<PrincipalStore>> PrincipalStore::Open(std::string path,
-                                                                    std::string auth_file) {
+                                                                     std::string auth_file) {
   std::unique_ptr<PrincipalStore> store(new PrincipalStore(std::move(path), std::move(auth_file)));
   if (!store->auth_file_.empty()) {
     absl::StatusOr<internal::AuthStore> file = ReadStoreFile(store->auth_file_);
@@ -179,8 +181,9 @@ absl::StatusOr<std::unique_ptr<PrincipalStore>> PrincipalStore::Open(std::string
     }
     RETURN_IF_ERROR(ValidateStore(*file, store->auth_file_));
     if (file->node_bindings_size() > 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          store->auth_file_, ": node_bindings are the node's own (auth.json), not an --auth_file's"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(store->auth_file_,
+                       ": node_bindings are the node's own (auth.json), not an --auth_file's"));
     }
     store->file_ = *std::move(file);
   }

@@ -17,9 +17,7 @@ using ::recondb::testing::StatusIs;
 using ::recondb::testing::TempDir;
 using ::testing::HasSubstr;
 
-void WriteText(const std::string& path, const std::string& text) {
-  std::ofstream(path) << text;
-}
+void WriteText(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
 constexpr char kFile[] = R"({"principals": [{"name": "hub", "grants": [
   {"table_pattern": "*", "permissions": ["PERMISSION_PULL", "PERMISSION_PUSH"]}],
@@ -89,7 +87,9 @@ TEST(PrincipalStoreTest, BadFilesAreRefusedNamingTheProblem) {
   WriteText(file, "{\"principals\": [{\"name\": \"x\", \"colour\": 1}]}");
   EXPECT_THAT(PrincipalStore::Open("", file),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(file)));
-  WriteText(file, R"({"principals": [{"name": "x", "tokens": [{"id": "0123456789abcdef", "sha256": "short"}]}]})");
+  WriteText(
+      file,
+      R"({"principals": [{"name": "x", "tokens": [{"id": "0123456789abcdef", "sha256": "short"}]}]})");
   EXPECT_THAT(PrincipalStore::Open("", file),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tokens.sha256")));
   WriteText(file, R"({"principals": [{"name": "x"}, {"name": "x"}]})");

@@ -13,12 +13,12 @@ using ::testing::HasSubstr;
 
 TEST(PrincipalTest, Names) {
   for (const std::string& ok : {std::string("admin"), std::string("a"), std::string("0"),
-                               std::string("laptop-7.district_3"), std::string(63, 'a')}) {
+                                std::string("laptop-7.district_3"), std::string(63, 'a')}) {
     EXPECT_THAT(ValidatePrincipalName(ok, "name"), IsOk()) << ok;
   }
-  for (const std::string& bad : {std::string(""), std::string("Admin"), std::string("-a"),
-                                std::string(".a"), std::string("a b"), std::string("a/b"),
-                                std::string(64, 'a')}) {
+  for (const std::string& bad :
+       {std::string(""), std::string("Admin"), std::string("-a"), std::string(".a"),
+        std::string("a b"), std::string("a/b"), std::string(64, 'a')}) {
     EXPECT_THAT(ValidatePrincipalName(bad, "name"),
                 StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("name")))
         << bad;
@@ -46,8 +46,8 @@ TEST(PrincipalTest, AllowsFollowsGrantsAndAdmin) {
   Principal p;
   p.name = "reader";
   p.grants.push_back(Grant{"todos", static_cast<uint8_t>(Permission::kRead)});
-  p.grants.push_back(Grant{"case_*", static_cast<uint8_t>(Permission::kPull) |
-                                          static_cast<uint8_t>(Permission::kPush)});
+  p.grants.push_back(Grant{
+      "case_*", static_cast<uint8_t>(Permission::kPull) | static_cast<uint8_t>(Permission::kPush)});
   EXPECT_TRUE(p.Allows(Permission::kRead, "todos"));
   EXPECT_FALSE(p.Allows(Permission::kWrite, "todos"));
   EXPECT_FALSE(p.Allows(Permission::kRead, "case_a"));
@@ -60,7 +60,8 @@ TEST(PrincipalTest, AllowsFollowsGrantsAndAdmin) {
 }
 
 TEST(PrincipalTest, PermissionProtoRoundTrip) {
-  for (Permission p : {Permission::kRead, Permission::kWrite, Permission::kPull, Permission::kPush}) {
+  for (Permission p :
+       {Permission::kRead, Permission::kWrite, Permission::kPull, Permission::kPush}) {
     absl::StatusOr<Permission> back = FromProto(ToProto(p), "permissions");
     ASSERT_THAT(back, IsOk());
     EXPECT_EQ(*back, p);

@@ -12,8 +12,8 @@ namespace recondb::auth {
 namespace {
 
 bool IsBase64Url(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '_';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_';
 }
 
 absl::StatusOr<std::string> RandomBytes(size_t n) {

@@ -18,11 +18,11 @@ absl::Status Into(T* response, Call call) {
 
 }  // namespace
 
-#define RECONDB_ADMIN_CALL(method, body)                                         \
-  do {                                                                          \
-    absl::Status recondb_status_ = RequireAdmin(*context, method).status();     \
-    if (recondb_status_.ok()) recondb_status_ = (body);                         \
-    return Answer(method, recondb_status_);                                     \
+#define RECONDB_ADMIN_CALL(method, body)                                    \
+  do {                                                                      \
+    absl::Status recondb_status_ = RequireAdmin(*context, method).status(); \
+    if (recondb_status_.ok()) recondb_status_ = (body);                     \
+    return Answer(method, recondb_status_);                                 \
   } while (0)
 
 grpc::Status AdminService::CreatePrincipal(grpc::ServerContext* context,
@@ -61,14 +61,13 @@ grpc::Status AdminService::IssueToken(grpc::ServerContext* context,
 grpc::Status AdminService::RevokeToken(grpc::ServerContext* context,
                                        const v1::RevokeTokenRequest* request,
                                        v1::RevokeTokenResponse* response) {
-  RECONDB_ADMIN_CALL("RevokeToken", options_.authorizer->RevokeToken(request->principal(),
-                                                                     request->token_id()));
+  RECONDB_ADMIN_CALL("RevokeToken",
+                     options_.authorizer->RevokeToken(request->principal(), request->token_id()));
 }
 
 grpc::Status AdminService::Grant(grpc::ServerContext* context, const v1::GrantRequest* request,
                                  v1::PrincipalInfo* response) {
-  RECONDB_ADMIN_CALL("Grant",
-                     Into(response, [&] { return options_.authorizer->Grant(*request); }));
+  RECONDB_ADMIN_CALL("Grant", Into(response, [&] { return options_.authorizer->Grant(*request); }));
 }
 
 grpc::Status AdminService::Revoke(grpc::ServerContext* context, const v1::RevokeRequest* request,

@@ -34,7 +34,7 @@ absl::StatusOr<std::shared_ptr<const auth::Principal>> AdminService::RequireAdmi
 }
 
 // Answers `method`'s call with its error unless the caller is an admin.
-#define RECONDB_REQUIRE_ADMIN(method)                                          \
+#define RECONDB_REQUIRE_ADMIN(method)                                         \
   do {                                                                        \
     absl::StatusOr<std::shared_ptr<const auth::Principal>> recondb_admin_ =   \
         RequireAdmin(*context, method);                                       \

@@ -53,8 +53,9 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::StartInOrder(
   daemon->logger_->info("recondbd listening on {} node_id={} storage={}", daemon->address_,
                         daemon->engine_->node_id(), daemon->StorageDescription());
   if (config.auth) {
-    daemon->logger_->info("authentication on: every call needs a bearer token or a client "
-                          "certificate mapped to a principal");
+    daemon->logger_->info(
+        "authentication on: every call needs a bearer token or a client "
+        "certificate mapped to a principal");
   }
   if (config.insecure) {
     if (auto listen = ParseListenAddress(config.listen); listen.ok() && !listen->IsLocalOnly()) {

@@ -100,8 +100,8 @@ void DatabaseService::StartUnaryCalls(grpc::ServerCompletionQueue* queue) {
       });
   Serve<v1::GetRecordHistoryRequest, v1::GetRecordHistoryResponse>(
       queue, "GetRecordHistory", &Self::RequestGetRecordHistory,
-      [this](const Principal& p, const v1::GetRecordHistoryRequest& r)
-          -> absl::StatusOr<v1::GetRecordHistoryResponse> {
+      [this](const Principal& p,
+             const v1::GetRecordHistoryRequest& r) -> absl::StatusOr<v1::GetRecordHistoryResponse> {
         RETURN_IF_ERROR(authorizer_->Check(p, Permission::kRead, r.table()));
         return engine_->GetRecordHistory(r);
       });
@@ -149,7 +149,8 @@ absl::StatusOr<v1::ListTablesResponse> DatabaseService::ListTables(
 absl::StatusOr<v1::Record> DatabaseService::PutRecord(const auth::Principal& principal,
                                                       const v1::PutRecordRequest& request) {
   if (!request.has_record()) return MissingField("record");
-  RETURN_IF_ERROR(authorizer_->Check(principal, auth::Permission::kWrite, request.record().table()));
+  RETURN_IF_ERROR(
+      authorizer_->Check(principal, auth::Permission::kWrite, request.record().table()));
   return engine_->PutRecord(request.record(),
                             request.has_update_mask() ? &request.update_mask() : nullptr);
 }
@@ -157,7 +158,8 @@ absl::StatusOr<v1::Record> DatabaseService::PutRecord(const auth::Principal& pri
 absl::StatusOr<v1::Record> DatabaseService::ResolveConflict(
     const auth::Principal& principal, const v1::ResolveConflictRequest& request) {
   if (!request.has_record()) return MissingField("record");
-  RETURN_IF_ERROR(authorizer_->Check(principal, auth::Permission::kWrite, request.record().table()));
+  RETURN_IF_ERROR(
+      authorizer_->Check(principal, auth::Permission::kWrite, request.record().table()));
   return engine_->ResolveConflict(request.record(),
                                   request.has_update_mask() ? &request.update_mask() : nullptr);
 }

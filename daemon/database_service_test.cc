@@ -57,8 +57,8 @@ class DatabaseServiceTest : public ::testing::Test {
     auto logger =
         std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
     ASSERT_OK_AND_ASSIGN(authorizer_, auth::Authorizer::Open(auth::AuthorizerOptions{}));
-    service_ = std::make_unique<DatabaseService>(engine_.get(), pool_.get(), authorizer_.get(),
-                                                 logger);
+    service_ =
+        std::make_unique<DatabaseService>(engine_.get(), pool_.get(), authorizer_.get(), logger);
     ServerOptions server_options;
     server_options.listen = "127.0.0.1:0";
     server_options.unary_call_queue = true;

@@ -3,12 +3,12 @@
 // code; missing, malformed, revoked and wrong tokens; a deleted principal;
 // messages that never echo a token; the bootstrap token file; auth.json
 // across a restart.
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <map>
-#include <set>
-#include <algorithm>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -198,7 +198,10 @@ TEST_F(AuthMatrixTest, SchemaChangesNeedAdmin) {
                 v1::Table out;
                 return d_->db->CreateTable(Ctx(token).get(), request, &out);
               },
-              {{"admin", kOk}, {"reader", kDenied}, {"writer", kDenied}, {"replicator", kDenied},
+              {{"admin", kOk},
+               {"reader", kDenied},
+               {"writer", kDenied},
+               {"replicator", kDenied},
                {"nogrant", kDenied}});
   ExpectCodes("AddColumns",
               [](const std::string& token, const std::string& role) {
@@ -211,7 +214,10 @@ TEST_F(AuthMatrixTest, SchemaChangesNeedAdmin) {
                 v1::Table out;
                 return d_->db->AddColumns(Ctx(token).get(), request, &out);
               },
-              {{"admin", kOk}, {"reader", kDenied}, {"writer", kDenied}, {"replicator", kDenied},
+              {{"admin", kOk},
+               {"reader", kDenied},
+               {"writer", kDenied},
+               {"replicator", kDenied},
                {"nogrant", kDenied}});
 }
 
@@ -223,7 +229,10 @@ TEST_F(AuthMatrixTest, TablesNeedAnyPermission) {
                 v1::Table out;
                 return d_->db->GetTable(Ctx(token).get(), request, &out);
               },
-              {{"admin", kOk}, {"reader", kOk}, {"writer", kOk}, {"replicator", kOk},
+              {{"admin", kOk},
+               {"reader", kOk},
+               {"writer", kOk},
+               {"replicator", kOk},
                {"nogrant", kDenied}});
   // A table that does not exist is denied too: its absence is not told.
   v1::GetTableRequest request;
@@ -236,9 +245,11 @@ TEST_F(AuthMatrixTest, TablesNeedAnyPermission) {
 }
 
 TEST_F(AuthMatrixTest, ListTablesShowsOnlyPermittedTables) {
-  const std::map<std::string, std::vector<std::string>> expected = {
-      {"admin", {"cases", "todos"}}, {"reader", {"todos"}},   {"writer", {"todos"}},
-      {"replicator", {"todos"}},     {"nogrant", {}}};
+  const std::map<std::string, std::vector<std::string>> expected = {{"admin", {"cases", "todos"}},
+                                                                    {"reader", {"todos"}},
+                                                                    {"writer", {"todos"}},
+                                                                    {"replicator", {"todos"}},
+                                                                    {"nogrant", {}}};
   for (const auto& [role, tables] : expected) {
     v1::ListTablesResponse response;
     ASSERT_TRUE(
@@ -253,35 +264,40 @@ TEST_F(AuthMatrixTest, ListTablesShowsOnlyPermittedTables) {
 }
 
 TEST_F(AuthMatrixTest, RecordCallsFollowReadAndWrite) {
-  const std::map<std::string, grpc::StatusCode> read = {
-      {"admin", kOk}, {"reader", kOk}, {"writer", kOk}, {"replicator", kDenied},
-      {"nogrant", kDenied}};
-  ExpectCodes("GetRecord",
-              [](const std::string& token, const std::string&) {
-                v1::GetRecordRequest request;
-                request.set_table("todos");
-                request.set_id("r1");
-                v1::Record out;
-                return d_->db->GetRecord(Ctx(token).get(), request, &out);
-              },
-              read);
-  ExpectCodes("ListRecords",
-              [](const std::string& token, const std::string&) {
-                v1::ListRecordsRequest request;
-                request.set_table("todos");
-                v1::ListRecordsResponse out;
-                return d_->db->ListRecords(Ctx(token).get(), request, &out);
-              },
-              read);
-  ExpectCodes("GetRecordHistory",
-              [](const std::string& token, const std::string&) {
-                v1::GetRecordHistoryRequest request;
-                request.set_table("todos");
-                request.set_id("r1");
-                v1::GetRecordHistoryResponse out;
-                return d_->db->GetRecordHistory(Ctx(token).get(), request, &out);
-              },
-              read);
+  const std::map<std::string, grpc::StatusCode> read = {{"admin", kOk},
+                                                        {"reader", kOk},
+                                                        {"writer", kOk},
+                                                        {"replicator", kDenied},
+                                                        {"nogrant", kDenied}};
+  ExpectCodes(
+      "GetRecord",
+      [](const std::string& token, const std::string&) {
+        v1::GetRecordRequest request;
+        request.set_table("todos");
+        request.set_id("r1");
+        v1::Record out;
+        return d_->db->GetRecord(Ctx(token).get(), request, &out);
+      },
+      read);
+  ExpectCodes(
+      "ListRecords",
+      [](const std::string& token, const std::string&) {
+        v1::ListRecordsRequest request;
+        request.set_table("todos");
+        v1::ListRecordsResponse out;
+        return d_->db->ListRecords(Ctx(token).get(), request, &out);
+      },
+      read);
+  ExpectCodes(
+      "GetRecordHistory",
+      [](const std::string& token, const std::string&) {
+        v1::GetRecordHistoryRequest request;
+        request.set_table("todos");
+        request.set_id("r1");
+        v1::GetRecordHistoryResponse out;
+        return d_->db->GetRecordHistory(Ctx(token).get(), request, &out);
+      },
+      read);
   ExpectCodes("PutRecord",
               [](const std::string& token, const std::string& role) {
                 v1::PutRecordRequest request;
@@ -289,7 +305,10 @@ TEST_F(AuthMatrixTest, RecordCallsFollowReadAndWrite) {
                 v1::Record out;
                 return d_->db->PutRecord(Ctx(token).get(), request, &out);
               },
-              {{"admin", kOk}, {"reader", kDenied}, {"writer", kOk}, {"replicator", kDenied},
+              {{"admin", kOk},
+               {"reader", kDenied},
+               {"writer", kOk},
+               {"replicator", kDenied},
                {"nogrant", kDenied}});
   // Allowed callers reach the engine, which answers NOT_FOUND.
   ExpectCodes("DeleteRecord",
@@ -300,8 +319,11 @@ TEST_F(AuthMatrixTest, RecordCallsFollowReadAndWrite) {
                 v1::Record out;
                 return d_->db->DeleteRecord(Ctx(token).get(), request, &out);
               },
-              {{"admin", kNotFound}, {"reader", kDenied}, {"writer", kNotFound},
-               {"replicator", kDenied}, {"nogrant", kDenied}});
+              {{"admin", kNotFound},
+               {"reader", kDenied},
+               {"writer", kNotFound},
+               {"replicator", kDenied},
+               {"nogrant", kDenied}});
   ExpectCodes("ResolveConflict",
               [](const std::string& token, const std::string&) {
                 v1::ResolveConflictRequest request;
@@ -310,8 +332,11 @@ TEST_F(AuthMatrixTest, RecordCallsFollowReadAndWrite) {
                 v1::Record out;
                 return d_->db->ResolveConflict(Ctx(token).get(), request, &out);
               },
-              {{"admin", kNotFound}, {"reader", kDenied}, {"writer", kNotFound},
-               {"replicator", kDenied}, {"nogrant", kDenied}});
+              {{"admin", kNotFound},
+               {"reader", kDenied},
+               {"writer", kNotFound},
+               {"replicator", kDenied},
+               {"nogrant", kDenied}});
   // Another table: nobody but the admin.
   ExpectCodes("GetRecord cases",
               [](const std::string& token, const std::string&) {
@@ -321,7 +346,10 @@ TEST_F(AuthMatrixTest, RecordCallsFollowReadAndWrite) {
                 v1::Record out;
                 return d_->db->GetRecord(Ctx(token).get(), request, &out);
               },
-              {{"admin", kOk}, {"reader", kDenied}, {"writer", kDenied}, {"replicator", kDenied},
+              {{"admin", kOk},
+               {"reader", kDenied},
+               {"writer", kDenied},
+               {"replicator", kDenied},
                {"nogrant", kDenied}});
 }
 
@@ -333,7 +361,10 @@ TEST_F(AuthMatrixTest, ImportRevisionsNeedsPushOnEveryTable) {
                 v1::ImportRevisionsResponse out;
                 return d_->db->ImportRevisions(Ctx(token).get(), request, &out);
               },
-              {{"admin", kOk}, {"reader", kDenied}, {"writer", kDenied}, {"replicator", kOk},
+              {{"admin", kOk},
+               {"reader", kDenied},
+               {"writer", kDenied},
+               {"replicator", kOk},
                {"nogrant", kDenied}});
   // One refused table refuses the whole request: nothing of todos written.
   v1::ImportRevisionsRequest request;
@@ -363,7 +394,10 @@ TEST_F(AuthMatrixTest, GetChangesNeedsReadOnEveryNamedTable) {
                 }
                 return reader->Finish();
               },
-              {{"admin", kOk}, {"reader", kOk}, {"writer", kOk}, {"replicator", kDenied},
+              {{"admin", kOk},
+               {"reader", kOk},
+               {"writer", kOk},
+               {"replicator", kDenied},
                {"nogrant", kDenied}});
   // The refusal names the table.
   v1::GetChangesRequest request;
@@ -428,38 +462,43 @@ TEST_F(AuthMatrixTest, FollowDoesNotLeakATableCreatedLater) {
 }
 
 TEST_F(AuthMatrixTest, AdminCallsNeedAdminButWhoAmI) {
-  const std::map<std::string, grpc::StatusCode> admin_only = {
-      {"admin", kOk}, {"reader", kDenied}, {"writer", kDenied}, {"replicator", kDenied},
-      {"nogrant", kDenied}};
-  ExpectCodes("GetStatus",
-              [](const std::string& token, const std::string&) {
-                v1::NodeStatus out;
-                return d_->admin->GetStatus(Ctx(token).get(), v1::GetStatusRequest(), &out);
-              },
-              admin_only);
-  ExpectCodes("ListPeers",
-              [](const std::string& token, const std::string&) {
-                v1::ListPeersResponse out;
-                return d_->admin->ListPeers(Ctx(token).get(), v1::ListPeersRequest(), &out);
-              },
-              admin_only);
-  ExpectCodes("ListPrincipals",
-              [](const std::string& token, const std::string&) {
-                v1::ListPrincipalsResponse out;
-                return d_->admin->ListPrincipals(Ctx(token).get(), v1::ListPrincipalsRequest(),
-                                                 &out);
-              },
-              admin_only);
-  ExpectCodes("Backup",
-              [](const std::string& token, const std::string&) {
-                auto ctx = Ctx(token);
-                auto reader = d_->admin->Backup(ctx.get(), v1::BackupRequest());
-                v1::BackupChunk chunk;
-                while (reader->Read(&chunk)) {
-                }
-                return reader->Finish();
-              },
-              admin_only);
+  const std::map<std::string, grpc::StatusCode> admin_only = {{"admin", kOk},
+                                                              {"reader", kDenied},
+                                                              {"writer", kDenied},
+                                                              {"replicator", kDenied},
+                                                              {"nogrant", kDenied}};
+  ExpectCodes(
+      "GetStatus",
+      [](const std::string& token, const std::string&) {
+        v1::NodeStatus out;
+        return d_->admin->GetStatus(Ctx(token).get(), v1::GetStatusRequest(), &out);
+      },
+      admin_only);
+  ExpectCodes(
+      "ListPeers",
+      [](const std::string& token, const std::string&) {
+        v1::ListPeersResponse out;
+        return d_->admin->ListPeers(Ctx(token).get(), v1::ListPeersRequest(), &out);
+      },
+      admin_only);
+  ExpectCodes(
+      "ListPrincipals",
+      [](const std::string& token, const std::string&) {
+        v1::ListPrincipalsResponse out;
+        return d_->admin->ListPrincipals(Ctx(token).get(), v1::ListPrincipalsRequest(), &out);
+      },
+      admin_only);
+  ExpectCodes(
+      "Backup",
+      [](const std::string& token, const std::string&) {
+        auto ctx = Ctx(token);
+        auto reader = d_->admin->Backup(ctx.get(), v1::BackupRequest());
+        v1::BackupChunk chunk;
+        while (reader->Read(&chunk)) {
+        }
+        return reader->Finish();
+      },
+      admin_only);
   ExpectCodes("RemovePeer",
               [](const std::string& token, const std::string&) {
                 v1::RemovePeerRequest request;
@@ -468,39 +507,40 @@ TEST_F(AuthMatrixTest, AdminCallsNeedAdminButWhoAmI) {
                 return d_->admin->RemovePeer(Ctx(token).get(), request, &out);
               },
               {{"admin", kNotFound}, {"reader", kDenied}, {"nogrant", kDenied}});
-  ExpectCodes("AddPeer / Sync",
-              [](const std::string& token, const std::string&) {
-                v1::AddPeerRequest add;
-                add.set_address("127.0.0.1:1");
-                v1::Peer peer;
-                const grpc::Status added = d_->admin->AddPeer(Ctx(token).get(), add, &peer);
-                v1::SyncRequest sync;
-                sync.set_address("127.0.0.1:1");
-                v1::SyncResponse out;
-                const grpc::Status synced = d_->admin->Sync(Ctx(token).get(), sync, &out);
-                return added.ok() ? synced : added;
-              },
-              {{"reader", kDenied}, {"writer", kDenied}, {"replicator", kDenied},
-               {"nogrant", kDenied}});
-  ExpectCodes("CreatePrincipal / IssueToken / Grant",
-              [](const std::string& token, const std::string& role) {
-                v1::CreatePrincipalRequest create;
-                create.set_name("made-by-" + role);
-                v1::PrincipalInfo info;
-                grpc::Status s = d_->admin->CreatePrincipal(Ctx(token).get(), create, &info);
-                if (!s.ok()) return s;
-                v1::IssueTokenRequest issue;
-                issue.set_principal("made-by-" + role);
-                v1::IssueTokenResponse issued;
-                s = d_->admin->IssueToken(Ctx(token).get(), issue, &issued);
-                if (!s.ok()) return s;
-                v1::GrantRequest grant;
-                grant.set_principal("made-by-" + role);
-                grant.set_table_pattern("*");
-                grant.add_permissions(v1::PERMISSION_READ);
-                return d_->admin->Grant(Ctx(token).get(), grant, &info);
-              },
-              admin_only);
+  ExpectCodes(
+      "AddPeer / Sync",
+      [](const std::string& token, const std::string&) {
+        v1::AddPeerRequest add;
+        add.set_address("127.0.0.1:1");
+        v1::Peer peer;
+        const grpc::Status added = d_->admin->AddPeer(Ctx(token).get(), add, &peer);
+        v1::SyncRequest sync;
+        sync.set_address("127.0.0.1:1");
+        v1::SyncResponse out;
+        const grpc::Status synced = d_->admin->Sync(Ctx(token).get(), sync, &out);
+        return added.ok() ? synced : added;
+      },
+      {{"reader", kDenied}, {"writer", kDenied}, {"replicator", kDenied}, {"nogrant", kDenied}});
+  ExpectCodes(
+      "CreatePrincipal / IssueToken / Grant",
+      [](const std::string& token, const std::string& role) {
+        v1::CreatePrincipalRequest create;
+        create.set_name("made-by-" + role);
+        v1::PrincipalInfo info;
+        grpc::Status s = d_->admin->CreatePrincipal(Ctx(token).get(), create, &info);
+        if (!s.ok()) return s;
+        v1::IssueTokenRequest issue;
+        issue.set_principal("made-by-" + role);
+        v1::IssueTokenResponse issued;
+        s = d_->admin->IssueToken(Ctx(token).get(), issue, &issued);
+        if (!s.ok()) return s;
+        v1::GrantRequest grant;
+        grant.set_principal("made-by-" + role);
+        grant.set_table_pattern("*");
+        grant.add_permissions(v1::PERMISSION_READ);
+        return d_->admin->Grant(Ctx(token).get(), grant, &info);
+      },
+      admin_only);
   // Every principal may ask who it is.
   for (const auto& [role, token] : *tokens_) {
     v1::PrincipalInfo info;
@@ -518,8 +558,7 @@ TEST_F(AuthMatrixTest, BadTokensAreUnauthenticatedAndNeverEchoed) {
   for (const std::string& bad : {std::string(""), std::string("rdb_short"), wrong, unknown,
                                  std::string("not a token at all")}) {
     v1::ListTablesResponse out;
-    const grpc::Status status =
-        d_->db->ListTables(Ctx(bad).get(), v1::ListTablesRequest(), &out);
+    const grpc::Status status = d_->db->ListTables(Ctx(bad).get(), v1::ListTablesRequest(), &out);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << bad;
     if (bad.size() > 8) {
       EXPECT_THAT(status.error_message(), Not(HasSubstr(bad)));
@@ -600,9 +639,7 @@ TEST_F(AuthMatrixTest, BadNamesAreInvalidArgumentNamingTheField) {
 
 // Health and reflection stay open: load balancers and grpc_cli probe them
 // without credentials, and they tell nothing about the data.
-TEST_F(AuthMatrixTest, HealthNeedsNoCredentials) {
-  EXPECT_TRUE(d_->process->CheckHealth().ok());
-}
+TEST_F(AuthMatrixTest, HealthNeedsNoCredentials) { EXPECT_TRUE(d_->process->CheckHealth().ok()); }
 
 TEST(AuthBootstrapTest, AMountedTokenFileBecomesTheAdminsToken) {
   TempDir data;

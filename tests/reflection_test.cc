@@ -316,6 +316,24 @@ TEST_F(ReflectionTest, ListServices) {
                                       std::string(kReflection)}));
 }
 
+// Reflection stays open with --auth=on: grpc_cli lists and describes the
+// services before it has a token (docs/security.md, "What stays open").
+TEST(ReflectionAuthTest, ReflectionNeedsNoCredentialsWithAuthOn) {
+  TempDir data;
+  DaemonOptions options;
+  options.data_dir = data.path();
+  options.extra_flags = {"--auth=on"};
+  ASSERT_OK_AND_ASSIGN(auto daemon, DaemonProcess::Start(options));
+  {
+    ReflectionClient client(daemon->NewChannel());
+    ASSERT_OK_AND_ASSIGN(std::vector<std::string> services, client.ListServices());
+    EXPECT_THAT(services, IsSupersetOf({std::string(kDatabase), std::string(kHealth)}));
+  }
+  EXPECT_OK(daemon->CheckHealth());
+  ASSERT_OK_AND_ASSIGN(int code, daemon->Stop());
+  EXPECT_EQ(code, 0);
+}
+
 TEST_F(ReflectionTest, EveryServiceResolvesWithItsMethods) {
   std::vector<std::string> services;
   {

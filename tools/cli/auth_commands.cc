@@ -248,8 +248,8 @@ int NewToken(Context& ctx) {
   absl::StatusOr<auth::NewToken> token = auth::GenerateToken();
   if (!token.ok()) return InputError(ctx, std::string(token.status().message()));
   if (ctx.json) {
-    *ctx.out << "{\"token\":\"" << token->token << "\",\"id\":\"" << token->id
-             << "\",\"sha256\":\"" << token->sha256 << "\"}\n";
+    *ctx.out << "{\"token\":\"" << token->token << "\",\"id\":\"" << token->id << "\",\"sha256\":\""
+             << token->sha256 << "\"}\n";
     return kExitOk;
   }
   TextTable out({"token:", token->token});
@@ -262,7 +262,8 @@ int NewToken(Context& ctx) {
 }  // namespace
 
 std::vector<Command> AuthCommands() {
-  const char* kAdminOnly = "Needs the admin role (docs/security.md, \"Principals, tokens and grants\").";
+  const char* kAdminOnly =
+      "Needs the admin role (docs/security.md, \"Principals, tokens and grants\").";
   return {
       {"auth principals create",
        "NAME",

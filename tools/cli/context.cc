@@ -6,8 +6,8 @@
 #include "absl/time/clock.h"
 #include "common/strings.h"
 #include "grpcpp/create_channel.h"
-#include "grpcpp/support/client_interceptor.h"
 #include "grpcpp/security/credentials.h"
+#include "grpcpp/support/client_interceptor.h"
 #include "tools/cli/cli.h"
 
 namespace recondb::cli {
