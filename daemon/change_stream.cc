@@ -42,7 +42,8 @@ ChangeStream::ChangeStream(engine::Engine* engine, WorkerPool* pool, ChangeStrea
                            std::shared_ptr<spdlog::logger> logger,
                            const auth::Authorizer* authorizer,
                            const grpc::CallbackServerContext& context,
-                           const v1::GetChangesRequest& request)
+                           const v1::GetChangesRequest& request,
+                           absl::StatusOr<StreamLimiter::Lease> lease)
     : engine_(engine),
       pool_(pool),
       registry_(registry),
@@ -56,6 +57,13 @@ ChangeStream::ChangeStream(engine::Engine* engine, WorkerPool* pool, ChangeStrea
     FinishLocked(ToGrpcStatus(status));
     return;
   }
+  if (!lease.ok()) {
+    LogRpcFailure(*logger_, kMethod, lease.status());
+    absl::MutexLock lock(&mu_);
+    FinishLocked(ToGrpcStatus(lease.status()));
+    return;
+  }
+  lease_ = *std::move(lease);
   if (request.since() < 0) {
     const absl::Status status =
         absl::InvalidArgumentError(absl::StrCat("since must be >= 0, got ", request.since()));

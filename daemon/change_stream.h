@@ -14,6 +14,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "auth/authorizer.h"
+#include "daemon/stream_limiter.h"
 #include "daemon/worker_pool.h"
 #include "engine/engine.h"
 #include "grpcpp/server_context.h"
@@ -73,10 +74,14 @@ class ChangeStream final : public grpc::ServerWriteReactor<v1::Change> {
   // may not read); with no table named, the stream holds only the tables it
   // may read, also those created while it follows. Answers INVALID_ARGUMENT
   // for a negative `since`, NOT_FOUND for an unknown table (from the engine),
-  // UNAVAILABLE when the server is shutting down.
+  // UNAVAILABLE when the server is shutting down. `lease` is the stream's
+  // place in its caller's stream limit, held until the call is done; an
+  // error (RESOURCE_EXHAUSTED over the limit, UNAUTHENTICATED) is the
+  // call's answer.
   ChangeStream(engine::Engine* engine, WorkerPool* pool, ChangeStreamRegistry* registry,
                std::shared_ptr<spdlog::logger> logger, const auth::Authorizer* authorizer,
-               const grpc::CallbackServerContext& context, const v1::GetChangesRequest& request);
+               const grpc::CallbackServerContext& context, const v1::GetChangesRequest& request,
+               absl::StatusOr<StreamLimiter::Lease> lease = StreamLimiter::Lease());
 
   // Finishes with UNAVAILABLE "server shutting down" unless already finished.
   void EndForShutdown();
@@ -112,6 +117,7 @@ class ChangeStream final : public grpc::ServerWriteReactor<v1::Change> {
   // in the registry and has an engine listener.
   bool registered_ = false;
   int64_t listener_id_ = 0;
+  StreamLimiter::Lease lease_;
 
   absl::Mutex mu_;
   // Changes after this seq are still to be fetched.

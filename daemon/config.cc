@@ -70,6 +70,28 @@ ABSL_FLAG(int32_t, replication_batch_records, 1000,
           "Records per batch of change summaries this node sends a peer "
           "(1-100000): smaller batches report catch-up progress more often "
           "and cost more round trips. Env: RECONDB_REPLICATION_BATCH_RECORDS.");
+ABSL_FLAG(int32_t, max_streams_per_principal, 32,
+          "Concurrent GetChanges and Replicate streams one principal may hold "
+          "(with --auth=off: one caller host); more get RESOURCE_EXHAUSTED. 0: no "
+          "limit. Env: RECONDB_MAX_STREAMS_PER_PRINCIPAL.");
+ABSL_FLAG(absl::Duration, max_connection_idle, absl::Minutes(30),
+          "A client connection with no call open for this long is closed (the "
+          "client reconnects on its next call). Env: RECONDB_MAX_CONNECTION_IDLE.");
+ABSL_FLAG(absl::Duration, keepalive_time, absl::Seconds(60),
+          "How often the server pings a connection whose calls are idle, so that "
+          "half-open connections (a peer that vanished) are reaped. "
+          "Env: RECONDB_KEEPALIVE_TIME.");
+ABSL_FLAG(absl::Duration, keepalive_timeout, absl::Seconds(20),
+          "How long a ping may go unanswered before the connection is closed. "
+          "Env: RECONDB_KEEPALIVE_TIMEOUT.");
+ABSL_FLAG(absl::Duration, min_ping_interval, absl::Seconds(10),
+          "Clients' pings closer together than this without data are strikes "
+          "(dialing recondbd nodes ping every 20 s). "
+          "Env: RECONDB_MIN_PING_INTERVAL.");
+ABSL_FLAG(int32_t, max_ping_strikes, 2,
+          "Strikes (see --min_ping_interval) after which a client is "
+          "disconnected (GOAWAY too_many_pings); 0: never. "
+          "Env: RECONDB_MAX_PING_STRIKES.");
 
 ABSL_FLAG(bool, insecure, false,
           "Allow --listen on an address other machines can reach (0.0.0.0, a LAN "
@@ -315,6 +337,12 @@ const std::vector<FlagEnv>& ConfigFlags() {
       {"peer", "RECONDB_PEERS"},
       {"stale_peer_after", "RECONDB_STALE_PEER_AFTER"},
       {"replication_batch_records", "RECONDB_REPLICATION_BATCH_RECORDS"},
+      {"max_streams_per_principal", "RECONDB_MAX_STREAMS_PER_PRINCIPAL"},
+      {"max_connection_idle", "RECONDB_MAX_CONNECTION_IDLE"},
+      {"keepalive_time", "RECONDB_KEEPALIVE_TIME"},
+      {"keepalive_timeout", "RECONDB_KEEPALIVE_TIMEOUT"},
+      {"min_ping_interval", "RECONDB_MIN_PING_INTERVAL"},
+      {"max_ping_strikes", "RECONDB_MAX_PING_STRIKES"},
       {"insecure", "RECONDB_INSECURE"},
       {"tls_cert", "RECONDB_TLS_CERT"},
       {"tls_key", "RECONDB_TLS_KEY"},
@@ -354,6 +382,39 @@ absl::Status ApplyEnvironment(const EnvLookup& env) {
   }
   return absl::OkStatus();
 }
+
+namespace {
+
+// A duration flag that must lie in [min, max], whole milliseconds for gRPC.
+absl::StatusOr<absl::Duration> DurationInRange(std::string_view flag, absl::Duration value,
+                                               absl::Duration min, absl::Duration max) {
+  if (value < min || value > max) {
+    return BadValue(flag, absl::StrCat("must be from ", absl::FormatDuration(min), " to ",
+                                       absl::FormatDuration(max), ", got ",
+                                       absl::FormatDuration(value)));
+  }
+  return value;
+}
+
+absl::Status ConnectionLimitsFromFlags(Config& config) {
+  const absl::Duration day = absl::Hours(24);
+  ASSIGN_OR_RETURN(config.max_connection_idle,
+                   DurationInRange("max_connection_idle", absl::GetFlag(FLAGS_max_connection_idle),
+                                   absl::Seconds(1), 24 * day));
+  ASSIGN_OR_RETURN(config.keepalive_time,
+                   DurationInRange("keepalive_time", absl::GetFlag(FLAGS_keepalive_time),
+                                   absl::Seconds(1), day));
+  ASSIGN_OR_RETURN(config.keepalive_timeout,
+                   DurationInRange("keepalive_timeout", absl::GetFlag(FLAGS_keepalive_timeout),
+                                   absl::Seconds(1), day));
+  ASSIGN_OR_RETURN(config.min_ping_interval,
+                   DurationInRange("min_ping_interval", absl::GetFlag(FLAGS_min_ping_interval),
+                                   absl::ZeroDuration(), day));
+  config.max_ping_strikes = absl::GetFlag(FLAGS_max_ping_strikes);
+  return CheckRange("max_ping_strikes", config.max_ping_strikes, 0, 1000);
+}
+
+}  // namespace
 
 absl::StatusOr<Config> ConfigFromFlags() {
   Config config;
@@ -407,6 +468,10 @@ absl::StatusOr<Config> ConfigFromFlags() {
   config.replication_batch_records = absl::GetFlag(FLAGS_replication_batch_records);
   RETURN_IF_ERROR(
       CheckRange("replication_batch_records", config.replication_batch_records, 1, 100000));
+  config.max_streams_per_principal = absl::GetFlag(FLAGS_max_streams_per_principal);
+  RETURN_IF_ERROR(
+      CheckRange("max_streams_per_principal", config.max_streams_per_principal, 0, 1000000));
+  RETURN_IF_ERROR(ConnectionLimitsFromFlags(config));
   for (const std::string& peer : absl::GetFlag(FLAGS_peer)) {
     const std::string address(absl::StripAsciiWhitespace(peer));
     if (address.empty()) continue;  // "a,,b" or a trailing comma.

@@ -50,6 +50,21 @@ struct Config {
   absl::Duration stale_peer_after = absl::Hours(24 * 7);
   // Records per replication Summaries batch this node sends (1-100000).
   int replication_batch_records = 1000;
+  // Concurrent GetChanges and Replicate streams of one principal (with
+  // --auth=off: of one caller host); over it RESOURCE_EXHAUSTED. 0: no
+  // limit.
+  int max_streams_per_principal = 32;
+  // Connections (daemon/DESIGN.md, "Limits"): a connection without a call
+  // for max_connection_idle is closed; idle calls are pinged every
+  // keepalive_time and a connection that does not answer within
+  // keepalive_timeout is closed; a client that pings more often than
+  // min_ping_interval (without data) more than max_ping_strikes times is
+  // disconnected.
+  absl::Duration max_connection_idle = absl::Minutes(30);
+  absl::Duration keepalive_time = absl::Seconds(60);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
+  absl::Duration min_ping_interval = absl::Seconds(10);
+  int max_ping_strikes = 2;
   // Allows a --listen address that the network can reach without the
   // protection SecuredForNetwork() asks for: every table readable and
   // writable by anyone who reaches the port. Without it, such an address is

@@ -157,6 +157,31 @@ TEST_F(ConfigTest, OutOfRangeNumbersAreRejected) {
   }
 }
 
+TEST_F(ConfigTest, StreamAndConnectionLimits) {
+  ASSERT_OK_AND_ASSIGN(Config defaults, Parse({}, {}));
+  EXPECT_EQ(defaults.max_streams_per_principal, 32);
+  EXPECT_EQ(defaults.max_connection_idle, absl::Minutes(30));
+  EXPECT_EQ(defaults.keepalive_time, absl::Seconds(60));
+  EXPECT_EQ(defaults.keepalive_timeout, absl::Seconds(20));
+  EXPECT_EQ(defaults.min_ping_interval, absl::Seconds(10));
+  EXPECT_EQ(defaults.max_ping_strikes, 2);
+  ASSERT_OK_AND_ASSIGN(Config set,
+                       Parse({"--max_connection_idle=5m"},
+                             {{"RECONDB_MAX_STREAMS_PER_PRINCIPAL", "4"},
+                              {"RECONDB_MAX_PING_STRIKES", "0"}}));
+  EXPECT_EQ(set.max_streams_per_principal, 4);
+  EXPECT_EQ(set.max_connection_idle, absl::Minutes(5));
+  EXPECT_EQ(set.max_ping_strikes, 0);
+  EXPECT_THAT(Parse({"--max_streams_per_principal=-1"}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("--max_streams_per_principal"),
+                             HasSubstr("RECONDB_MAX_STREAMS_PER_PRINCIPAL"))));
+  EXPECT_THAT(Parse({"--max_connection_idle=0s"}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--max_connection_idle")));
+  EXPECT_THAT(Parse({"--keepalive_timeout=100h"}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--keepalive_timeout")));
+}
+
 TEST_F(ConfigTest, ListenMustBeHostPort) {
   for (const char* bad : {"7470", ":7470", "localhost:", "localhost:http", "127.0.0.1:70000"}) {
     EXPECT_THAT(

@@ -11,6 +11,7 @@
 #include "daemon/created_directories.h"
 #include "daemon/data_dir.h"
 #include "daemon/listen_address.h"
+#include "daemon/replication_access.h"
 #include "daemon/listen_probe.h"
 #include "daemon/server_builder.h"
 #include "storage/memory_storage.h"
@@ -73,8 +74,10 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::StartInOrder(
   RETURN_IF_ERROR(daemon->OpenEngine());
   RETURN_IF_ERROR(daemon->OpenAuthorizer());
   daemon->pool_ = std::make_unique<WorkerPool>(config.worker_threads);
-  daemon->service_ = std::make_unique<DatabaseService>(daemon->engine_.get(), daemon->pool_.get(),
-                                                       daemon->authorizer_.get(), daemon->logger_);
+  daemon->stream_limiter_ = std::make_unique<StreamLimiter>(config.max_streams_per_principal);
+  daemon->service_ = std::make_unique<DatabaseService>(
+      daemon->engine_.get(), daemon->pool_.get(), daemon->authorizer_.get(), daemon->logger_,
+      daemon->stream_limiter_.get());
   daemon->MakeReplication();
   RETURN_IF_ERROR(daemon->StartServer());
   daemon->logger_->info("recondbd listening on {} node_id={} storage={}", daemon->address_,
@@ -152,6 +155,9 @@ void Daemon::MakeReplication() {
     tls_providers_.push_back(std::move(tls.provider));
     dialer.credentials = std::move(tls.credentials);
   }
+  dialer.peer_access = [authorizer = authorizer_.get()](const grpc::AuthContext* context) {
+    return DialedPeerAccess(authorizer, context);
+  };
   dialer_ = std::make_unique<GrpcDialer>(std::move(dialer));
   reconciler::PeerManagerOptions peers;
   peers.engine = engine_.get();
@@ -165,7 +171,8 @@ void Daemon::MakeReplication() {
   peers.session_defaults.part_bytes =
       std::clamp<int64_t>(config_.max_message_bytes / 4, 16 << 10, 1 << 20);
   peers_ = std::make_unique<reconciler::PeerManager>(std::move(peers));
-  replication_ = std::make_unique<ReplicationService>(peers_.get(), authorizer_.get(), logger_);
+  replication_ = std::make_unique<ReplicationService>(peers_.get(), authorizer_.get(), logger_,
+                                                      stream_limiter_.get());
   AdminServiceOptions admin;
   admin.engine = engine_.get();
   admin.peers = peers_.get();
@@ -189,6 +196,11 @@ absl::Status Daemon::StartServer() {
     tls_providers_.push_back(std::move(tls.provider));
     options.credentials = std::move(tls.credentials);
   }
+  options.max_connection_idle = config_.max_connection_idle;
+  options.keepalive_time = config_.keepalive_time;
+  options.keepalive_timeout = config_.keepalive_timeout;
+  options.min_ping_interval = config_.min_ping_interval;
+  options.max_ping_strikes = config_.max_ping_strikes;
   ASSIGN_OR_RETURN(
       StartedServer started,
       StartGrpcServer(options,
@@ -241,6 +253,7 @@ void Daemon::Shutdown() {
   peers_.reset();
   dialer_.reset();
   service_.reset();
+  stream_limiter_.reset();
   authorizer_.reset();
   engine_.reset();
   storage_.reset();

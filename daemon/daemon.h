@@ -22,6 +22,7 @@
 #include "daemon/replication_service.h"
 #include "daemon/replication_stream.h"
 #include "daemon/tls_credentials.h"
+#include "daemon/stream_limiter.h"
 #include "daemon/worker_pool.h"
 #include "engine/engine.h"
 #include "grpcpp/server.h"
@@ -104,6 +105,7 @@ class Daemon {
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<auth::Authorizer> authorizer_;
   std::unique_ptr<WorkerPool> pool_;
+  std::unique_ptr<StreamLimiter> stream_limiter_;
   std::unique_ptr<DatabaseService> service_;
   std::unique_ptr<GrpcDialer> dialer_;
   std::unique_ptr<reconciler::PeerManager> peers_;

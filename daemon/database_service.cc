@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "daemon/replication_access.h"
 #include "daemon/rpc_logging.h"
 #include "daemon/status_conversion.h"
 #include "engine/revision.h"
@@ -12,8 +13,12 @@ namespace recondb::daemon {
 
 DatabaseService::DatabaseService(engine::Engine* engine, WorkerPool* pool,
                                  const auth::Authorizer* authorizer,
-                                 std::shared_ptr<spdlog::logger> logger)
-    : engine_(engine), pool_(pool), authorizer_(authorizer), logger_(std::move(logger)) {}
+                                 std::shared_ptr<spdlog::logger> logger, StreamLimiter* limiter)
+    : engine_(engine),
+      pool_(pool),
+      authorizer_(authorizer),
+      logger_(std::move(logger)),
+      limiter_(limiter) {}
 
 void DatabaseService::BeginShutdown() { streams_.ShutdownAll(); }
 
@@ -215,7 +220,13 @@ absl::StatusOr<v1::ImportRevisionsResponse> DatabaseService::ImportRevisions(
 
 grpc::ServerWriteReactor<v1::Change>* DatabaseService::GetChanges(
     grpc::CallbackServerContext* context, const v1::GetChangesRequest* request) {
-  return new ChangeStream(engine_, pool_, &streams_, logger_, authorizer_, *context, *request);
+  absl::StatusOr<StreamLimiter::Lease> lease = StreamLimiter::Lease();
+  if (limiter_ != nullptr) {
+    absl::StatusOr<std::string> key = CallerStreamKey(authorizer_, *context);
+    lease = key.ok() ? limiter_->Acquire(*key) : key.status();
+  }
+  return new ChangeStream(engine_, pool_, &streams_, logger_, authorizer_, *context, *request,
+                          std::move(lease));
 }
 
 }  // namespace recondb::daemon

@@ -18,6 +18,7 @@
 #include "auth/authorizer.h"
 #include "daemon/async_unary_call.h"
 #include "daemon/change_stream.h"
+#include "daemon/stream_limiter.h"
 #include "daemon/worker_pool.h"
 #include "engine/engine.h"
 #include "recondb/v1/database.grpc.pb.h"
@@ -46,9 +47,10 @@ class DatabaseService final : public DatabaseServiceBase {
   // with, and the pool and the queue threads must be drained (destroyed)
   // before the engine. `logger` is never null. Every call is authenticated
   // and checked by `authorizer` (docs/api.md, "Authentication and
-  // permissions").
+  // permissions"). Each GetChanges call holds one stream of its caller in
+  // `limiter` (null: no limit); not owned, must outlive the service.
   DatabaseService(engine::Engine* engine, WorkerPool* pool, const auth::Authorizer* authorizer,
-                  std::shared_ptr<spdlog::logger> logger);
+                  std::shared_ptr<spdlog::logger> logger, StreamLimiter* limiter = nullptr);
 
   // Starts accepting the unary methods' calls on `queue`, a completion queue
   // of the server this service is registered with, drained by
@@ -88,6 +90,7 @@ class DatabaseService final : public DatabaseServiceBase {
   WorkerPool* const pool_;
   const auth::Authorizer* const authorizer_;
   const std::shared_ptr<spdlog::logger> logger_;
+  StreamLimiter* const limiter_;
   ChangeStreamRegistry streams_;
   // The UnaryMethod of each unary method, which its calls point to.
   std::vector<std::shared_ptr<const void>> unary_methods_;

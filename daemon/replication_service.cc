@@ -4,6 +4,8 @@
 #include <thread>
 
 #include "absl/time/time.h"
+#include "common/status_macros.h"
+#include "daemon/replication_access.h"
 #include "daemon/replication_stream.h"
 #include "daemon/rpc_logging.h"
 #include "daemon/status_conversion.h"
@@ -100,10 +102,25 @@ class ReplicateCall final
  private:
   ~ReplicateCall() override = default;
 
+  // Admits the caller (its principal's grants, its stream limit), then runs
+  // the session; the lease is released once the session is over.
+  absl::Status Serve(const std::string& remote, v1::SessionMode mode) {
+    ReplicationService* const service = service_;
+    absl::StatusOr<reconciler::PeerAccess> access =
+        AcceptedPeerAccess(service->authorizer_, *context_);
+    if (!access.ok()) return access.status();
+    StreamLimiter::Lease lease;
+    if (service->limiter_ != nullptr) {
+      ASSIGN_OR_RETURN(const std::string key, CallerStreamKey(service->authorizer_, *context_));
+      ASSIGN_OR_RETURN(lease, service->limiter_->Acquire(key));
+    }
+    return service->peers_->ServeAccepted(this, remote, mode, *std::move(access));
+  }
+
   void RunSession(const std::string& remote, v1::SessionMode mode) {
     ReplicationService* const service = service_;
     service->logger_->debug("replication stream from {} ({})", remote, SessionModeText(mode));
-    const absl::Status status = service->peers_->ServeAccepted(this, remote, mode);
+    const absl::Status status = Serve(remote, mode);
     if (absl::IsUnavailable(status) || absl::IsAlreadyExists(status) || absl::IsCancelled(status)) {
       // A peer going away or a duplicate link is part of normal operation.
       service->logger_->info("replication stream from {} ended: {}", remote, status.ToString());

@@ -10,6 +10,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "auth/authorizer.h"
+#include "daemon/stream_limiter.h"
 #include "reconciler/peer_manager.h"
 #include "recondb/v1/replication.grpc.pb.h"
 #include "spdlog/logger.h"
@@ -25,9 +26,15 @@ class ReplicationService final : public v1::Replication::CallbackService {
   // PeerManager::Shutdown() before grpc::Server::Shutdown(): it ends the
   // sessions, so that their calls do not hold the server's shutdown. The
   // destructor waits for the sessions' threads to be gone.
+  //
+  // Each call's caller is authenticated by `authorizer` and must have PULL
+  // or PUSH on some table (daemon/replication_access.h), and the session
+  // obeys its grants; null: auth off, everything allowed. Each call holds
+  // one stream of its caller in `limiter` (RESOURCE_EXHAUSTED over the
+  // limit); null: no limit. Neither is owned; both must outlive the service.
   ReplicationService(reconciler::PeerManager* peers, auth::Authorizer* authorizer,
-                     std::shared_ptr<spdlog::logger> logger)
-      : peers_(peers), authorizer_(authorizer), logger_(std::move(logger)) {}
+                     std::shared_ptr<spdlog::logger> logger, StreamLimiter* limiter = nullptr)
+      : peers_(peers), authorizer_(authorizer), logger_(std::move(logger)), limiter_(limiter) {}
   ~ReplicationService() override;
 
   grpc::ServerBidiReactor<v1::ReplicateMessage, v1::ReplicateMessage>* Replicate(
@@ -41,6 +48,7 @@ class ReplicationService final : public v1::Replication::CallbackService {
   reconciler::PeerManager* const peers_;
   auth::Authorizer* const authorizer_;
   const std::shared_ptr<spdlog::logger> logger_;
+  StreamLimiter* const limiter_;
   absl::Mutex mu_;
   int threads_ ABSL_GUARDED_BY(mu_) = 0;
 };

@@ -31,9 +31,10 @@ v1::SessionMode SessionModeFromText(std::string_view text) {
 
 // ---- Client side ----
 
-ClientReplicationStream::ClientReplicationStream(const std::shared_ptr<grpc::Channel>& channel,
-                                                 v1::SessionMode mode, absl::Time deadline)
-    : stub_(v1::Replication::NewStub(channel)) {
+ClientReplicationStream::ClientReplicationStream(
+    const std::shared_ptr<grpc::Channel>& channel, v1::SessionMode mode, absl::Time deadline,
+    std::function<absl::StatusOr<reconciler::PeerAccess>(const grpc::AuthContext*)> access)
+    : access_(std::move(access)), stub_(v1::Replication::NewStub(channel)) {
   context_.AddMetadata(kSessionModeMetadata, SessionModeText(mode));
   if (deadline != absl::InfiniteFuture()) context_.set_deadline(absl::ToChronoTime(deadline));
   stream_ = stub_->Replicate(&context_);
@@ -72,6 +73,14 @@ void ClientReplicationStream::Cancel() {
   // would only replace its status (say ALREADY_EXISTS) by CANCELLED; the
   // call is over anyway, so a blocked Write returns at once.
   if (!read_over_.load()) context_.TryCancel();
+}
+
+absl::StatusOr<reconciler::PeerAccess> ClientReplicationStream::Access() {
+  if (!access_) return reconciler::PeerAccess();
+  // Connected (the peer's Hello arrived): the context knows the verified
+  // server certificate, if any.
+  const std::shared_ptr<const grpc::AuthContext> auth = context_.auth_context();
+  return access_(auth.get());
 }
 
 absl::Status ClientReplicationStream::Finish(const absl::Status& session_status) {
@@ -123,7 +132,7 @@ absl::StatusOr<std::unique_ptr<reconciler::DialedStream>> GrpcDialer::Dial(
       options_.credentials != nullptr ? options_.credentials : grpc::InsecureChannelCredentials(),
       args);
   return std::unique_ptr<reconciler::DialedStream>(
-      std::make_unique<ClientReplicationStream>(channel, mode, deadline));
+      std::make_unique<ClientReplicationStream>(channel, mode, deadline, options_.peer_access));
 }
 
 }  // namespace recondb::daemon

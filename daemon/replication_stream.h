@@ -6,6 +6,7 @@
 #define RECONDB_DAEMON_REPLICATION_STREAM_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -40,8 +41,12 @@ class ClientReplicationStream final : public reconciler::DialedStream {
  public:
   // Starts the call on `channel` (it connects lazily: failures show in
   // Read/Write and Finish). `deadline` may be absl::InfiniteFuture().
+  // `access` judges the dialed peer from the call's auth context once
+  // connected (Access()); empty: everything allowed.
   ClientReplicationStream(const std::shared_ptr<grpc::Channel>& channel, v1::SessionMode mode,
-                          absl::Time deadline);
+                          absl::Time deadline,
+                          std::function<absl::StatusOr<reconciler::PeerAccess>(
+                              const grpc::AuthContext*)> access = nullptr);
   ~ClientReplicationStream() override;
 
   bool Read(v1::ReplicateMessage* message) override;
@@ -57,6 +62,9 @@ class ClientReplicationStream final : public reconciler::DialedStream {
   // "failed to connect"...), else UNAVAILABLE. Any other status: cancels
   // the call and returns it. Waits for the server at most kFinishGrace.
   absl::Status Finish(const absl::Status& session_status) override;
+  // The dialed peer's access from its verified server certificate (the
+  // constructor's `access`), called once its Hello has arrived.
+  absl::StatusOr<reconciler::PeerAccess> Access() override;
 
   // The names in the peer's verified server certificate
   // (daemon/peer_certificate.h); empty over plaintext. Meaningful once the
@@ -66,6 +74,7 @@ class ClientReplicationStream final : public reconciler::DialedStream {
   static constexpr absl::Duration kFinishGrace = absl::Seconds(5);
 
  private:
+  const std::function<absl::StatusOr<reconciler::PeerAccess>(const grpc::AuthContext*)> access_;
   std::unique_ptr<v1::Replication::Stub> stub_;
   grpc::ClientContext context_;
   std::unique_ptr<grpc::ClientReaderWriter<v1::ReplicateMessage, v1::ReplicateMessage>> stream_;
@@ -88,6 +97,10 @@ struct GrpcDialerOptions {
   // The channel credentials of every dial (daemon/tls_credentials.h), shared
   // by all channels. Default (null): plaintext.
   std::shared_ptr<grpc::ChannelCredentials> credentials;
+  // What a dialed peer may do, from the call's auth context (its verified
+  // server certificate; null if there is none): daemon/replication_access.h
+  // DialedPeerAccess. Empty: everything (auth off).
+  std::function<absl::StatusOr<reconciler::PeerAccess>(const grpc::AuthContext*)> peer_access;
 };
 
 // Opens Replicate calls to "host:port", each on a channel of its own (so

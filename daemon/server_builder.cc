@@ -43,16 +43,27 @@ absl::StatusOr<StartedServer> StartGrpcServer(const ServerOptions& options,
       options.credentials != nullptr ? options.credentials : grpc::InsecureServerCredentials(),
       &selected_port);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  auto ms = [](absl::Duration d) {
+    return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), INT32_MAX));
+  };
   // Replication links send keepalive pings while idle (every 20 s, see
-  // GrpcDialerOptions); accept them instead of answering "too many pings".
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
-  // And ping idle calls ourselves (every 60 s, 20 s to answer, for as long as
-  // the call lasts), so that the accepted side of a link whose dialer vanished
-  // without closing its socket ends its session instead of holding it for
-  // hours.
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+  // GrpcDialerOptions); accept them (min_ping_interval, default 10 s)
+  // instead of answering "too many pings", but a client that pings faster
+  // is sent GOAWAY after max_ping_strikes strikes, so abusive pings cost
+  // it its connection.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             ms(options.min_ping_interval));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, options.max_ping_strikes);
+  // And ping idle calls ourselves (default every 60 s, 20 s to answer, for
+  // as long as the call lasts), so that the accepted side of a link whose
+  // dialer vanished without closing its socket ends its session instead of
+  // holding it for hours.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, ms(options.keepalive_time));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, ms(options.keepalive_timeout));
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // A connection with no call open is closed after max_connection_idle
+  // (default 30 min): idle sockets of clients that went away do not pile up.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, ms(options.max_connection_idle));
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   for (const NamedService& s : services) builder.RegisterService(s.service);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "daemon/pid_lock_file.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
@@ -29,6 +30,18 @@ struct ServerOptions {
   // Whether to add a completion queue for services with async methods
   // (StartedServer::unary_call_queue). Default: no.
   bool unary_call_queue = false;
+  // Connection limits (daemon/DESIGN.md, "Limits"; the --flags of the same
+  // names). A connection with no call for max_connection_idle is closed
+  // (GRPC_ARG_MAX_CONNECTION_IDLE_MS). Idle calls are pinged every
+  // keepalive_time and the connection is closed if a ping is not answered
+  // within keepalive_timeout. A client's pings closer than
+  // min_ping_interval without data are strikes; after max_ping_strikes it
+  // is sent GOAWAY (0: never).
+  absl::Duration max_connection_idle = absl::Minutes(30);
+  absl::Duration keepalive_time = absl::Seconds(60);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
+  absl::Duration min_ping_interval = absl::Seconds(10);
+  int max_ping_strikes = 2;
 };
 
 // A service to register and the name under which the health service reports

@@ -208,12 +208,14 @@ class PeerManager::CallScope {
 };
 
 absl::Status PeerManager::ServeAccepted(MessageStream* stream, const std::string& remote,
-                                        v1::SessionMode mode) {
+                                        v1::SessionMode mode, PeerAccess access) {
   CallScope scope(this);
   auto link = std::make_shared<Link>();
   link->address = remote;
   link->one_shot = mode == v1::SESSION_MODE_ONE_SHOT;
-  const absl::Status status = RunLink(link, MakeSessionOptions(false, mode, {}), stream);
+  SessionOptions options = MakeSessionOptions(false, mode, {});
+  options.access = std::move(access);
+  const absl::Status status = RunLink(link, std::move(options), stream);
   absl::MutexLock lock(&mu_);
   if (link->stopped) return link->stop_reason;
   if (!link->node_id.empty()) {
@@ -255,10 +257,10 @@ absl::StatusOr<SyncResult> PeerManager::Sync(const std::string& address,
     if (done_mu.AwaitWithTimeout(absl::Condition(&done), deadline - absl::Now())) return;
     StopLink(link, timed_out, /*cancel=*/true);
   });
-  absl::Status status = RunLink(link,
-                                MakeSessionOptions(true, v1::SESSION_MODE_ONE_SHOT,
-                                                   internal::SortedTables(std::move(tables))),
-                                stream.get());
+  SessionOptions options = MakeSessionOptions(true, v1::SESSION_MODE_ONE_SHOT,
+                                              internal::SortedTables(std::move(tables)));
+  options.resolve_access = [s = stream.get()] { return s->Access(); };
+  absl::Status status = RunLink(link, std::move(options), stream.get());
   {
     absl::MutexLock lock(&done_mu);
     done = true;

@@ -338,6 +338,7 @@ v1::Peer PeerManager::PeerState(const Peer& peer) const {
   if (progress != nullptr) {
     *p.mutable_outgoing() = Direction(progress->outgoing_checkpoint, options_.engine->LastSeq());
     *p.mutable_incoming() = Direction(progress->incoming_checkpoint, progress->peer_last_seq);
+    *p.mutable_grants() = internal::Grants(*progress);
   }
   return p;
 }
@@ -418,8 +419,9 @@ absl::Status PeerManager::DialOnce(Peer* peer, bool* handshaken) {
   link->dialed_by_us = true;
   link->address = peer->address;
   link->peer = peer;
-  absl::Status status =
-      RunLink(link, MakeSessionOptions(true, v1::SESSION_MODE_LIVE, tables), stream->get());
+  SessionOptions options = MakeSessionOptions(true, v1::SESSION_MODE_LIVE, tables);
+  options.resolve_access = [s = stream->get()] { return s->Access(); };
+  absl::Status status = RunLink(link, std::move(options), stream->get());
   status = (*stream)->Finish(status);
   absl::MutexLock lock(&mu_);
   *handshaken = !link->node_id.empty();

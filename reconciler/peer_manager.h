@@ -28,6 +28,7 @@
 #include "common/clock.h"
 #include "engine/engine.h"
 #include "reconciler/message_stream.h"
+#include "reconciler/peer_access.h"
 #include "reconciler/session.h"
 #include "recondb/v1/admin.pb.h"
 #include "recondb/v1/replication.pb.h"
@@ -55,6 +56,11 @@ class DialedStream : public MessageStream {
   // Cancels the call unless `session_status` is OK. Call once, after the
   // session's Run returned.
   virtual absl::Status Finish(const absl::Status& session_status) = 0;
+  // What the dialed peer may do on this link (reconciler/peer_access.h),
+  // called once its Hello has arrived (so the connection is up and its
+  // verified certificate known). An error ends the session with it.
+  // Default: everything.
+  virtual absl::StatusOr<PeerAccess> Access() { return PeerAccess(); }
 };
 
 // Opens streams to peers. Thread-safe.
@@ -181,8 +187,10 @@ class PeerManager {
   // mode (UNSPECIFIED if nothing: treated as live). Returns the session's
   // status; ALREADY_EXISTS if the link duplicates another one with the same
   // node and loses (see DESIGN.md); UNAVAILABLE when shutting down.
+  // `access` is what the remote node's principal may do (default:
+  // everything).
   absl::Status ServeAccepted(MessageStream* stream, const std::string& remote,
-                             v1::SessionMode mode);
+                             v1::SessionMode mode, PeerAccess access = PeerAccess());
 
   // Dials `address`, runs a one-shot session with filter `tables` until both
   // sides are caught up or `timeout` passes, and returns what moved. Does

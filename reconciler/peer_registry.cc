@@ -108,6 +108,7 @@ void PeerManager::SeenDisconnected(const std::shared_ptr<Link>& link, const absl
   AddCounts(*record.mutable_received(), progress.received);
   *record.mutable_outgoing() = Direction(progress.outgoing_checkpoint, progress.local_last_seq);
   *record.mutable_incoming() = Direction(progress.incoming_checkpoint, progress.peer_last_seq);
+  *record.mutable_grants() = internal::Grants(progress);
   *record.mutable_outgoing_catch_up() = progress.outgoing_catch_up;
   *record.mutable_incoming_catch_up() = progress.incoming_catch_up;
   if (link->last_sync_time != absl::InfinitePast() &&
@@ -152,6 +153,7 @@ v1::Peer PeerManager::SeenState(const Seen& seen, const std::set<std::string>& c
     const SessionProgress& progress = shown->progress;
     *p.mutable_outgoing() = Direction(progress.outgoing_checkpoint, last_seq);
     *p.mutable_incoming() = Direction(progress.incoming_checkpoint, progress.peer_last_seq);
+    *p.mutable_grants() = internal::Grants(progress);
     *p.mutable_outgoing_catch_up() = progress.outgoing_catch_up;
     *p.mutable_incoming_catch_up() = progress.incoming_catch_up;
     *p.mutable_last_seen_time() = ToTimestamp(now);

@@ -150,8 +150,28 @@ class Session::Impl {
   absl::Status HandleCaughtUp(const v1::CaughtUp& caught_up);
   absl::Status HandleWant(const v1::Want& want);
   absl::Status HandleAck(const v1::Ack& ack);
+  // Source thread: what the peer's Ack 0 says of grants (version 3).
+  absl::Status TakePeerGrants(const v1::Ack& ack);
   absl::Status SendPage();
   absl::Status CheckTable(std::string_view table) const;
+  // Grants (docs/replication-protocol.md, "Version 3: grants").
+  // Resolves access_ and lets it claim the peer's node id.
+  absl::Status CheckAccess();
+  // The outgoing filter, what it withholds and what this node refuses,
+  // from the link filter, the peer's own list and access_.
+  absl::Status ApplyGrants(const v1::Hello& hello);
+  // Source thread: whether `table` may be offered and sent to the peer.
+  bool Sendable(std::string_view table) const;
+  // Source thread: drops from `page` what the peer may not have.
+  void Withhold(engine::ChangePage& page);
+  // Sink: CheckTable, then PERMISSION_DENIED unless the peer may push it.
+  absl::Status CheckIncoming(std::string_view table) const;
+  // Sink: CheckTable for every table of `summaries`; a table the peer may
+  // not push passes only as an echo: a definition identical to this node's
+  // and records of which this node lacks nothing (what an older peer offers
+  // back after pulling it). Else PERMISSION_DENIED, before anything is
+  // applied.
+  absl::Status CheckIncomingSummaries(const v1::Summaries& summaries) const;
   // The remaining fields of both catch-ups, from the counts below.
   void UpdateOutgoingCatchUp() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UpdateIncomingCatchUp() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -176,6 +196,16 @@ class Session::Impl {
   v1::SessionMode mode_ = v1::SESSION_MODE_LIVE;
   std::vector<std::string> filter_;
   std::string checkpoint_key_;
+  // What the peer may do, and what follows from it for this link: the
+  // filter the source reads its feed with (filter_ without the tables
+  // withheld from the peer by name), the tables withheld (those it asked
+  // for by name: withheld_named_; others: withheld_unnamed_), and the tables
+  // this node refuses from it.
+  PeerAccess access_;
+  std::vector<std::string> out_filter_;
+  std::vector<std::string> withheld_named_;
+  bool withheld_unnamed_ = false;
+  std::vector<std::string> refused_;
 
   mutable absl::Mutex mu_;
   absl::Status status_ ABSL_GUARDED_BY(mu_);
@@ -227,6 +257,10 @@ class Session::Impl {
   // this incarnation): the next page is sent even if empty.
   bool correct_checkpoint_ = false;
   absl::flat_hash_set<std::string> tables_sent_;
+  // Tables the peer refuses from this node (its Ack 0), and the tables
+  // already logged as withheld in this session.
+  absl::flat_hash_set<std::string> peer_refused_;
+  absl::flat_hash_set<std::string> withheld_logged_;
   // Sink-thread state.
   int64_t expected_batch_ = 1;
   int64_t last_up_to_seq_ = 0;
@@ -272,6 +306,183 @@ absl::Status Session::Impl::CheckTable(std::string_view table) const {
   }
   return absl::InvalidArgumentError(absl::StrCat(peer_name_, " sent table \"", Sv(table),
                                                  "\", outside the link's table filter"));
+}
+
+// ---- Grants (docs/replication-protocol.md, "Version 3: grants") ----
+
+namespace {
+
+bool IsUserTable(std::string_view t) { return !t.empty() && t[0] != '_'; }
+
+// The most table names an Ack 0 may list in each of its grant fields.
+constexpr int kMaxGrantTables = 10000;
+
+}  // namespace
+
+absl::Status Session::Impl::CheckAccess() {
+  if (options_.resolve_access) {
+    ASSIGN_OR_RETURN(access_, options_.resolve_access());
+  } else {
+    access_ = options_.access;
+  }
+  // Before anything is exchanged: a caller that presents another
+  // principal's node id must not move the checkpoints kept for that node.
+  if (absl::Status s = access_.ClaimNodeId(peer_.node_id); !s.ok()) {
+    return absl::PermissionDeniedError(absl::StrCat("principal ", QuoteInput(access_.principal),
+                                                    " may not use node id ",
+                                                    QuoteInput(peer_.node_id), ": ", s.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Session::Impl::ApplyGrants(const v1::Hello& hello) {
+  out_filter_ = filter_;
+  if (access_.Unrestricted()) return absl::OkStatus();
+  // The tables the peer may ask for: the link filter's, or (every table)
+  // this node's own at the handshake. Tables created later are judged page
+  // by page (Withhold, CheckIncoming).
+  std::vector<std::string> candidates;
+  if (filter_.empty()) {
+    ASSIGN_OR_RETURN(std::vector<v1::Table> tables, options_.engine->ListTables());
+    for (const v1::Table& t : tables) candidates.push_back(t.name());
+  } else {
+    candidates = filter_;
+  }
+  std::vector<std::string> withheld;
+  std::vector<std::string> kept;
+  for (const std::string& t : candidates) {
+    if (!IsUserTable(t)) continue;
+    (access_.MayPull(t) ? kept : withheld).push_back(t);
+    if (!access_.MayPush(t)) refused_.push_back(t);
+  }
+  if (!filter_.empty()) out_filter_ = kept.empty() ? std::vector<std::string>{"_none"} : kept;
+  // Named only if the peer named them: it is not told of tables it did not
+  // ask for.
+  const absl::flat_hash_set<std::string> asked(hello.tables().begin(), hello.tables().end());
+  for (const std::string& t : withheld) {
+    if (asked.contains(t)) {
+      withheld_named_.push_back(t);
+    } else {
+      withheld_unnamed_ = true;
+    }
+  }
+  std::sort(withheld.begin(), withheld.end());
+  std::sort(withheld_named_.begin(), withheld_named_.end());
+  std::sort(refused_.begin(), refused_.end());
+  for (const std::string& t : withheld) withheld_logged_.insert(t);
+  if (!withheld.empty()) {
+    options_.logger->info(
+        "replication with {}: withholding tables {} from it (principal {} may not pull them)",
+        peer_name_, absl::StrJoin(withheld, ","), QuoteInput(access_.principal));
+  }
+  if (!refused_.empty()) {
+    options_.logger->info("replication with {}: refusing tables {} from it (principal {} may not "
+                          "push them)",
+                          peer_name_, absl::StrJoin(refused_, ","), QuoteInput(access_.principal));
+  }
+  absl::MutexLock lock(&mu_);
+  progress_.withheld_from_peer = std::move(withheld);
+  progress_.refused_from_peer = refused_;
+  return absl::OkStatus();
+}
+
+bool Session::Impl::Sendable(std::string_view table) const {
+  return access_.MayPull(table) && !peer_refused_.contains(Sv(table));
+}
+
+void Session::Impl::Withhold(engine::ChangePage& page) {
+  if (access_.Unrestricted() && peer_refused_.empty()) return;
+  std::vector<std::string> newly;
+  auto drop = [&](const std::string& table) {
+    if (Sendable(table)) return false;
+    if (access_.MayPull(table)) return true;  // Refused by the peer: said at Ack 0.
+    if (withheld_logged_.insert(table).second) newly.push_back(table);
+    return true;
+  };
+  page.tables.erase(std::remove_if(page.tables.begin(), page.tables.end(),
+                                   [&](const v1::Table& t) { return drop(t.name()); }),
+                    page.tables.end());
+  page.records.erase(std::remove_if(page.records.begin(), page.records.end(),
+                                    [&](const engine::ChangedRecord& r) { return drop(r.table); }),
+                     page.records.end());
+  if (newly.empty()) return;
+  options_.logger->info(
+      "replication with {}: withholding tables {} from it (principal {} may not pull them)",
+      peer_name_, absl::StrJoin(newly, ","), QuoteInput(access_.principal));
+  absl::MutexLock lock(&mu_);
+  auto& list = progress_.withheld_from_peer;
+  list.insert(list.end(), newly.begin(), newly.end());
+  std::sort(list.begin(), list.end());
+}
+
+absl::Status Session::Impl::CheckIncoming(std::string_view table) const {
+  RETURN_IF_ERROR(CheckTable(table));
+  if (access_.MayPush(table)) return absl::OkStatus();
+  return absl::PermissionDeniedError(absl::StrCat(
+      "principal ", QuoteInput(access_.principal), " may not push table ", QuoteInput(table), " (",
+      peer_name_, " sent it; nothing of the batch was written)"));
+}
+
+absl::Status Session::Impl::CheckIncomingSummaries(const v1::Summaries& summaries) const {
+  std::vector<engine::ChangedRecord> echoes;
+  for (const v1::Table& table : summaries.tables()) {
+    RETURN_IF_ERROR(CheckTable(table.name()));
+    if (access_.MayPush(table.name())) continue;
+    auto mine = options_.engine->GetTable(table.name());
+    if (!mine.ok() || mine->SerializeAsString() != table.SerializeAsString()) {
+      return CheckIncoming(table.name());
+    }
+  }
+  for (const v1::RecordSummary& record : summaries.records()) {
+    RETURN_IF_ERROR(CheckTable(record.table()));
+    if (access_.MayPush(record.table())) continue;
+    if (!options_.engine->GetTable(record.table()).ok()) return CheckIncoming(record.table());
+    echoes.push_back(internal::FromWire(record));
+  }
+  if (echoes.empty()) return absl::OkStatus();
+  auto wants = options_.engine->DiffRevisions(echoes);
+  if (!wants.ok()) {
+    return absl::Status(wants.status().code(),
+                        absl::StrCat("summaries from ", peer_name_, ": ", wants.status().message()));
+  }
+  for (const engine::RevisionWant& want : *wants) {
+    if (!want.missing.empty()) return CheckIncoming(want.table);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Session::Impl::TakePeerGrants(const v1::Ack& ack) {
+  if (peer_.protocol_version < 3) return absl::OkStatus();
+  if (ack.withheld_tables_size() > kMaxGrantTables || ack.refused_tables_size() > kMaxGrantTables) {
+    return absl::InvalidArgumentError(absl::StrCat(peer_name_, " sent an Ack 0 listing more than ",
+                                                   kMaxGrantTables, " tables"));
+  }
+  std::vector<std::string> withheld(ack.withheld_tables().begin(), ack.withheld_tables().end());
+  std::vector<std::string> refused(ack.refused_tables().begin(), ack.refused_tables().end());
+  withheld = Sorted(std::move(withheld));
+  refused = Sorted(std::move(refused));
+  peer_refused_.insert(refused.begin(), refused.end());
+  if (!withheld.empty() || ack.unnamed_tables_withheld()) {
+    const std::string what =
+        withheld.empty() ? std::string("some of its tables")
+                         : absl::StrCat("tables ", QuoteInput(absl::StrJoin(withheld, ",")),
+                                        ack.unnamed_tables_withheld() ? " and others" : "");
+    options_.logger->warn(
+        "replication with {}: it withholds {} from this node (this node's principal there may not "
+        "pull them)",
+        peer_name_, what);
+  }
+  if (!refused.empty()) {
+    options_.logger->info(
+        "replication with {}: it refuses tables {} from this node (this node's principal there "
+        "may not push them); they are not offered",
+        peer_name_, QuoteInput(absl::StrJoin(refused, ",")));
+  }
+  absl::MutexLock lock(&mu_);
+  progress_.withheld_by_peer = std::move(withheld);
+  progress_.peer_withheld_unnamed = ack.unnamed_tables_withheld();
+  progress_.refused_by_peer = std::move(refused);
+  return absl::OkStatus();
 }
 
 namespace {
@@ -332,11 +543,13 @@ absl::Status Session::Impl::Handshake() {
   // The node id is the peer's to choose (1-255 arbitrary bytes): quoted and
   // escaped, never logged raw.
   peer_name_ = absl::StrCat("peer ", QuoteInput(peer_.node_id));
+  RETURN_IF_ERROR(CheckAccess());
   mode_ = options_.dialer ? wanted_mode
                           : (hello.mode() == v1::SESSION_MODE_ONE_SHOT ? v1::SESSION_MODE_ONE_SHOT
                                                                        : v1::SESSION_MODE_LIVE);
   filter_ = LinkFilter(options_.tables, {hello.tables().begin(), hello.tables().end()});
   checkpoint_key_ = CheckpointKey(peer_.node_id, filter_);
+  RETURN_IF_ERROR(ApplyGrants(hello));
   if (!options_.dialer && !stream_->Write(make_hello(mode_))) {
     return absl::UnavailableError("the stream broke during the handshake");
   }
@@ -347,6 +560,7 @@ absl::Status Session::Impl::Handshake() {
     progress_.peer_node_id = peer_.node_id;
     progress_.peer_incarnation = peer_.incarnation;
     progress_.protocol_version = peer_.protocol_version;
+    progress_.peer_principal = access_.principal;
     progress_.incoming_checkpoint = checkpoint.seq;
     progress_.peer_last_seq = std::max(hello.last_seq(), checkpoint.seq);
     // A version-2 source may resume this node below its checkpoint (when
@@ -362,6 +576,11 @@ absl::Status Session::Impl::Handshake() {
   start.mutable_ack()->set_batch(0);
   start.mutable_ack()->set_checkpoint(checkpoint.seq);
   if (peer_.protocol_version >= 2) start.mutable_ack()->set_incarnation(checkpoint.source_incarnation);
+  if (peer_.protocol_version >= 3) {
+    for (const auto& t : withheld_named_) start.mutable_ack()->add_withheld_tables(t);
+    start.mutable_ack()->set_unnamed_tables_withheld(withheld_unnamed_);
+    for (const auto& t : refused_) start.mutable_ack()->add_refused_tables(t);
+  }
   Send(std::move(start));
   options_.logger->info("replication with {}: connected ({}, tables: {}, protocol {})", peer_name_,
                         mode_ == v1::SESSION_MODE_ONE_SHOT ? "one-shot" : "live",
@@ -618,10 +837,11 @@ absl::Status Session::Impl::HandleSummaries(const v1::Summaries& summaries) {
     return absl::InvalidArgumentError(absl::StrCat(peer_name_, " sent Summaries up to seq ",
                                                    summaries.up_to_seq(), ", behind ", last_up_to_seq_));
   }
+  // Every table of the batch is checked before anything of it is applied.
+  RETURN_IF_ERROR(CheckIncomingSummaries(summaries));
   ++expected_batch_;
   last_up_to_seq_ = summaries.up_to_seq();
   for (const v1::Table& table : summaries.tables()) {
-    RETURN_IF_ERROR(CheckTable(table.name()));
     auto applied = options_.engine->ApplyForeignTable(table);
     if (!applied.ok()) {
       return absl::Status(applied.status().code(),
@@ -631,7 +851,6 @@ absl::Status Session::Impl::HandleSummaries(const v1::Summaries& summaries) {
   std::vector<engine::ChangedRecord> offered;
   offered.reserve(summaries.records_size());
   for (const v1::RecordSummary& record : summaries.records()) {
-    RETURN_IF_ERROR(CheckTable(record.table()));
     offered.push_back(internal::FromWire(record, WithAudit()));
   }
   auto wants = options_.engine->DiffRevisions(offered);
@@ -640,8 +859,13 @@ absl::Status Session::Impl::HandleSummaries(const v1::Summaries& summaries) {
                         absl::StrCat("summaries from ", peer_name_, ": ", wants.status().message()));
   }
   // The audits of leaves this node has already (a revision made here too,
-  // or an audit that changed at the source): kept by the engine's rule.
-  if (auto merged = options_.engine->MergeForeignAudit(offered); !merged.ok()) {
+  // or an audit that changed at the source): kept by the engine's rule. An
+  // audit is data the peer writes: only for tables it may push.
+  std::vector<engine::ChangedRecord> pushable;
+  for (const engine::ChangedRecord& record : offered) {
+    if (access_.MayPush(record.table)) pushable.push_back(record);
+  }
+  if (auto merged = options_.engine->MergeForeignAudit(pushable); !merged.ok()) {
     return absl::Status(merged.status().code(),
                         absl::StrCat("summaries from ", peer_name_, ": ", merged.status().message()));
   }
@@ -694,7 +918,7 @@ absl::Status Session::Impl::HandleRevisions(const v1::Revisions& revisions) {
   int64_t stubs = 0;
   int64_t bytes = 0;
   for (const v1::RevisionBody& body : revisions.revisions()) {
-    RETURN_IF_ERROR(CheckTable(body.table()));
+    RETURN_IF_ERROR(CheckIncoming(body.table()));
     bytes += static_cast<int64_t>(body.ByteSizeLong());
     ASSIGN_OR_RETURN(engine::ForeignRevision revision, internal::FromWire(body, WithAudit()));
     stubs += revision.rev.stub ? 1 : 0;
@@ -848,6 +1072,7 @@ absl::Status Session::Impl::SendPage() {
     remaining = std::max<int64_t>(0, source_remaining_);
   }
   if (page.end_of_feed) at_end_ = true;
+  Withhold(page);
   if (page.records.empty() && page.tables.empty() && page.up_to_seq == cursor_ &&
       !correct_checkpoint_) {
     return absl::OkStatus();
@@ -922,6 +1147,11 @@ absl::Status Session::Impl::HandleWant(const v1::Want& want) {
   wants.reserve(want.records_size());
   for (const v1::RecordWant& record : want.records()) {
     RETURN_IF_ERROR(CheckTable(record.table()));
+    if (!Sendable(record.table())) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "principal ", QuoteInput(access_.principal), " may not pull table ",
+          QuoteInput(record.table()), " (", peer_name_, " asked for its revisions)"));
+    }
     wants.push_back(internal::FromWire(record));
   }
   auto collected = options_.engine->CollectRevisions(wants);
@@ -998,6 +1228,7 @@ absl::Status Session::Impl::HandleAck(const v1::Ack& ack) {
     } else if (peer_.protocol_version >= 2 && ack.incarnation() != options_.engine->incarnation()) {
       correct_checkpoint_ = true;  // Rename it to this incarnation.
     }
+    RETURN_IF_ERROR(TakePeerGrants(ack));
     cursor_ = start;
     absl::MutexLock lock(&mu_);
     progress_.outgoing_checkpoint = start;

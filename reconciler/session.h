@@ -12,10 +12,12 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "engine/engine.h"
 #include "reconciler/message_stream.h"
+#include "reconciler/peer_access.h"
 #include "recondb/v1/admin.pb.h"
 #include "recondb/v1/replication.pb.h"
 #include "spdlog/logger.h"
@@ -24,10 +26,12 @@ namespace recondb::reconciler {
 
 // The protocol versions this build speaks. Version 2 adds incarnations
 // (verified checkpoints, links told apart by the identity no copy shares)
-// and the source's feed end for honest lag; with a version-1 peer the
-// session speaks version 1 (docs/replication-protocol.md, "Versions").
-// Version 3 adds the audit trail of revisions (RevisionBody.audit,
-// RecordSummary.leaf_audits); below it, revisions travel without audit.
+// and the source's feed end for honest lag; version 3 adds the audit trail
+// of revisions (RevisionBody.audit, RecordSummary.leaf_audits; below it,
+// revisions travel without audit) and tells the peer which tables its
+// grants withhold from it and which it may not push. With an older peer the
+// session speaks its version (docs/replication-protocol.md, "Versions").
+// Grants are enforced with every version.
 inline constexpr int32_t kMinProtocolVersion = 1;
 inline constexpr int32_t kProtocolVersion = 3;
 // The first version whose revisions carry their audit.
@@ -75,6 +79,22 @@ struct SessionProgress {
   // records_remaining); unknown with a source that does not send it.
   v1::CatchUpProgress outgoing_catch_up;
   v1::CatchUpProgress incoming_catch_up;
+  // Grants (docs/replication-protocol.md, "Version 3: grants"). The peer's
+  // principal (PeerAccess::principal); empty before the handshake.
+  std::string peer_principal;
+  // Tables this node does not send the peer because its principal may not
+  // pull them: those of its filter, or (when it asked for every table) this
+  // node's tables at the handshake. Sorted.
+  std::vector<std::string> withheld_from_peer;
+  // What the peer's Ack 0 said it withholds from this node (version 3):
+  // the tables of this node's filter, and whether it withholds others too.
+  std::vector<std::string> withheld_by_peer;
+  bool peer_withheld_unnamed = false;
+  // Tables the peer said it refuses from this node (version 3), which this
+  // node therefore does not offer it; and those this node refuses from the
+  // peer. Sorted.
+  std::vector<std::string> refused_by_peer;
+  std::vector<std::string> refused_from_peer;
 };
 
 struct SessionOptions {
@@ -100,6 +120,14 @@ struct SessionOptions {
   // The highest protocol version to speak (tests set 1 to act as an old
   // build). Default: kProtocolVersion.
   int32_t max_protocol_version = kProtocolVersion;
+  // What the peer may do: the tables it may pull from and push to this
+  // node, and whether it may use the node id of its Hello. Default:
+  // everything (authentication off).
+  PeerAccess access;
+  // If set, called once the peer's Hello has been read (a dialed transport
+  // knows the peer's verified certificate only once connected); its value
+  // replaces `access`, and an error ends the session with it. May be empty.
+  std::function<absl::StatusOr<PeerAccess>()> resolve_access;
   // Called after the handshake with the peer's identity, once on_progress
   // has been given the handshake's progress (the peer's feed end, our
   // checkpoint for it); a non-OK status ends the session with it (e.g. a
@@ -127,6 +155,11 @@ class Session {
   //    inconsistent data (nothing of the refused batch is kept);
   //  - UNAVAILABLE: the stream broke;
   //  - DEADLINE_EXCEEDED: no Hello from the peer within handshake_timeout;
+  //  - PERMISSION_DENIED: the peer's principal may not use its node id, or
+  //    it sent a table definition or revisions of a table it may not push
+  //    (nothing of that batch or part is written, the checkpoint stays), or
+  //    asked for revisions of a table it may not pull; the message names the
+  //    principal and the table;
   //  - the engine's error otherwise.
   // Call once.
   absl::Status Run();

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "engine/revision.h"
 #include "gmock/gmock.h"

@@ -115,6 +115,7 @@ SyncResult Sync(engine::Engine& dialer, engine::Engine& acceptor, const SyncOpti
     o.window = options.window;
     o.max_protocol_version = is_dialer ? options.dialer_max_protocol_version
                                        : options.acceptor_max_protocol_version;
+    o.access = is_dialer ? options.dialer_access : options.acceptor_access;
     return o;
   };
   Session a(make(dialer, true, options.dialer_tables), pipe.first.get());

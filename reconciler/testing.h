@@ -53,6 +53,10 @@ struct SyncOptions {
   // SessionOptions::max_protocol_version of each side (1: an old build).
   int32_t dialer_max_protocol_version = kProtocolVersion;
   int32_t acceptor_max_protocol_version = kProtocolVersion;
+  // SessionOptions::access of each side: what the dialer lets the acceptor
+  // do, and what the acceptor lets the dialer do. Default: everything.
+  PeerAccess dialer_access;
+  PeerAccess acceptor_access;
 };
 
 // One ONE_SHOT session between `dialer` and `acceptor`, both directions,

@@ -111,6 +111,18 @@ inline v1::DirectionStatus Direction(int64_t checkpoint, int64_t last_seq) {
   return d;
 }
 
+// What grants do to a link, for ListPeers.
+inline v1::PeerGrants Grants(const SessionProgress& p) {
+  v1::PeerGrants g;
+  g.set_principal(p.peer_principal);
+  for (const auto& t : p.withheld_from_peer) g.add_withheld_from_peer(t);
+  for (const auto& t : p.withheld_by_peer) g.add_withheld_by_peer(t);
+  g.set_peer_withheld_unnamed(p.peer_withheld_unnamed);
+  for (const auto& t : p.refused_from_peer) g.add_refused_from_peer(t);
+  for (const auto& t : p.refused_by_peer) g.add_refused_by_peer(t);
+  return g;
+}
+
 // `tables` sorted, without duplicates: the canonical form of a filter.
 inline std::vector<std::string> SortedTables(std::vector<std::string> tables) {
   std::sort(tables.begin(), tables.end());
