@@ -270,6 +270,27 @@ TEST(AuditTest, NodesThatMadeTheSameRevisionConvergeOnOneAudit) {
   }
 }
 
+// A node offered a worse audit than its own for a revision keeps its own and
+// appends a feed entry for the record, so that its better audit is offered
+// back to the sender (whose checkpoint may be past the record's entry).
+TEST(AuditTest, AWorseOfferedAuditIsAnsweredWithAFeedEntry) {
+  Node early(kNow), late(kNow + 100);
+  ASSERT_OK_AND_ASSIGN(v1::Record r, early.Put("n1", "same", "alice"));
+  ASSERT_THAT(late.Put("n1", "same", "bob"), IsOk());
+  const std::string kept = AuditOf(early.History("n1")[0]);
+  const int64_t seq = early.engine->LastSeq();
+  EXPECT_THAT(early.engine->MergeForeignAudit(late.Summaries()), IsOkAndHolds(0));
+  EXPECT_EQ(AuditOf(early.History("n1")[0]), kept);
+  EXPECT_GT(early.engine->LastSeq(), seq);
+  auto page = early.engine->ReadChangePage(seq, {}, 10);
+  ASSERT_THAT(page, IsOk());
+  ASSERT_EQ(page->records.size(), 1u);
+  EXPECT_EQ(page->records[0].leaves, std::vector<std::string>{r.revision()});
+  // The sender, offered it, takes it.
+  EXPECT_THAT(late.engine->MergeForeignAudit(page->records), IsOkAndHolds(1));
+  EXPECT_EQ(AuditOf(late.History("n1")[0]), kept);
+}
+
 // A revision that arrives twice in one batch with different audits, or
 // first without an audit and later with one, keeps the earliest audit.
 TEST(AuditTest, CopiesInOneBatchAndStubsKeepTheEarliestAudit) {
