@@ -89,7 +89,7 @@ void DatabaseService::StartUnaryCalls(grpc::ServerCompletionQueue* queue) {
       queue, "DeleteRecord", &Self::RequestDeleteRecord,
       [this](const Principal& p, const v1::DeleteRecordRequest& r) -> absl::StatusOr<v1::Record> {
         RETURN_IF_ERROR(authorizer_->Check(p, Permission::kWrite, r.table()));
-        return engine_->DeleteRecord(r);
+        return engine_->DeleteRecord(r, p.name);
       });
   Serve<v1::ListRecordsRequest, v1::ListRecordsResponse>(
       queue, "ListRecords", &Self::RequestListRecords,
@@ -152,7 +152,8 @@ absl::StatusOr<v1::Record> DatabaseService::PutRecord(const auth::Principal& pri
   RETURN_IF_ERROR(
       authorizer_->Check(principal, auth::Permission::kWrite, request.record().table()));
   return engine_->PutRecord(request.record(),
-                            request.has_update_mask() ? &request.update_mask() : nullptr);
+                            request.has_update_mask() ? &request.update_mask() : nullptr,
+                            principal.name);
 }
 
 absl::StatusOr<v1::Record> DatabaseService::ResolveConflict(
@@ -161,7 +162,8 @@ absl::StatusOr<v1::Record> DatabaseService::ResolveConflict(
   RETURN_IF_ERROR(
       authorizer_->Check(principal, auth::Permission::kWrite, request.record().table()));
   return engine_->ResolveConflict(request.record(),
-                                  request.has_update_mask() ? &request.update_mask() : nullptr);
+                                  request.has_update_mask() ? &request.update_mask() : nullptr,
+                                  principal.name);
 }
 
 namespace {

@@ -437,7 +437,7 @@ absl::Status Session::Impl::CheckIncomingSummaries(const v1::Summaries& summarie
     RETURN_IF_ERROR(CheckTable(record.table()));
     if (access_.MayPush(record.table())) continue;
     if (!options_.engine->GetTable(record.table()).ok()) return CheckIncoming(record.table());
-    echoes.push_back(internal::FromWire(record));
+    echoes.push_back(internal::FromWire(record, WithAudit()));
   }
   if (echoes.empty()) return absl::OkStatus();
   auto wants = options_.engine->DiffRevisions(echoes);

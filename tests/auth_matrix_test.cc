@@ -353,6 +353,31 @@ TEST_F(AuthMatrixTest, RecordCallsFollowReadAndWrite) {
                {"nogrant", kDenied}});
 }
 
+// The audit trail names the principal that made each revision: the writer's
+// put and delete, then the admin's put, each under its own name.
+TEST_F(AuthMatrixTest, EachRevisionRecordsThePrincipalThatMadeIt) {
+  v1::Record record;
+  v1::PutRecordRequest put;
+  *put.mutable_record() = Note("todos", "audited", "by the writer");
+  ASSERT_TRUE(d_->db->PutRecord(Ctx(tokens_->at("writer")).get(), put, &record).ok());
+  v1::DeleteRecordRequest del;
+  del.set_table("todos");
+  del.set_id("audited");
+  ASSERT_TRUE(d_->db->DeleteRecord(Ctx(tokens_->at("writer")).get(), del, &record).ok());
+  *put.mutable_record() = Note("todos", "audited", "again, by the admin");
+  ASSERT_TRUE(d_->db->PutRecord(Ctx(tokens_->at("admin")).get(), put, &record).ok());
+
+  v1::GetRecordHistoryRequest request;
+  request.set_table("todos");
+  request.set_id("audited");
+  v1::GetRecordHistoryResponse history;
+  ASSERT_TRUE(d_->db->GetRecordHistory(Ctx(tokens_->at("reader")).get(), request, &history).ok());
+  std::vector<std::string> authors;
+  for (const v1::HistoryEntry& entry : history.entries()) authors.push_back(entry.author());
+  // Newest first: the admin's recreation, the writer's tombstone and put.
+  EXPECT_THAT(authors, ::testing::ElementsAre("admin", "writer", "writer"));
+}
+
 TEST_F(AuthMatrixTest, ImportRevisionsNeedsPushOnEveryTable) {
   ExpectCodes("ImportRevisions",
               [](const std::string& token, const std::string& role) {
