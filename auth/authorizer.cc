@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "auth/certificate_names.h"
 #include "auth/token.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
@@ -237,13 +238,7 @@ absl::StatusOr<std::shared_ptr<const Principal>> Authorizer::Authenticate(
   }
   if (credentials.authorization.has_value()) return Authenticate(credentials);
   const std::shared_ptr<const grpc::AuthContext> auth_context = context.auth_context();
-  if (auth_context != nullptr && auth_context->IsPeerAuthenticated()) {
-    for (const char* property : {"x509_subject_alternative_name", "x509_common_name"}) {
-      for (const grpc::string_ref& value : auth_context->FindPropertyValues(property)) {
-        credentials.certificate_names.emplace_back(value.data(), value.size());
-      }
-    }
-  }
+  if (auth_context != nullptr) credentials.certificate_names = PeerCertificateNames(*auth_context);
   return Authenticate(credentials);
 }
 

@@ -194,23 +194,28 @@ TEST_F(ConfigTest, ListenMustBeHostPort) {
 
 // Closed by default: an address the network can reach needs TLS or
 // --insecure.
-TEST_F(ConfigTest, ANetworkAddressIsRefusedWithoutTlsOrInsecure) {
+// Closed by default: a network address needs both TLS and --auth=on (or
+// --insecure); either one alone is refused, and the message names the flags.
+TEST_F(ConfigTest, ANetworkAddressNeedsTlsAndAuthOrInsecure) {
   const TlsFiles tls;
+  const std::string cert = "--tls_cert=" + tls.cert;
+  const std::string key = "--tls_key=" + tls.key;
   for (const char* open : {"0.0.0.0:7470", "[::]:7470", "192.168.1.20:7470", "hub.example:7470"}) {
-    EXPECT_THAT(
-        Parse({std::string("--listen=") + open}, {}),
-        StatusIs(absl::StatusCode::kInvalidArgument,
-                 AllOf(HasSubstr("--listen"), HasSubstr(open), HasSubstr("--tls_cert/--tls_key"),
-                       HasSubstr("--insecure"), HasSubstr("RECONDB_INSECURE"))))
-        << open;
-    ASSERT_OK_AND_ASSIGN(Config secured, Parse({std::string("--listen=") + open,
-                                                "--tls_cert=" + tls.cert, "--tls_key=" + tls.key},
-                                               {}));
+    const std::string listen = std::string("--listen=") + open;
+    const auto refused = StatusIs(
+        absl::StatusCode::kInvalidArgument,
+        AllOf(HasSubstr("--listen"), HasSubstr(open), HasSubstr("--tls_cert/--tls_key"),
+              HasSubstr("--auth=on"), HasSubstr("--insecure"), HasSubstr("RECONDB_INSECURE")));
+    EXPECT_THAT(Parse({listen}, {}), refused) << open;
+    EXPECT_THAT(Parse({listen, cert, key}, {}), refused) << open << " with TLS only";
+    EXPECT_THAT(Parse({listen, "--auth=on", "--admin_token_file=/tmp/x"}, {}), refused)
+        << open << " with --auth=on only";
+    ASSERT_OK_AND_ASSIGN(Config secured, Parse({listen, cert, key, "--auth=on"}, {}));
     EXPECT_TRUE(SecuredForNetwork(secured));
     EXPECT_FALSE(secured.insecure);
-    ASSERT_OK_AND_ASSIGN(Config config, Parse({std::string("--listen=") + open, "--insecure"}, {}));
+    ASSERT_OK_AND_ASSIGN(Config config, Parse({listen, "--insecure"}, {}));
     EXPECT_TRUE(config.insecure);
-    EXPECT_OK(Parse({std::string("--listen=") + open}, {{"RECONDB_INSECURE", "true"}}));
+    EXPECT_OK(Parse({listen}, {{"RECONDB_INSECURE", "true"}}));
   }
   for (const char* local : {"127.0.0.1:7470", "127.1.2.3:0", "localhost:7470", "[::1]:0",
                             "unix:/tmp/r.sock"}) {
@@ -415,14 +420,6 @@ TEST_F(AuthConfigTest, BadValuesNameTheFlag) {
   ASSERT_OK_AND_ASSIGN(Config config,
                        Parse({"--auth=on", "--storage=memory", "--admin_token_file=/t"}));
   EXPECT_EQ(config.admin_token_file, "/t");
-}
-
-// The auth half of closed-by-default (TLS adds its half at merge).
-TEST_F(AuthConfigTest, ANetworkAddressIsAllowedWithAuth) {
-  EXPECT_THAT(Parse({"--listen=0.0.0.0:7470"}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--auth=on")));
-  ASSERT_OK_AND_ASSIGN(Config config, Parse({"--listen=0.0.0.0:7470", "--auth=on"}));
-  EXPECT_FALSE(config.insecure);
 }
 
 }  // namespace

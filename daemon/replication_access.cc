@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "auth/certificate_names.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 
@@ -47,22 +48,11 @@ absl::StatusOr<reconciler::PeerAccess> AcceptedPeerAccess(auth::Authorizer* auth
   return PeerAccessFor(authorizer, std::move(principal));
 }
 
-std::vector<std::string> VerifiedCertificateNames(const grpc::AuthContext& context) {
-  std::vector<std::string> names;
-  if (!context.IsPeerAuthenticated()) return names;
-  for (const char* property : {"x509_subject_alternative_name", "x509_common_name"}) {
-    for (const grpc::string_ref& value : context.FindPropertyValues(property)) {
-      names.emplace_back(value.data(), value.size());
-    }
-  }
-  return names;
-}
-
 absl::StatusOr<reconciler::PeerAccess> DialedPeerAccess(auth::Authorizer* authorizer,
                                                         const grpc::AuthContext* context) {
   if (authorizer == nullptr || !authorizer->enabled()) return reconciler::PeerAccess();
   const std::vector<std::string> names =
-      context == nullptr ? std::vector<std::string>{} : VerifiedCertificateNames(*context);
+      context == nullptr ? std::vector<std::string>{} : auth::PeerCertificateNames(*context);
   auto principal = authorizer->PrincipalForCertificateNames(names);
   if (!principal.ok()) {
     return absl::PermissionDeniedError(absl::StrCat(

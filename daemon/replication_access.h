@@ -38,11 +38,6 @@ absl::Status CheckMayReplicate(const auth::Principal& principal);
 absl::StatusOr<reconciler::PeerAccess> AcceptedPeerAccess(auth::Authorizer* authorizer,
                                                           const grpc::ServerContextBase& context);
 
-// The SAN DNS and URI entries and the subject CN of the verified peer
-// certificate in `context` (x509_subject_alternative_name,
-// x509_common_name); empty without one (plaintext, or not verified).
-std::vector<std::string> VerifiedCertificateNames(const grpc::AuthContext& context);
-
 // The dialing side: the principal the dialed node's verified server
 // certificate maps to (Authorizer::PrincipalForCertificateNames), then
 // PeerAccessFor. With auth on, PERMISSION_DENIED "the dialed peer's

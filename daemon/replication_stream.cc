@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "absl/synchronization/notification.h"
-#include "daemon/peer_certificate.h"
+#include "auth/certificate_names.h"
 #include "daemon/status_conversion.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -112,7 +112,7 @@ absl::Status ClientReplicationStream::Finish(const absl::Status& session_status)
 std::vector<std::string> ClientReplicationStream::PeerCertificateNames() const {
   const std::shared_ptr<const grpc::AuthContext> auth = context_.auth_context();
   if (auth == nullptr) return {};
-  return daemon::PeerCertificateNames(*auth);
+  return auth::PeerCertificateNames(*auth);
 }
 
 absl::StatusOr<std::unique_ptr<reconciler::DialedStream>> GrpcDialer::Dial(

@@ -67,7 +67,7 @@ class ClientReplicationStream final : public reconciler::DialedStream {
   absl::StatusOr<reconciler::PeerAccess> Access() override;
 
   // The names in the peer's verified server certificate
-  // (daemon/peer_certificate.h); empty over plaintext. Meaningful once the
+  // (auth/certificate_names.h); empty over plaintext. Meaningful once the
   // call has started: after the first Read that returned true.
   std::vector<std::string> PeerCertificateNames() const;
 

@@ -12,7 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "bench/echo.grpc.pb.h"
-#include "daemon/peer_certificate.h"
+#include "auth/certificate_names.h"
 #include "daemon/server_builder.h"
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
@@ -33,7 +33,7 @@ using ::testing::IsEmpty;
 class NamesService final : public bench::v1::Echo::Service {
   grpc::Status Echo(grpc::ServerContext* context, const bench::v1::EchoRequest*,
                     bench::v1::EchoResponse* response) override {
-    response->set_payload(absl::StrJoin(PeerCertificateNames(*context->auth_context()), ","));
+    response->set_payload(absl::StrJoin(auth::PeerCertificateNames(*context->auth_context()), ","));
     return grpc::Status::OK;
   }
 };
@@ -81,7 +81,7 @@ class TlsCredentialsTest : public ::testing::Test {
       answer.client_names = absl::StrSplit(response.payload(), ',');
     }
     if (context.auth_context() != nullptr) {
-      answer.server_names = PeerCertificateNames(*context.auth_context());
+      answer.server_names = auth::PeerCertificateNames(*context.auth_context());
     }
     return answer;
   }

@@ -12,6 +12,14 @@ UNAVAILABLE on stderr.
     examples/run_example_test.py --recondbd=build/daemon/recondbd \
         [--npm-ci=SRC_DIR:DEST_DIR] -- /usr/bin/python3 examples/python/todo.py --stubs build/python
 
+--secure runs the same against a daemon with TLS, mutual TLS and --auth=on:
+certificates made by scripts/make-certs.sh (a CA, the daemon's, the
+client's), the first admin's token from the bootstrap file the daemon
+writes, handed to the example through RECONDB_TLS_CA, RECONDB_TLS_CERT,
+RECONDB_TLS_KEY and RECONDB_TOKEN (both examples read them). It also expects
+UNAUTHENTICATED without the token and a refused connection without the
+client certificate.
+
 --npm-ci copies SRC_DIR/package.json and package-lock.json into DEST_DIR, runs
 `npm ci` there (bounded in time; a failure fails the test) and puts
 DEST_DIR/node_modules on NODE_PATH for the example.
@@ -23,6 +31,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "support"))
@@ -106,10 +115,53 @@ def first_run_patterns(addr):
     ]
 
 
+REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+
+def secure_daemon(recondbd, certs_dir, env):
+    """A daemon with TLS, mTLS and --auth=on; sets the example's TLS variables
+    and token in `env`. Returns the daemon."""
+    run = subprocess.run([os.path.join(REPO, "scripts", "make-certs.sh"), certs_dir, "server", "client"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    if run.returncode != 0:
+        fail("make-certs.sh exited with %d:\n%s" % (run.returncode, run.stdout.decode()))
+    token_file = os.path.join(certs_dir, "admin.token")
+    daemon = RecondbdProcess(recondbd, extra_args=[
+        "--tls_cert=" + os.path.join(certs_dir, "server.pem"),
+        "--tls_key=" + os.path.join(certs_dir, "server.key"),
+        "--tls_client_ca=" + os.path.join(certs_dir, "ca.pem"),
+        "--auth=on", "--admin_token_file=" + token_file])
+    with open(token_file) as f:
+        token = f.read().strip()
+    if token in daemon.log():
+        fail("the daemon's log shows the bootstrap token")
+    env["RECONDB_TLS_CA"] = os.path.join(certs_dir, "ca.pem")
+    env["RECONDB_TLS_CERT"] = os.path.join(certs_dir, "client.pem")
+    env["RECONDB_TLS_KEY"] = os.path.join(certs_dir, "client.key")
+    env["RECONDB_TOKEN"] = token
+    return daemon
+
+
+def check_refusals(cmd, addr, env):
+    """Without the token: UNAUTHENTICATED. Without a client certificate: the
+    TLS handshake fails (UNAVAILABLE)."""
+    no_token = {k: v for k, v in env.items() if k != "RECONDB_TOKEN"}
+    code, _, err = run_example(cmd, addr, no_token, ["--timeout", "5"])
+    if code == 0 or not re.search(r"^error: UNAUTHENTICATED: ", err, re.MULTILINE):
+        fail("without a token: exit %d, stderr %r (want 'error: UNAUTHENTICATED: ...')" % (code, err))
+    no_cert = {k: v for k, v in env.items() if k not in ("RECONDB_TLS_CERT", "RECONDB_TLS_KEY")}
+    code, _, err = run_example(cmd, addr, no_cert, ["--timeout", "5"])
+    if code == 0 or not re.search(r"^error: UNAVAILABLE: ", err, re.MULTILINE):
+        fail("without a client certificate: exit %d, stderr %r (want 'error: UNAVAILABLE: ...')"
+             % (code, err))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--recondbd", required=True)
     parser.add_argument("--npm-ci", help="SRC_DIR:DEST_DIR")
+    parser.add_argument("--secure", action="store_true",
+                        help="TLS, mTLS and a bearer token (--auth=on)")
     parser.add_argument("cmd", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
@@ -121,8 +173,10 @@ def main():
     if args.npm_ci:
         npm_ci(args.npm_ci, env)
 
+    certs = tempfile.TemporaryDirectory(prefix="recondb-example-certs-")
     try:
-        daemon = RecondbdProcess(args.recondbd)
+        daemon = secure_daemon(args.recondbd, certs.name, env) if args.secure \
+            else RecondbdProcess(args.recondbd)
     except RuntimeError as e:
         fail(str(e))
     addr = daemon.address
@@ -138,6 +192,8 @@ def main():
             fail("the second run exited with %d" % code)
         expect_lines(out, [r"^table todos: already exists$", r"^completed todos: 2$",
                            r"^due within 7 days, soonest first: 4$"])
+        if args.secure:
+            check_refusals(cmd, addr, env)
     finally:
         status = daemon.stop()
         log = daemon.log()
@@ -152,6 +208,7 @@ def main():
     if not re.search(r"^error: UNAVAILABLE: ", err, re.MULTILINE):
         fail("no 'error: UNAVAILABLE: ...' line on stderr")
 
+    certs.cleanup()
     print("PASS", flush=True)
 
 

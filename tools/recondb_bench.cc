@@ -13,9 +13,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,6 +59,11 @@ ABSL_FLAG(std::string, source_addr, "",
           "--mode=replicate: the node loaded with --records records (--addr is the fresh receiver).");
 ABSL_FLAG(int64_t, receiver_pid, 0, "--mode=replicate: PID of the receiver, for its peak RSS.");
 ABSL_FLAG(int64_t, incremental, 1000, "--mode=replicate: records changed for the incremental sync.");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM file of the CA of the daemon's certificate: connect with TLS. Default: $RECONDB_TLS_CA, "
+          "else plaintext.");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "With --tls_ca: the name to verify the certificate against, if not the host of --addr.");
 ABSL_FLAG(bool, json, false, "Also print the result as one JSON line on stdout.");
 
 namespace recondb::tools {
@@ -72,6 +79,8 @@ enum class Mode { kPut, kGet, kMixed, kEcho };
 
 struct Config {
   std::string addr;
+  std::string tls_ca_pem;  // Empty: plaintext.
+  std::string tls_server_name;
   Mode mode;
   std::string mode_name;
   int concurrency;
@@ -201,7 +210,16 @@ std::vector<std::shared_ptr<grpc::Channel>> MakeChannels(const Config& config) {
     // Distinct channels get distinct connections.
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     args.SetInt("recondb_bench.channel", i);
-    channels.push_back(grpc::CreateCustomChannel(config.addr, grpc::InsecureChannelCredentials(), args));
+    std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+    if (!config.tls_ca_pem.empty()) {
+      grpc::SslCredentialsOptions tls;
+      tls.pem_root_certs = config.tls_ca_pem;
+      credentials = grpc::SslCredentials(tls);
+      if (!config.tls_server_name.empty()) {
+        args.SetSslTargetNameOverride(config.tls_server_name);
+      }
+    }
+    channels.push_back(grpc::CreateCustomChannel(config.addr, credentials, args));
   }
   return channels;
 }
@@ -344,19 +362,21 @@ void Report(const Config& config, Result& r) {
   const double p99 = PercentileUs(r.latencies_ns, 0.99);
   const double max = r.latencies_ns.empty() ? 0 : r.latencies_ns.back() / 1000.0;
   std::printf(
-      "mode=%s addr=%s concurrency=%d channels=%d calls=%lld errors=%lld time=%.2fs\n"
+      "mode=%s addr=%s tls=%s concurrency=%d channels=%d calls=%lld errors=%lld time=%.2fs\n"
       "throughput: %.0f calls/s\n"
       "latency: p50=%.0fus p90=%.0fus p99=%.0fus max=%.0fus\n",
-      config.mode_name.c_str(), config.addr.c_str(), config.concurrency, config.channels,
+      config.mode_name.c_str(), config.addr.c_str(), config.tls_ca_pem.empty() ? "no" : "yes",
+      config.concurrency, config.channels,
       static_cast<long long>(r.calls), static_cast<long long>(r.errors), r.seconds, ok_per_s, p50, p90,
       p99, max);
   if (!r.first_error.empty()) std::fprintf(stderr, "first error: %s\n", r.first_error.c_str());
   if (config.json) {
     std::printf(
-        "{\"mode\":\"%s\",\"addr\":\"%s\",\"concurrency\":%d,\"channels\":%d,\"calls\":%lld,"
+        "{\"mode\":\"%s\",\"addr\":\"%s\",\"tls\":%s,\"concurrency\":%d,\"channels\":%d,\"calls\":%lld,"
         "\"errors\":%lld,\"seconds\":%.3f,\"calls_per_s\":%.1f,\"p50_us\":%.1f,\"p90_us\":%.1f,"
         "\"p99_us\":%.1f,\"max_us\":%.1f}\n",
-        config.mode_name.c_str(), config.addr.c_str(), config.concurrency, config.channels,
+        config.mode_name.c_str(), config.addr.c_str(), config.tls_ca_pem.empty() ? "false" : "true",
+        config.concurrency, config.channels,
         static_cast<long long>(r.calls), static_cast<long long>(r.errors), r.seconds, ok_per_s, p50, p90,
         p99, max);
   }
@@ -370,6 +390,22 @@ int Main() {
     const char* env = std::getenv("RECONDB_ADDR");
     c.addr = env != nullptr && *env != '\0' ? env : "127.0.0.1:7470";
   }
+  std::string tls_ca = absl::GetFlag(FLAGS_tls_ca);
+  if (tls_ca.empty()) {
+    const char* env = std::getenv("RECONDB_TLS_CA");
+    if (env != nullptr) tls_ca = env;
+  }
+  if (!tls_ca.empty()) {
+    std::ifstream in(tls_ca, std::ios::binary);
+    std::stringstream pem;
+    pem << in.rdbuf();
+    if (!in || pem.str().empty()) {
+      std::fprintf(stderr, "--tls_ca: cannot read %s\n", tls_ca.c_str());
+      return 2;
+    }
+    c.tls_ca_pem = pem.str();
+  }
+  c.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
   c.mode_name = absl::GetFlag(FLAGS_mode);
   if (c.mode_name == "replicate") {
     ReplicationBenchConfig r;

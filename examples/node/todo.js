@@ -15,6 +15,7 @@
 // stderr and exits with code 1.
 'use strict';
 
+const fs = require('fs');
 const path = require('path');
 const { parseArgs } = require('util');
 const grpc = require('@grpc/grpc-js');
@@ -29,7 +30,12 @@ function usage() {
   --proto-dir  directory holding recondb/v1/*.proto (default ../../proto)
   --table      table name (default todos)
   --days       list the todos due within N days (default 7)
-  --timeout    deadline of each call in seconds (default 10)`;
+  --timeout    deadline of each call in seconds (default 10)
+  --tls-ca     PEM file of the CA of the daemon's certificate: connect with TLS (env RECONDB_TLS_CA)
+  --tls-cert   PEM client certificate, for a daemon that requires one (mTLS; env RECONDB_TLS_CERT)
+  --tls-key    PEM key of --tls-cert (env RECONDB_TLS_KEY)
+  --tls-server-name  name to verify the daemon's certificate against, if not the host of --addr
+  --token      bearer token of the principal to call as (env RECONDB_TOKEN)`;
 }
 
 const OPTIONS = {
@@ -38,6 +44,11 @@ const OPTIONS = {
   table: { type: 'string', default: 'todos' },
   days: { type: 'string', default: '7' },
   timeout: { type: 'string', default: '10' },
+  'tls-ca': { type: 'string', default: process.env.RECONDB_TLS_CA },
+  'tls-cert': { type: 'string', default: process.env.RECONDB_TLS_CERT },
+  'tls-key': { type: 'string', default: process.env.RECONDB_TLS_KEY },
+  'tls-server-name': { type: 'string', default: process.env.RECONDB_TLS_SERVER_NAME },
+  token: { type: 'string', default: process.env.RECONDB_TOKEN },
   help: { type: 'boolean', short: 'h', default: false },
 };
 
@@ -60,7 +71,50 @@ function options() {
     console.error(`--days takes a whole number and --timeout a positive number\n${usage()}`);
     process.exit(2);
   }
-  return { addr: values.addr, protoDir: values['proto-dir'], table: values.table, days, timeout };
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined) ||
+      (values['tls-cert'] !== undefined && values['tls-ca'] === undefined)) {
+    console.error(`--tls-cert and --tls-key go together, and need --tls-ca\n${usage()}`);
+    process.exit(2);
+  }
+  return {
+    addr: values.addr,
+    protoDir: values['proto-dir'],
+    table: values.table,
+    days,
+    timeout,
+    tlsCa: values['tls-ca'],
+    tlsCert: values['tls-cert'],
+    tlsKey: values['tls-key'],
+    tlsServerName: values['tls-server-name'],
+    token: values.token,
+  };
+}
+
+// Plaintext, or TLS (and mTLS) with --tls-ca. A token goes on every call
+// through an interceptor rather than call credentials, which grpc-js only
+// sends over TLS: a daemon on loopback may run --auth=on without TLS.
+function connect(Database, opts) {
+  const read = (file) => (file === undefined ? null : fs.readFileSync(file));
+  const credentials =
+    opts.tlsCa === undefined
+      ? grpc.credentials.createInsecure()
+      : grpc.credentials.createSsl(read(opts.tlsCa), read(opts.tlsKey), read(opts.tlsCert));
+  const channelOptions = {};
+  if (opts.tlsServerName !== undefined) {
+    channelOptions['grpc.ssl_target_name_override'] = opts.tlsServerName;
+  }
+  if (opts.token !== undefined && opts.token !== '') {
+    channelOptions.interceptors = [
+      (options, nextCall) =>
+        new grpc.InterceptingCall(nextCall(options), {
+          start(metadata, listener, next) {
+            metadata.set('authorization', `Bearer ${opts.token}`);
+            next(metadata, listener);
+          },
+        }),
+    ];
+  }
+  return new Database(opts.addr, credentials, channelOptions);
 }
 
 // Loads recondb.v1 from the .proto files. keepCase keeps the field names of
@@ -273,7 +327,7 @@ async function run(todos, days) {
 async function main() {
   const opts = options();
   const Database = loadDatabaseService(opts.protoDir);
-  const client = new Database(opts.addr, grpc.credentials.createInsecure());
+  const client = connect(Database, opts);
   try {
     console.log(`recondb at ${opts.addr}`);
     await run(new Todos(client, opts.table, opts.timeout), opts.days);

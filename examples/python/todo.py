@@ -35,7 +35,23 @@ def parse_args():
     p.add_argument("--table", default="todos", help="table name (default todos)")
     p.add_argument("--days", type=int, default=7, help="list the todos due within DAYS days (default 7)")
     p.add_argument("--timeout", type=float, default=10.0, help="deadline of each call in seconds (default 10)")
-    return p.parse_args()
+    p.add_argument("--tls_ca", default=os.environ.get("RECONDB_TLS_CA"),
+                   help="PEM file of the CA that signed the daemon's certificate: connect with TLS "
+                        "(env RECONDB_TLS_CA; default plaintext)")
+    p.add_argument("--tls_cert", default=os.environ.get("RECONDB_TLS_CERT"),
+                   help="PEM client certificate, for a daemon that requires one (mTLS; env RECONDB_TLS_CERT)")
+    p.add_argument("--tls_key", default=os.environ.get("RECONDB_TLS_KEY"),
+                   help="PEM key of --tls_cert (env RECONDB_TLS_KEY)")
+    p.add_argument("--tls_server_name", default=os.environ.get("RECONDB_TLS_SERVER_NAME"),
+                   help="name to verify the daemon's certificate against, when it is not the host of --addr")
+    p.add_argument("--token", default=os.environ.get("RECONDB_TOKEN"),
+                   help="bearer token of the principal to call as (env RECONDB_TOKEN)")
+    args = p.parse_args()
+    if (args.tls_cert is None) != (args.tls_key is None):
+        p.error("--tls_cert and --tls_key go together")
+    if args.tls_cert is not None and args.tls_ca is None:
+        p.error("--tls_cert needs --tls_ca")
+    return args
 
 
 ARGS = parse_args()
@@ -207,8 +223,60 @@ def run(todos, days):
                                             "  (deleted)" if change.deleted else "")).rstrip())
 
 
+# --- Connecting ----------------------------------------------------------
+
+class _BearerToken(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
+    """Adds `authorization: Bearer TOKEN` to every call. (grpc's
+    access_token_call_credentials would do it too, but only on TLS channels;
+    this also serves a daemon on loopback with --auth=on and no TLS.)"""
+
+    def __init__(self, token):
+        self._metadata = (("authorization", "Bearer " + token),)
+
+    def _with_token(self, details):
+        metadata = tuple(details.metadata or ()) + self._metadata
+        return _CallDetails(details.method, details.timeout, metadata, details.credentials,
+                            getattr(details, "wait_for_ready", None), getattr(details, "compression", None))
+
+    def intercept_unary_unary(self, continuation, details, request):
+        return continuation(self._with_token(details), request)
+
+    def intercept_unary_stream(self, continuation, details, request):
+        return continuation(self._with_token(details), request)
+
+
+class _CallDetails(grpc.ClientCallDetails):
+    def __init__(self, method, timeout, metadata, credentials, wait_for_ready, compression):
+        self.method, self.timeout, self.metadata = method, timeout, metadata
+        self.credentials, self.wait_for_ready, self.compression = credentials, wait_for_ready, compression
+
+
+def read_file(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def open_channel():
+    """A plaintext channel, or TLS (and mTLS) with --tls_ca; with --token every
+    call carries the bearer token."""
+    if ARGS.tls_ca is None:
+        channel = grpc.insecure_channel(ARGS.addr)
+    else:
+        creds = grpc.ssl_channel_credentials(
+            root_certificates=read_file(ARGS.tls_ca),
+            private_key=read_file(ARGS.tls_key) if ARGS.tls_key else None,
+            certificate_chain=read_file(ARGS.tls_cert) if ARGS.tls_cert else None)
+        options = []
+        if ARGS.tls_server_name:
+            options.append(("grpc.ssl_target_name_override", ARGS.tls_server_name))
+        channel = grpc.secure_channel(ARGS.addr, creds, options=options)
+    if ARGS.token:
+        channel = grpc.intercept_channel(channel, _BearerToken(ARGS.token))
+    return channel
+
+
 def main():
-    with grpc.insecure_channel(ARGS.addr) as channel:
+    with open_channel() as channel:
         todos = Todos(channel, ARGS.table, ARGS.timeout)
         try:
             print("recondb at %s" % ARGS.addr)

@@ -11,10 +11,15 @@ Debian base images in place. Steps, each reported PASS or FAIL with its time:
      healthcheck run`, recondbd as PID 1 running as uid 7470, the database on the
      volume, server reflection listed from the host through the published port,
      a record surviving a graceful stop (exit 0) and a restart;
-  3. the compose mesh (node1..3, free loopback ports): every node healthy and
-     reachable from the host, a record written on node1 read on node2 and node3
-     (bounded polling, 60 s), and seen by `recondb changes --follow` on node1
-     and node2 (the README's demonstration). Needs replication: if `recondbd
+  3. the compose mesh (node1..3, free loopback ports), secured as it ships:
+     certificates made by scripts/make-certs.sh, mTLS between the nodes and for
+     clients, --auth=on with the nodes' principals (docker/mesh-principals.json)
+     and the first admin's token from each node's bootstrap file. Every node
+     healthy and reachable from the host over mTLS; a plaintext client and a TLS
+     client without a certificate refused; a call with a node's certificate but
+     no token PERMISSION_DENIED; a record written on node1 read on node2 and
+     node3 (bounded polling, 60 s), and seen by `recondb changes --follow` on
+     node1 and node2 (the README's demonstration). Needs replication: if `recondbd
      --help` lists no --peer flag this step FAILS saying "replication not
      available" (after checking the write and node1's own followed feed);
   4. cleanup, also on failure or SIGTERM: containers, the mesh (down -v: its
@@ -116,10 +121,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def list_services(address, timeout_s=10):
-    """Service names from server reflection at address (host:port), from this host."""
+def list_services(address, timeout_s=10, credentials=None):
+    """Service names from server reflection at address (host:port), from this
+    host; over TLS with `credentials` (grpc.ssl_channel_credentials)."""
     try:
-        with grpc.insecure_channel(address) as channel:
+        with (grpc.secure_channel(address, credentials) if credentials
+              else grpc.insecure_channel(address)) as channel:
             grpc.channel_ready_future(channel).result(timeout=timeout_s)
             stub = reflection_pb2_grpc.ServerReflectionStub(channel)
             request = reflection_pb2.ServerReflectionRequest(list_services="")
@@ -140,9 +147,10 @@ class StepFailure(Exception):
 class ChangeFollower:
     """`recondb changes --follow` inside a container; its lines collected by a thread."""
 
-    def __init__(self, container):
+    def __init__(self, container, token):
         self.container = container
-        cmd = ["podman", "exec", container, "recondb", "changes", "--follow"]
+        cmd = ["podman", "exec", "-e", "RECONDB_TOKEN=" + token, container, "recondb", "changes",
+               "--follow"]
         log("+ " + " ".join(cmd) + " &")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True)
@@ -201,6 +209,9 @@ class ContainerTest:
         self.single_started = False
         self.compose_env = None
         self.followers = []     # ChangeFollower, stopped at cleanup
+        self.tokens = {}        # container id -> its first admin's token (the mesh)
+        self.certs = os.path.join(self.tmp.name, "certs")
+        self.host_credentials = None  # the host's mTLS client credentials (the mesh)
 
     # --- steps ------------------------------------------------------------
 
@@ -262,7 +273,10 @@ class ContainerTest:
             test, info.get("Size", 0) / 1e6)
 
     def cli(self, container, *args, check=True, timeout=30):
-        return run(["podman", "exec", container, "recondb"] + list(args), check=check,
+        """`recondb ARGS` in the container, as its first admin when the mesh is
+        secured (the node's bootstrap token)."""
+        env = ["-e", "RECONDB_TOKEN=" + self.tokens[container]] if container in self.tokens else []
+        return run(["podman", "exec"] + env + [container, "recondb"] + list(args), check=check,
                    timeout=timeout)
 
     def wait_healthy(self, container):
@@ -278,8 +292,9 @@ class ContainerTest:
                               % (container, out))
         return out[0]
 
-    def check_reflection(self, address):
-        names = poll("reflection at %s" % address, 30, lambda: list_services(address))
+    def check_reflection(self, address, credentials=None):
+        names = poll("reflection at %s" % address, 30,
+                     lambda: list_services(address, credentials=credentials))
         missing = EXPECTED_SERVICES - names
         if missing:
             raise StepFailure("reflection at %s lacks %s (lists %s)"
@@ -348,9 +363,26 @@ class ContainerTest:
             raise StepFailure("compose has no container for %s" % service)
         return cid
 
+    def make_certs(self):
+        """The mesh's CA, node1..3's certificates and one for this host's
+        client; the nodes' keys readable by the image's user."""
+        run([os.path.join(self.repo, "scripts", "make-certs.sh"), self.certs, "node1", "node2",
+             "node3", "host"])
+        for n in (1, 2, 3):
+            os.chown(os.path.join(self.certs, "node%d.key" % n), int(RECONDB_UID), int(RECONDB_UID))
+
+        def read(name):
+            with open(os.path.join(self.certs, name), "rb") as f:
+                return f.read()
+        self.host_credentials = grpc.ssl_channel_credentials(
+            root_certificates=read("ca.pem"), private_key=read("host.key"),
+            certificate_chain=read("host.pem"))
+
     def mesh_up(self):
+        self.make_certs()
         env = dict(os.environ)
         env["RECONDB_IMAGE"] = self.image
+        env["RECONDB_CERTS_DIR"] = self.certs
         ports = {}
         for n in (1, 2, 3):
             ports[n] = free_port()
@@ -367,9 +399,33 @@ class ContainerTest:
             if address != "127.0.0.1:%d" % ports[n]:
                 raise StepFailure("node%d is published on %s, expected 127.0.0.1:%d"
                                   % (n, address, ports[n]))
-            self.check_reflection(address)
+            self.check_reflection(address, self.host_credentials)
+            self.tokens[cid] = run(["podman", "exec", cid, "cat", "/var/lib/recondb/admin.token"],
+                                   quiet=True).stdout.strip()
             reached.append("node%d at %s" % (n, address))
-        return "healthy and reachable from the host: " + ", ".join(reached)
+        return "healthy and reachable from the host over mTLS: " + ", ".join(reached)
+
+    def mesh_refuses_strangers(self):
+        """Closed to a caller without credentials, whichever way it comes."""
+        node1 = self.node("node1")
+        address = self.published_address(node1)
+        for what, credentials in (
+                ("plaintext", None),
+                ("TLS without a client certificate",
+                 grpc.ssl_channel_credentials(root_certificates=open(
+                     os.path.join(self.certs, "ca.pem"), "rb").read()))):
+            try:
+                names = list_services(address, timeout_s=5, credentials=credentials)
+            except StepFailure:
+                continue
+            raise StepFailure("node1 answered a %s client: %s" % (what, sorted(names)))
+        # With the node's own certificate (principal node1: pull and push only) and no token.
+        p = run(["podman", "exec", node1, "recondb", "tables", "list"], check=False)
+        if p.returncode == 0 or "PERMISSION_DENIED" not in p.stdout + p.stderr:
+            raise StepFailure("`recondb tables list` as principal node1 without a token: exit %d, %r"
+                              % (p.returncode, (p.stdout + p.stderr)[-300:]))
+        return ("plaintext and certificate-less TLS clients refused; node1's certificate alone "
+                "may not list tables (PERMISSION_DENIED)")
 
     def replication_available(self):
         p = run(["podman", "run", "--rm", "--entrypoint", "/usr/local/bin/recondbd", self.image,
@@ -384,7 +440,8 @@ class ContainerTest:
             for peer in peers:
                 run(["podman", "exec", cid, "getent", "hosts", peer])
         # The README's demonstration: `recondb changes --follow` while writing on node1.
-        followers = {"node1": ChangeFollower(node1), "node2": ChangeFollower(node2)}
+        followers = {"node1": ChangeFollower(node1, self.tokens[node1]),
+                     "node2": ChangeFollower(node2, self.tokens[node2])}
         self.followers.extend(followers.values())
         self.cli(node1, "tables", "create", "todos", *TODOS_COLUMNS)
         record_id = "ctest-%s" % self.run_id
@@ -462,7 +519,8 @@ class ContainerTest:
                 self.step("inspect the image", self.inspect_image)
                 self.step("one container", self.single_container)
                 if self.step("mesh up (docker/compose.yaml)", self.mesh_up):
-                    self.step("mesh: write on node1, read on node2 and node3",
+                    self.step("mesh: strangers refused", self.mesh_refuses_strangers)
+                    self.step("mesh: write on node1, read on node2 and node3 (mTLS)",
                               self.mesh_replication)
         finally:
             self.cleanup()

@@ -3,6 +3,7 @@
     daemon = RecondbdProcess("/path/to/recondbd")   # 127.0.0.1:0, own data dir
     ... grpc.insecure_channel(daemon.address) ...
     RecondbdProcess(binary, unix_socket=True)        # unix:<its temp dir>/recondb.sock
+    RecondbdProcess(binary, extra_args=["--auth=on", ...])  # more flags
     daemon.cleanup()                                 # SIGTERM by PID, temp dir removed
 
 Shared by tests/python and examples/run_example_test.py; the C++ tests use
@@ -22,7 +23,7 @@ class RecondbdProcess:
     """A recondbd child process on 127.0.0.1:0 (or on a Unix socket in its
     temporary directory) with its own data directory."""
 
-    def __init__(self, binary, unix_socket=False):
+    def __init__(self, binary, unix_socket=False, extra_args=()):
         self._tmp = tempfile.TemporaryDirectory(prefix="recondb-py-")
         self.data_dir = os.path.join(self._tmp.name, "data")
         os.mkdir(self.data_dir)
@@ -31,7 +32,8 @@ class RecondbdProcess:
             else "127.0.0.1:0"
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [binary, "--listen=" + listen, "--data_dir=" + self.data_dir, "--storage=sqlite"],
+            [binary, "--listen=" + listen, "--data_dir=" + self.data_dir, "--storage=sqlite"]
+            + list(extra_args),
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True)
         self.address = self._wait_listening(20.0)

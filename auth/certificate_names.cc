@@ -1,10 +1,10 @@
-#include "daemon/peer_certificate.h"
+#include "auth/certificate_names.h"
 
 #include <algorithm>
 
 #include "grpc/grpc_security_constants.h"
 
-namespace recondb::daemon {
+namespace recondb::auth {
 
 std::vector<std::string> PeerCertificateNames(const grpc::AuthContext& context) {
   std::vector<std::string> names;
@@ -22,4 +22,4 @@ std::vector<std::string> PeerCertificateNames(const grpc::AuthContext& context) 
   return names;
 }
 
-}  // namespace recondb::daemon
+}  // namespace recondb::auth
