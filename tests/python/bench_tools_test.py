@@ -4,6 +4,7 @@ to print). recondb_bench writes records with --description_bytes against a
 real recondbd and refuses values out of range; recondb_engine_bench runs its
 quick variants without an error; tools/run_benchmarks.sh and
 tools/run_replication_benchmark.sh run their sets, over TCP and Unix sockets,
+(tools/run_tls_benchmark.sh over plaintext and TLS)
 and leave no process and no temporary directory behind.
 
     PYTHONPATH=build/python python3 tests/python/bench_tools_test.py \
@@ -104,6 +105,15 @@ class BenchmarkScriptsTest(unittest.TestCase):
                          [("echo", 16, False), ("get", 16, False), ("echo", 1, False),
                           ("put", 1, False), ("echo", 1, True), ("put", 1, True),
                           ("put", 16, False), ("mixed", 16, False)])
+        for r in runs:
+            self.assertEqual(r["errors"], 0, r)
+            self.assertGreater(r["calls"], 0, r)
+
+    def test_tls_benchmark_alternates_plaintext_and_tls(self):
+        runs = self.run_script("run_tls_benchmark.sh", "1", "1")
+        self.assertEqual([(r["mode"], r["concurrency"], r["tls"]) for r in runs],
+                         [("get", 16, False), ("put", 1, False), ("put", 16, False),
+                          ("get", 16, True), ("put", 1, True), ("put", 16, True)])
         for r in runs:
             self.assertEqual(r["errors"], 0, r)
             self.assertGreater(r["calls"], 0, r)
