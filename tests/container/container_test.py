@@ -17,7 +17,7 @@ Debian base images in place. Steps, each reported PASS or FAIL with its time:
      and the first admin's token from each node's bootstrap file. Every node
      healthy and reachable from the host over mTLS; a plaintext client and a TLS
      client without a certificate refused; a call with a node's certificate but
-     no token PERMISSION_DENIED; a record written on node1 read on node2 and
+     no token PERMISSION_DENIED for `recondb status`; a record written on node1 read on node2 and
      node3 (bounded polling, 60 s), and seen by `recondb changes --follow` on
      node1 and node2 (the README's demonstration). Needs replication: if `recondbd
      --help` lists no --peer flag this step FAILS saying "replication not
@@ -420,12 +420,12 @@ class ContainerTest:
                 continue
             raise StepFailure("node1 answered a %s client: %s" % (what, sorted(names)))
         # With the node's own certificate (principal node1: pull and push only) and no token.
-        p = run(["podman", "exec", node1, "recondb", "tables", "list"], check=False)
+        p = run(["podman", "exec", node1, "recondb", "status"], check=False)
         if p.returncode == 0 or "PERMISSION_DENIED" not in p.stdout + p.stderr:
-            raise StepFailure("`recondb tables list` as principal node1 without a token: exit %d, %r"
+            raise StepFailure("`recondb status` as principal node1 without a token: exit %d, %r"
                               % (p.returncode, (p.stdout + p.stderr)[-300:]))
         return ("plaintext and certificate-less TLS clients refused; node1's certificate alone "
-                "may not list tables (PERMISSION_DENIED)")
+                "may not ask for the node's status (PERMISSION_DENIED: it is no admin)")
 
     def replication_available(self):
         p = run(["podman", "run", "--rm", "--entrypoint", "/usr/local/bin/recondbd", self.image,
