@@ -21,9 +21,11 @@
 #include "gtest/gtest.h"
 #include "recondb/v1/admin.grpc.pb.h"
 #include "recondb/v1/database.grpc.pb.h"
+#include "tests/support/auth_calls.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/values.h"
 
 namespace recondb {
 namespace {
@@ -34,38 +36,12 @@ using ::recondb::testing::TempDir;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr auto kDeadline = std::chrono::seconds(20);
+std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token) { return testing::CallAs(token); }
 
-std::string ReadToken(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::string token;
-  in >> token;
-  return token;
-}
-
-std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token) {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now() + kDeadline);
-  if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
-  return ctx;
-}
-
-v1::Table Notes(const std::string& name) {
-  v1::Table table;
-  table.set_name(name);
-  v1::Column* title = table.add_columns();
-  title->set_name("title");
-  title->set_type(v1::COLUMN_TYPE_STRING);
-  title->set_nullable(true);
-  return table;
-}
+v1::Table Notes(const std::string& name) { return testing::TitleTable(name); }
 
 v1::Record Note(const std::string& table, const std::string& id, const std::string& title) {
-  v1::Record record;
-  record.set_table(table);
-  record.set_id(id);
-  (*record.mutable_attributes())["title"].set_string(title);
-  return record;
+  return testing::TitleRecord(table, id, title);
 }
 
 // A first revision of `table`/`id` with a valid id, for ImportRevisions.
@@ -105,22 +81,7 @@ class AuthDaemon {
   // Creates `name` with `permissions` on `pattern` and returns its token.
   std::string MakePrincipal(const std::string& name, std::vector<v1::Permission> permissions,
                             const std::string& pattern = "todos") {
-    v1::CreatePrincipalRequest create;
-    create.set_name(name);
-    v1::PrincipalInfo info;
-    EXPECT_TRUE(admin->CreatePrincipal(Ctx(admin_token).get(), create, &info).ok());
-    if (!permissions.empty()) {
-      v1::GrantRequest grant;
-      grant.set_principal(name);
-      grant.set_table_pattern(pattern);
-      for (v1::Permission p : permissions) grant.add_permissions(p);
-      EXPECT_TRUE(admin->Grant(Ctx(admin_token).get(), grant, &info).ok());
-    }
-    v1::IssueTokenRequest issue;
-    issue.set_principal(name);
-    v1::IssueTokenResponse token;
-    EXPECT_TRUE(admin->IssueToken(Ctx(admin_token).get(), issue, &token).ok());
-    return token.token();
+    return testing::MakePrincipal(*admin, admin_token, name, permissions, pattern);
   }
 
   std::unique_ptr<DaemonProcess> process;
@@ -138,7 +99,7 @@ class AuthMatrixTest : public ::testing::Test {
     data_ = new TempDir;
     d_ = AuthDaemon::Start(data_->path()).release();
     ASSERT_NE(d_, nullptr);
-    d_->admin_token = ReadToken(data_->path() / "admin.token");
+    d_->admin_token = testing::ReadTokenFile(data_->path() / "admin.token");
     ASSERT_TRUE(auth::ParseTokenId(d_->admin_token).ok());
     v1::CreateTableRequest create;
     v1::Table table;
@@ -458,10 +419,8 @@ TEST_F(AuthMatrixTest, GetChangesOfAllTablesHoldsOnlyReadableOnes) {
 TEST_F(AuthMatrixTest, FollowDoesNotLeakATableCreatedLater) {
   v1::GetChangesRequest request;
   request.set_follow(true);
-  grpc::ClientContext ctx;
-  ctx.AddMetadata("authorization", "Bearer " + tokens_->at("reader"));
-  ctx.set_deadline(std::chrono::system_clock::now() + kDeadline);
-  auto reader = d_->db->GetChanges(&ctx, request);
+  std::unique_ptr<grpc::ClientContext> ctx = Ctx(tokens_->at("reader"));
+  auto reader = d_->db->GetChanges(ctx.get(), request);
   // Written after the stream opened: a new table and a record in it, then a
   // todos record the reader may see.
   v1::CreateTableRequest create;
@@ -482,7 +441,7 @@ TEST_F(AuthMatrixTest, FollowDoesNotLeakATableCreatedLater) {
     saw_marker = change.table() == "todos" && change.id() == "after_secret";
   }
   EXPECT_TRUE(saw_marker);
-  ctx.TryCancel();
+  ctx->TryCancel();
   reader->Finish();
 }
 
@@ -691,7 +650,7 @@ TEST(AuthBootstrapTest, AFreshTokenFileIsWrittenAndPrincipalsSurviveARestart) {
     const auto token_file = data.path() / "admin.token";
     EXPECT_EQ(std::filesystem::status(token_file).permissions() & std::filesystem::perms::all,
               std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-    d->admin_token = admin_token = ReadToken(token_file);
+    d->admin_token = admin_token = testing::ReadTokenFile(token_file);
     EXPECT_THAT(d->process->log(), HasSubstr(token_file.string()));
     EXPECT_THAT(d->process->log(), Not(HasSubstr(admin_token)));
     user = d->MakePrincipal("alice", {v1::PERMISSION_READ}, "*");

@@ -23,10 +23,12 @@
 #include "gtest/gtest.h"
 #include "recondb/v1/database.grpc.pb.h"
 #include "recondb/v1/replication.grpc.pb.h"
+#include "tests/support/auth_calls.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/db_client.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/values.h"
 
 namespace recondb::testing {
 namespace {
@@ -195,29 +197,12 @@ SessionResult SyncAs(engine::Engine& node, const std::shared_ptr<grpc::Channel>&
   return result;
 }
 
-std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token) {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  SetDeadline(ctx.get());
-  ctx->AddMetadata("authorization", "Bearer " + token);
-  return ctx;
-}
+std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token) { return testing::CallAs(token); }
 
-v1::Table Notes(const std::string& name) {
-  v1::Table table;
-  table.set_name(name);
-  v1::Column* title = table.add_columns();
-  title->set_name("title");
-  title->set_type(v1::COLUMN_TYPE_STRING);
-  title->set_nullable(true);
-  return table;
-}
+v1::Table Notes(const std::string& name) { return testing::TitleTable(name); }
 
 v1::Record Note(const std::string& table, const std::string& id) {
-  v1::Record record;
-  record.set_table(table);
-  record.set_id(id);
-  (*record.mutable_attributes())["title"].set_string("x");
-  return record;
+  return testing::TitleRecord(table, id, "x");
 }
 
 // How many records `engine` has in `table`; -1 without the table.
@@ -240,8 +225,7 @@ class GrantsTest : public ::testing::Test {
     auto daemon = DaemonProcess::Start(options);
     ASSERT_THAT(daemon, IsOk());
     daemon_ = *std::move(daemon);
-    std::ifstream in(dir_.path() / "admin.token");
-    in >> admin_token_;
+    admin_token_ = testing::ReadTokenFile(dir_.path() / "admin.token");
     ASSERT_THAT(auth::ParseTokenId(admin_token_), IsOk());
     db_ = daemon_->NewDatabaseStub();
     admin_ = v1::Admin::NewStub(daemon_->NewChannel());
@@ -262,22 +246,7 @@ class GrantsTest : public ::testing::Test {
   // Creates `name` with `permissions` on `pattern` and returns its token.
   std::string MakePrincipal(const std::string& name, std::vector<v1::Permission> permissions,
                             const std::string& pattern = "todos") {
-    v1::CreatePrincipalRequest create;
-    create.set_name(name);
-    v1::PrincipalInfo info;
-    EXPECT_TRUE(admin_->CreatePrincipal(Ctx(admin_token_).get(), create, &info).ok());
-    if (!permissions.empty()) {
-      v1::GrantRequest grant;
-      grant.set_principal(name);
-      grant.set_table_pattern(pattern);
-      for (v1::Permission p : permissions) grant.add_permissions(p);
-      EXPECT_TRUE(admin_->Grant(Ctx(admin_token_).get(), grant, &info).ok());
-    }
-    v1::IssueTokenRequest issue;
-    issue.set_principal(name);
-    v1::IssueTokenResponse token;
-    EXPECT_TRUE(admin_->IssueToken(Ctx(admin_token_).get(), issue, &token).ok());
-    return token.token();
+    return testing::MakePrincipal(*admin_, admin_token_, name, permissions, pattern);
   }
 
   // The daemon's records of `table`, as the admin sees them.

@@ -61,4 +61,22 @@ absl::Time ToTime(const v1::Value& v) {
   return absl::FromUnixSeconds(v.timestamp().seconds()) + absl::Nanoseconds(v.timestamp().nanos());
 }
 
+v1::Table TitleTable(std::string_view name) {
+  v1::Table table;
+  table.set_name(std::string(name));
+  v1::Column* title = table.add_columns();
+  title->set_name("title");
+  title->set_type(v1::COLUMN_TYPE_STRING);
+  title->set_nullable(true);
+  return table;
+}
+
+v1::Record TitleRecord(std::string_view table, std::string_view id, std::string_view title) {
+  v1::Record record;
+  record.set_table(std::string(table));
+  record.set_id(std::string(id));
+  (*record.mutable_attributes())["title"] = StringValue(title);
+  return record;
+}
+
 }  // namespace recondb::testing

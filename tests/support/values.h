@@ -27,6 +27,11 @@ v1::Value TimestampValue(absl::Time t);
 // The time of a timestamp Value (absl::InfinitePast() if not a timestamp).
 absl::Time ToTime(const v1::Value& v);
 
+// A table `name` with one column, `title` (a nullable string), and a record
+// of it: the smallest shape tests of grants and replication need.
+v1::Table TitleTable(std::string_view name);
+v1::Record TitleRecord(std::string_view table, std::string_view id, std::string_view title);
+
 }  // namespace recondb::testing
 
 #endif  // RECONDB_TESTS_SUPPORT_VALUES_H_
