@@ -6,6 +6,7 @@
 #include "absl/synchronization/notification.h"
 #include "auth/certificate_names.h"
 #include "daemon/status_conversion.h"
+#include "grpc/grpc_security_constants.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
@@ -77,9 +78,17 @@ void ClientReplicationStream::Cancel() {
 
 absl::StatusOr<reconciler::PeerAccess> ClientReplicationStream::Access() {
   if (!access_) return reconciler::PeerAccess();
-  // Connected (the peer's Hello arrived): the context knows the verified
-  // server certificate, if any.
+  // Called before the first Write: the synchronous call has sent its
+  // initial metadata, so it is on a connected transport and the context
+  // knows the verified server certificate, if any.
   const std::shared_ptr<const grpc::AuthContext> auth = context_.auth_context();
+  // A call that never reached a transport (the peer is down, the handshake
+  // failed) has no security context at all: that is an unreachable peer,
+  // not one whose certificate maps to no principal.
+  if (auth == nullptr ||
+      auth->FindPropertyValues(GRPC_TRANSPORT_SECURITY_TYPE_PROPERTY_NAME).empty()) {
+    return absl::UnavailableError("the stream broke before the handshake (no connection)");
+  }
   return access_(auth.get());
 }
 

@@ -57,8 +57,9 @@ class DialedStream : public MessageStream {
   // session's Run returned.
   virtual absl::Status Finish(const absl::Status& session_status) = 0;
   // What the dialed peer may do on this link (reconciler/peer_access.h),
-  // called once its Hello has arrived (so the connection is up and its
-  // verified certificate known). An error ends the session with it.
+  // called once, before the session writes its Hello (the stream is open,
+  // so the connection is up and the peer's verified certificate known). An
+  // error ends the session with it, before anything was sent.
   // Default: everything.
   virtual absl::StatusOr<PeerAccess> Access() { return PeerAccess(); }
 };

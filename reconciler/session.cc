@@ -155,7 +155,9 @@ class Session::Impl {
   absl::Status SendPage();
   absl::Status CheckTable(std::string_view table) const;
   // Grants (docs/replication-protocol.md, "Version 3: grants").
-  // Resolves access_ and lets it claim the peer's node id.
+  // Sets access_ (from options_.resolve_access, once).
+  absl::Status ResolveAccess();
+  // ResolveAccess(), then lets access_ claim the peer's node id.
   absl::Status CheckAccess();
   // The outgoing filter, what it withholds and what this node refuses,
   // from the link filter, the peer's own list and access_.
@@ -202,6 +204,7 @@ class Session::Impl {
   // for by name: withheld_named_; others: withheld_unnamed_), and the tables
   // this node refuses from it.
   PeerAccess access_;
+  bool access_resolved_ = false;
   std::vector<std::string> out_filter_;
   std::vector<std::string> withheld_named_;
   bool withheld_unnamed_ = false;
@@ -319,12 +322,19 @@ constexpr int kMaxGrantTables = 10000;
 
 }  // namespace
 
-absl::Status Session::Impl::CheckAccess() {
+absl::Status Session::Impl::ResolveAccess() {
+  if (access_resolved_) return absl::OkStatus();
   if (options_.resolve_access) {
     ASSIGN_OR_RETURN(access_, options_.resolve_access());
   } else {
     access_ = options_.access;
   }
+  access_resolved_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status Session::Impl::CheckAccess() {
+  RETURN_IF_ERROR(ResolveAccess());
   // Before anything is exchanged: a caller that presents another
   // principal's node id must not move the checkpoints kept for that node.
   if (absl::Status s = access_.ClaimNodeId(peer_.node_id); !s.ok()) {
@@ -532,6 +542,11 @@ absl::Status Session::Impl::Handshake() {
   };
   const v1::SessionMode wanted_mode =
       options_.mode == v1::SESSION_MODE_UNSPECIFIED ? v1::SESSION_MODE_LIVE : options_.mode;
+  // A dialer knows whom it reached (the verified server certificate) once
+  // the call is connected, before it writes anything: a peer that may do
+  // nothing here is not even sent the Hello (node id, incarnation, feed end,
+  // table filter).
+  if (options_.dialer) RETURN_IF_ERROR(ResolveAccess());
   if (options_.dialer && !stream_->Write(make_hello(wanted_mode))) {
     return absl::UnavailableError("the stream broke before the handshake");
   }

@@ -124,9 +124,11 @@ struct SessionOptions {
   // node, and whether it may use the node id of its Hello. Default:
   // everything (authentication off).
   PeerAccess access;
-  // If set, called once the peer's Hello has been read (a dialed transport
-  // knows the peer's verified certificate only once connected); its value
-  // replaces `access`, and an error ends the session with it. May be empty.
+  // If set, called once for the access that replaces `access`: a dialer
+  // calls it before it writes its Hello (a dialed transport knows the peer's
+  // verified certificate once connected, so a peer that may do nothing is
+  // sent nothing), an accepting side once the peer's Hello has been read.
+  // An error ends the session with it. May be empty.
   std::function<absl::StatusOr<PeerAccess>()> resolve_access;
   // Called after the handshake with the peer's identity, once on_progress
   // has been given the handshake's progress (the peer's feed end, our
