@@ -32,11 +32,13 @@
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "recondb/v1/admin.grpc.pb.h"
+#include "tests/support/auth_calls.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/db_client.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_certificates.h"
+#include "tests/support/values.h"
 
 namespace recondb::testing {
 namespace {
@@ -87,16 +89,7 @@ std::string AuthFileJson(const std::vector<FilePrincipal>& principals) {
   return absl::StrCat("{\"principals\": [\n", absl::StrJoin(entries, ",\n"), "\n]}\n");
 }
 
-// A table of one nullable string column.
-v1::Table Notes(const std::string& name) {
-  v1::Table table;
-  table.set_name(name);
-  v1::Column* title = table.add_columns();
-  title->set_name("title");
-  title->set_type(v1::COLUMN_TYPE_STRING);
-  title->set_nullable(true);
-  return table;
-}
+v1::Table Notes(const std::string& name) { return TitleTable(name); }
 
 // Polls `done` every 100 ms until it is true or `timeout` passed.
 bool Eventually(const std::function<bool()>& done, absl::Duration timeout = kArrival) {
@@ -200,35 +193,10 @@ class SecuredNode {
   // a token issued for it.
   absl::StatusOr<std::string> MakeClientPrincipal(const std::string& principal,
                                                   const std::vector<v1::Permission>& permissions) {
-    auto admin = Admin();
-    {
-      grpc::ClientContext ctx;
-      SetDeadline(&ctx);
-      v1::CreatePrincipalRequest request;
-      request.set_name(principal);
-      v1::PrincipalInfo info;
-      grpc::Status s = admin->CreatePrincipal(&ctx, request, &info);
-      if (!s.ok()) return ToAbslStatus(s);
-    }
-    {
-      grpc::ClientContext ctx;
-      SetDeadline(&ctx);
-      v1::GrantRequest request;
-      request.set_principal(principal);
-      request.set_table_pattern("*");
-      for (v1::Permission p : permissions) request.add_permissions(p);
-      v1::PrincipalInfo info;
-      grpc::Status s = admin->Grant(&ctx, request, &info);
-      if (!s.ok()) return ToAbslStatus(s);
-    }
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx);
-    v1::IssueTokenRequest request;
-    request.set_principal(principal);
-    v1::IssueTokenResponse response;
-    grpc::Status s = admin->IssueToken(&ctx, request, &response);
-    if (!s.ok()) return ToAbslStatus(s);
-    return response.token();
+    // The admin's token is in the stub's channel credentials.
+    const std::string token = MakePrincipal(*Admin(), "", principal, permissions, "*");
+    if (token.empty()) return absl::InternalError("cannot make principal " + principal);
+    return token;
   }
 
   // The record's presence as the admin sees it.
