@@ -25,6 +25,7 @@ build_packages=(
   libgrpc++-dev libgrpc-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev grpc-proto
   libabsl-dev libspdlog-dev libfmt-dev libsqlite3-dev sqlite3 libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev python3
+  openssl  # scripts/make-certs.sh: certificates for a deployment and for the TLS tests
 )
 # The Python client: the tests use it, and so does the README's Python example
 # (CMake's configure step needs gtest, benchmark and python3, not these).
