@@ -7,11 +7,14 @@
 // exactly the state before the write (tables, records, history with audit,
 // conflicts, the change feed, LastSeq, listeners, checkpoints); then heals
 // the storage, retries the write and checks that it gives the same result
-// and the same state as the write that never failed.
+// and the same state as the write that never failed. Over the memory and the
+// SQLite backend (whose rollback of an abandoned transaction this also
+// exercises through the engine).
 #include <algorithm>
 #include <functional>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -25,8 +28,10 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/memory_storage.h"
+#include "storage/sqlite_storage.h"
 #include "storage/testing/faulty_storage.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/values.h"
 
 namespace recondb::engine {
@@ -44,14 +49,17 @@ constexpr char kOtherNode[] = "0192f3a4-5b6c-7d8e-9f01-23456789abcd";
 // records a and b (one revision each); c in conflict (a local update c2
 // and a foreign sibling c2' of c1); d deleted.
 struct World {
-  std::unique_ptr<storage::Storage> base = storage::NewMemoryStorage();
-  FaultyStorage faulty{base.get()};
+  ::recondb::testing::TempDir dir;
+  std::unique_ptr<storage::Storage> base;
+  FaultyStorage faulty;
   FakeClock clock{kNow};
   std::unique_ptr<Engine> engine;
   std::vector<int64_t> notified;  // What the change listener was told.
   std::string a1, b1, c1, c_local, c_theirs;
 
-  World() {
+  // Over `backend`: "memory" or "sqlite" (a new file, synchronous=NORMAL:
+  // durability is not what is tested).
+  explicit World(const std::string& backend) : base(OpenBase(backend, dir)), faulty(base.get()) {
     EngineOptions options;
     options.storage = &faulty;
     options.clock = &clock;
@@ -74,6 +82,15 @@ struct World {
     del.set_revision(d1);
     EXPECT_THAT(engine->DeleteRecord(del), IsOk());
     clock.Advance(1000000);
+  }
+
+  static std::unique_ptr<storage::Storage> OpenBase(const std::string& backend,
+                                                    const ::recondb::testing::TempDir& dir) {
+    if (backend == "memory") return storage::NewMemoryStorage();
+    auto opened = storage::OpenSqliteStorage(
+        {.path = dir.File("db.sqlite3"), .durability = storage::Durability::kNormal});
+    EXPECT_THAT(opened, IsOk());
+    return opened.ok() ? *std::move(opened) : storage::NewMemoryStorage();
   }
 
   std::string Put(const std::string& id, const std::string& title, const std::string& parent) {
@@ -297,13 +314,15 @@ std::vector<WriteCase> Writes() {
   };
 }
 
-class StorageFaultsTest : public ::testing::TestWithParam<WriteCase> {};
+class StorageFaultsTest
+    : public ::testing::TestWithParam<std::tuple<WriteCase, std::string>> {};
 
 TEST_P(StorageFaultsTest, EveryFailedCallLeavesNothingAndRetrySucceeds) {
-  const Write& write = GetParam().write;
+  const auto& [write_case, backend] = GetParam();
+  const Write& write = write_case.write;
   // The write that never fails: its result, its state and how many storage
   // calls it makes.
-  World reference;
+  World reference(backend);
   reference.faulty.ResetCounts();
   const absl::StatusOr<std::string> expected = write(reference);
   ASSERT_THAT(expected, IsOk());
@@ -313,8 +332,9 @@ TEST_P(StorageFaultsTest, EveryFailedCallLeavesNothingAndRetrySucceeds) {
   RecordProperty("storage_calls", static_cast<int>(calls));
 
   for (int64_t n = 1; n <= calls; ++n) {
-    SCOPED_TRACE(absl::StrCat(GetParam().name, ": failing storage call ", n, " of ", calls));
-    World w;
+    SCOPED_TRACE(absl::StrCat(write_case.name, " over ", backend, ": failing storage call ", n,
+                              " of ", calls));
+    World w(backend);
     const std::string before = w.Dump();
     w.faulty.ResetCounts();
     w.faulty.FailAfter(StorageOp::kAny, n - 1);
@@ -331,10 +351,12 @@ TEST_P(StorageFaultsTest, EveryFailedCallLeavesNothingAndRetrySucceeds) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Writes, StorageFaultsTest, ::testing::ValuesIn(Writes()),
-                         [](const ::testing::TestParamInfo<WriteCase>& info) {
-                           return info.param.name;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Writes, StorageFaultsTest,
+    ::testing::Combine(::testing::ValuesIn(Writes()), ::testing::Values("memory", "sqlite")),
+    [](const ::testing::TestParamInfo<std::tuple<WriteCase, std::string>>& info) {
+      return std::get<0>(info.param).name + "_" + std::get<1>(info.param);
+    });
 
 }  // namespace
 }  // namespace recondb::engine
