@@ -112,8 +112,8 @@ struct World {
     f.rev.parent = parent;
     f.rev.generation = parent_generation + 1;
     f.rev.attributes["title"] = StringValue(title);
-    f.rev.revision = ComputeRevision(
-        f.rev.generation, {"todos", f.rev.id, f.rev.parent, false, &f.rev.attributes});
+    f.rev.revision = ComputeRevision(f.rev.generation,
+                                     {"todos", f.rev.id, f.rev.parent, false, &f.rev.attributes});
     f.rev.audit = {"bob", kOtherNode, kNow - 5000000};
     return f;
   }
@@ -129,15 +129,16 @@ struct World {
     for (const v1::Table& t : tables.ok() ? *tables : std::vector<v1::Table>{}) {
       out.push_back(absl::StrCat("table ", t.ShortDebugString()));
       auto cached = engine->GetTable(t.name());
-      out.push_back(absl::StrCat("engine table ",
-                                 cached.ok() ? cached->ShortDebugString() : cached.status().ToString()));
+      out.push_back(absl::StrCat(
+          "engine table ", cached.ok() ? cached->ShortDebugString() : cached.status().ToString()));
     }
     // The engine caches definitions: a table the store does not have must
     // not be found either.
     for (const char* name : {"notes", "remote"}) {
       auto table = engine->GetTable(name);
-      out.push_back(absl::StrCat("engine table ", name, " ",
-                                 table.ok() ? table->ShortDebugString() : table.status().ToString()));
+      out.push_back(
+          absl::StrCat("engine table ", name, " ",
+                       table.ok() ? table->ShortDebugString() : table.status().ToString()));
     }
     auto changes = engine->GetChanges(0, {}, 100000);
     EXPECT_THAT(changes, IsOk());
@@ -166,16 +167,18 @@ struct World {
     get.set_id(id);
     get.set_include_conflicts(true);
     auto record = engine->GetRecord(get);
-    out.push_back(absl::StrCat("record ", table, "/", id, " ",
-                               record.ok() ? record->ShortDebugString() : record.status().ToString()));
+    out.push_back(
+        absl::StrCat("record ", table, "/", id, " ",
+                     record.ok() ? record->ShortDebugString() : record.status().ToString()));
     v1::GetRecordHistoryRequest history_request;
     history_request.set_table(table);
     history_request.set_id(id);
     auto history = engine->GetRecordHistory(history_request);
     EXPECT_THAT(history, IsOk());
     std::vector<std::string> entries;
-    for (const v1::HistoryEntry& e : history.ok() ? history->entries()
-                                                   : google::protobuf::RepeatedPtrField<v1::HistoryEntry>()) {
+    for (const v1::HistoryEntry& e : history.ok()
+                                         ? history->entries()
+                                         : google::protobuf::RepeatedPtrField<v1::HistoryEntry>()) {
       entries.push_back(e.ShortDebugString());
     }
     std::sort(entries.begin(), entries.end());
@@ -220,8 +223,11 @@ struct WriteCase {
 std::vector<WriteCase> Writes() {
   return {
       {"CreateTable",
-       [](World& w) { return Text(w, w.engine->CreateTable(::recondb::testing::TitleTable("notes"))); }},
-      {"AddColumns", [](World& w) { return Text(w, w.engine->AddColumns("todos", {NoteColumn()})); }},
+       [](World& w) {
+         return Text(w, w.engine->CreateTable(::recondb::testing::TitleTable("notes")));
+       }},
+      {"AddColumns",
+       [](World& w) { return Text(w, w.engine->AddColumns("todos", {NoteColumn()})); }},
       {"PutRecordCreate",
        [](World& w) {
          return Text(w, w.engine->PutRecord(::recondb::testing::TitleRecord("todos", "e", "new"),
@@ -316,8 +322,7 @@ std::vector<WriteCase> Writes() {
   };
 }
 
-class StorageFaultsTest
-    : public ::testing::TestWithParam<std::tuple<WriteCase, std::string>> {};
+class StorageFaultsTest : public ::testing::TestWithParam<std::tuple<WriteCase, std::string>> {};
 
 TEST_P(StorageFaultsTest, EveryFailedCallLeavesNothingAndRetrySucceeds) {
   const auto& [write_case, backend] = GetParam();

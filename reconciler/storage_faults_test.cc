@@ -82,10 +82,10 @@ void ExpectHealedSyncConverges(FaultyNode& node, engine::Engine& peer) {
 
 // Every write the receiving side makes (its sink thread is its only writer:
 // the node starts empty, so it has nothing to offer that the peer lacks).
-const StorageOp kGraftOps[] = {StorageOp::kBeginWrite,    StorageOp::kCreateTable,
+const StorageOp kGraftOps[] = {StorageOp::kBeginWrite,     StorageOp::kCreateTable,
                                StorageOp::kInsertRevision, StorageOp::kUpsertViewRow,
-                               StorageOp::kDeleteViewRow, StorageOp::kAppendChange,
-                               StorageOp::kSetMeta,       StorageOp::kCommit};
+                               StorageOp::kDeleteViewRow,  StorageOp::kAppendChange,
+                               StorageOp::kSetMeta,        StorageOp::kCommit};
 
 TEST(ReplicationStorageFaultsTest, EveryFailedGraftCallEndsTheSessionCleanly) {
   // How often a clean sync makes each call.
@@ -123,10 +123,11 @@ TEST(ReplicationStorageFaultsTest, EveryFailedGraftCallEndsTheSessionCleanly) {
 // the batches and parts before it, and the next session finishes the job.
 TEST(ReplicationStorageFaultsTest, FailedGraftInALaterBatchResumesAfterHeal) {
   for (StorageOp op : {StorageOp::kInsertRevision, StorageOp::kCommit, StorageOp::kSetMeta}) {
-    for (FaultPersistence persistence : {FaultPersistence::kTransient, FaultPersistence::kPermanent}) {
-      SCOPED_TRACE(absl::StrCat("failing ", std::string(StorageOpName(op)), persistence == FaultPersistence::kPermanent
-                                                                  ? " from its 3rd call"
-                                                                  : " at its 3rd call"));
+    for (FaultPersistence persistence :
+         {FaultPersistence::kTransient, FaultPersistence::kPermanent}) {
+      SCOPED_TRACE(absl::StrCat(
+          "failing ", std::string(StorageOpName(op)),
+          persistence == FaultPersistence::kPermanent ? " from its 3rd call" : " at its 3rd call"));
       testing::Node source = testing::MemoryNode();
       WriteHistory(*source.engine);
       FaultyNode receiver = NewFaultyNode();
@@ -148,14 +149,16 @@ TEST(ReplicationStorageFaultsTest, FailedGraftInALaterBatchResumesAfterHeal) {
 // the revisions it collects) end the session as cleanly, whichever read it
 // is, once or for good.
 TEST(ReplicationStorageFaultsTest, FailedReadsWhileServingEndTheSessionCleanly) {
-  const StorageOp kServingOps[] = {StorageOp::kBeginRead,   StorageOp::kScanChanges,
+  const StorageOp kServingOps[] = {StorageOp::kBeginRead,    StorageOp::kScanChanges,
                                    StorageOp::kCountChanges, StorageOp::kGetLeaves,
-                                   StorageOp::kGetRevision, StorageOp::kGetHistory,
-                                   StorageOp::kGetTable,    StorageOp::kListTables};
+                                   StorageOp::kGetRevision,  StorageOp::kGetHistory,
+                                   StorageOp::kGetTable,     StorageOp::kListTables};
   for (StorageOp op : kServingOps) {
-    for (FaultPersistence persistence : {FaultPersistence::kTransient, FaultPersistence::kPermanent}) {
+    for (FaultPersistence persistence :
+         {FaultPersistence::kTransient, FaultPersistence::kPermanent}) {
       for (int64_t n : {0, 1, 3}) {
-        SCOPED_TRACE(absl::StrCat("failing ", std::string(StorageOpName(op)), " after ", n, " calls",
+        SCOPED_TRACE(absl::StrCat("failing ", std::string(StorageOpName(op)), " after ", n,
+                                  " calls",
                                   persistence == FaultPersistence::kPermanent ? ", for good" : ""));
         FaultyNode source = NewFaultyNode();
         WriteHistory(*source.node.engine);

@@ -110,8 +110,8 @@ TEST_F(FaultyStorageTest, FailAfterLetsNCallsThroughThenFailsOnce) {
   storage_.FailAfter(StorageOp::kInsertRevision, 2);
   EXPECT_THAT(InsertRecord("a"), IsOk());
   EXPECT_THAT(InsertRecord("b"), IsOk());
-  EXPECT_THAT(InsertRecord("c"), StatusIs(absl::StatusCode::kUnavailable,
-                                          "injected fault: InsertRevision"));
+  EXPECT_THAT(InsertRecord("c"),
+              StatusIs(absl::StatusCode::kUnavailable, "injected fault: InsertRevision"));
   EXPECT_THAT(InsertRecord("d"), IsOk());
   EXPECT_EQ(StoredIds(), (std::vector<std::string>{"a", "b", "d"}));
 }
@@ -139,8 +139,8 @@ TEST_F(FaultyStorageTest, PermanentFaultFailsOnlyItsOperation) {
 TEST_F(FaultyStorageTest, AnyCountsEveryOperation) {
   // BeginWrite, InsertRevision, Commit: the third call of anything fails.
   storage_.FailAfter(StorageOp::kAny, 2);
-  EXPECT_THAT(InsertRecord("a"), StatusIs(absl::StatusCode::kUnavailable,
-                                          "injected fault: Commit"));
+  EXPECT_THAT(InsertRecord("a"),
+              StatusIs(absl::StatusCode::kUnavailable, "injected fault: Commit"));
   EXPECT_EQ(storage_.CallCount(StorageOp::kAny), 3);
   EXPECT_EQ(storage_.CallCount(StorageOp::kBeginWrite), 1);
   EXPECT_EQ(storage_.CallCount(StorageOp::kBeginRead), 0);
