@@ -6,7 +6,7 @@
 #     source root. With EXPORT_NAME it is installed and exported as recondb::x
 #     (find_package(recondb), docs/embedding.md).
 #
-#   recondb_cc_test(NAME x_test [SRCS x_test.cc] DEPS ... [LABELS ...]
+#   recondb_cc_test(NAME x_test [SRCS x_test.cc] DEPS ... [LABELS label]
 #                   [TIMEOUT s] [DISCOVERY_TIMEOUT s] [NO_MAIN])
 #     A GoogleTest executable registered with ctest, linked with gmock_main
 #     unless NO_MAIN. Nothing at all when RECONDB_BUILD_TESTS is off, so that a
@@ -48,8 +48,13 @@ function(recondb_cc_test)
   endif()
   set(properties)
   if(ARG_LABELS)
-    list(JOIN ARG_LABELS "\\;" labels)
-    list(APPEND properties LABELS "${labels}")
+    # gtest_discover_tests passes PROPERTIES on as a flat list, so a test
+    # gets one label; `ctest -L` takes a regex ("unit|robustness").
+    list(LENGTH ARG_LABELS count)
+    if(count GREATER 1)
+      message(FATAL_ERROR "recondb_cc_test(${ARG_NAME}): one label only")
+    endif()
+    list(APPEND properties LABELS ${ARG_LABELS})
   endif()
   if(ARG_TIMEOUT)
     list(APPEND properties TIMEOUT ${ARG_TIMEOUT})
