@@ -60,7 +60,7 @@ std::optional<std::string_view> BearerValue(std::string_view authorization) {
   }
   const absl::string_view value =
       absl::StripAsciiWhitespace(Sv(authorization.substr(kScheme.size())));
-  return std::string_view(value.data(), value.size());
+  return StdSv(value);
 }
 
 internal::StoredPrincipal* FindOwn(internal::AuthStore& store, std::string_view name) {

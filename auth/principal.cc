@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/strings.h"
+#include "common/table_names.h"
 
 namespace recondb::auth {
 namespace {
@@ -86,12 +87,8 @@ absl::Status ValidateTablePattern(std::string_view pattern, std::string_view fie
   std::string_view stem = pattern;
   const bool wildcard = !stem.empty() && stem.back() == '*';
   if (wildcard) stem.remove_suffix(1);
-  bool ok = (wildcard && stem.empty()) ||
-            (!stem.empty() && stem.size() <= 63 && stem[0] >= 'a' && stem[0] <= 'z');
-  for (size_t i = 1; ok && i < stem.size(); ++i) {
-    ok = IsLowerOrDigit(stem[i]) || stem[i] == '_';
-  }
-  if (ok) return absl::OkStatus();
+  // A prefix of a table name has the shape of one (common/table_names.h).
+  if ((wildcard && stem.empty()) || IsIdentifier(stem)) return absl::OkStatus();
   return absl::InvalidArgumentError(
       absl::StrCat(Sv(field), ": table pattern \"", Sv(pattern),
                    "\" must be a table name, a prefix of one followed by \"*\", or \"*\""));

@@ -70,7 +70,7 @@ inline constexpr std::string_view kAnonymousName = "anonymous";
 // naming `field` and the rule.
 absl::Status ValidatePrincipalName(std::string_view name, std::string_view field);
 
-// OK if `pattern` is a table name ([a-z][a-z0-9_]{0,62}), a prefix of one
+// OK if `pattern` is an identifier (IsIdentifier, common/table_names.h), a prefix of one
 // followed by "*", or "*"; else INVALID_ARGUMENT naming `field`.
 absl::Status ValidateTablePattern(std::string_view pattern, std::string_view field);
 

@@ -12,6 +12,10 @@
 namespace recondb {
 
 inline absl::string_view Sv(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+// The other way: an absl::string_view (what absl::StrSplit, StripAsciiWhitespace
+// ... return) as the std::string_view our APIs take. The one home of both
+// adapters; don't write `absl::string_view(s.data(), s.size())` inline.
+inline std::string_view StdSv(absl::string_view s) { return std::string_view(s.data(), s.size()); }
 
 // The longest prefix of user input that QuoteInput echoes.
 inline constexpr size_t kMaxQuotedBytes = 100;

@@ -26,10 +26,6 @@ std::string_view RecondbVersion();
 // Sync's timeout when the request gives none.
 inline constexpr absl::Duration kDefaultSyncTimeout = absl::Seconds(60);
 
-// The number of live records of `table` (rows of its view). Pages through
-// ListRecords: O(records); to be replaced by a storage count.
-absl::StatusOr<int64_t> CountLiveRecords(engine::Engine& engine, const std::string& table);
-
 struct AdminServiceOptions {
   // Required; not owned; outlive the service.
   engine::Engine* engine = nullptr;

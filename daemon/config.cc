@@ -516,10 +516,6 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv, const EnvLookup& env) 
   return ConfigFromFlags();
 }
 
-std::string_view StorageKindName(StorageKind kind) {
-  return kind == StorageKind::kSqlite ? "sqlite" : "memory";
-}
-
 std::string_view DurabilityName(storage::Durability durability) {
   return durability == storage::Durability::kFull ? "full" : "normal";
 }

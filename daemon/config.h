@@ -142,8 +142,7 @@ absl::StatusOr<Config> ConfigFromFlags();
 // RECONDB_PEERS.
 absl::StatusOr<Config> ParseConfig(int argc, char** argv, const EnvLookup& env);
 
-// "sqlite" / "memory", "full" / "normal": for logs.
-std::string_view StorageKindName(StorageKind kind);
+// "full" / "normal": for logs.
 std::string_view DurabilityName(storage::Durability durability);
 
 }  // namespace recondb::daemon

@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "common/null_logger.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.pb.h"
 #include "grpcpp/create_channel.h"
@@ -18,7 +19,6 @@
 #include "grpcpp/support/sync_stream.h"
 #include "gtest/gtest.h"
 #include "recondb/v1/database.grpc.pb.h"
-#include "spdlog/sinks/null_sink.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
 
@@ -30,10 +30,6 @@ using ::recondb::testing::TempDir;
 using ::testing::HasSubstr;
 
 constexpr auto kDeadline = std::chrono::seconds(30);
-
-std::shared_ptr<spdlog::logger> NullLogger() {
-  return std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
-}
 
 Config MemoryConfig() {
   Config config;

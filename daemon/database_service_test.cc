@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/null_logger.h"
 #include "daemon/completion_queue_threads.h"
 #include "daemon/server_builder.h"
 #include "daemon/worker_pool.h"
@@ -18,7 +19,6 @@
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "recondb/v1/database.grpc.pb.h"
-#include "spdlog/sinks/null_sink.h"
 #include "storage/memory_storage.h"
 #include "tests/support/status_matchers.h"
 
@@ -55,8 +55,7 @@ class DatabaseServiceTest : public ::testing::Test {
     options.storage = storage_.get();
     ASSERT_OK_AND_ASSIGN(engine_, engine::Engine::Open(options));
     pool_ = std::make_unique<WorkerPool>(4);
-    auto logger =
-        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
+    auto logger = NullLogger("test");
     ASSERT_OK_AND_ASSIGN(authorizer_, auth::Authorizer::Open(auth::AuthorizerOptions{}));
     service_ =
         std::make_unique<DatabaseService>(engine_.get(), pool_.get(), authorizer_.get(), logger);

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/status_macros.h"
+#include "common/strings.h"
 #include "daemon/data_dir.h"
 #include "daemon/data_dir_lock.h"
 #include "storage/sqlite_inspect.h"
@@ -24,8 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 
 absl::Status ErrnoError(std::string_view what, const std::string& path, int error) {
-  return absl::UnavailableError(absl::StrCat(absl::string_view(what.data(), what.size()), " ", path,
-                                             ": ", std::strerror(error)));
+  return absl::UnavailableError(absl::StrCat(Sv(what), " ", path, ": ", std::strerror(error)));
 }
 
 bool Exists(const std::string& path) {

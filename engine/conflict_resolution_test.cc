@@ -14,49 +14,24 @@
 #include "engine/revision.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "storage/memory_storage.h"
-#include "storage/sqlite_storage.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/tables.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_nodes.h"
 
 namespace recondb::engine {
 namespace {
 
 using ::recondb::testing::IsOk;
 using ::recondb::testing::StatusIs;
+using ::recondb::testing::TodoRecord;
+using ::recondb::testing::TodosTable;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
 constexpr int64_t kNow = 1767225600LL * 1000000;  // 2026-01-01T00:00:00Z
-
-v1::Table Todos() {
-  v1::Table t;
-  t.set_name("todos");
-  auto* title = t.add_columns();
-  title->set_name("title");
-  title->set_type(v1::COLUMN_TYPE_STRING);
-  title->set_max_length(80);
-  auto* description = t.add_columns();
-  description->set_name("description");
-  description->set_type(v1::COLUMN_TYPE_STRING);
-  description->set_nullable(true);
-  auto* completed = t.add_columns();
-  completed->set_name("completed");
-  completed->set_type(v1::COLUMN_TYPE_BOOL);
-  completed->mutable_default_value()->set_bool_(false);
-  return t;
-}
-
-v1::Record Todo(std::string id, std::string title, std::string revision = "") {
-  v1::Record r;
-  r.set_table("todos");
-  r.set_id(std::move(id));
-  r.set_revision(std::move(revision));
-  (*r.mutable_attributes())["title"].set_string(std::move(title));
-  return r;
-}
 
 // A revision a peer made as a child of `parent`.
 ForeignRevision Foreign(const std::string& id, const std::string& parent, int64_t parent_generation,
@@ -86,10 +61,7 @@ std::string TombstoneOf(const std::string& id, const std::string& leaf, int64_t 
 
 class ConflictResolutionTest : public ::testing::TestWithParam<std::string> {
  protected:
-  struct Node {
-    std::unique_ptr<storage::Storage> storage;
-    std::unique_ptr<Engine> engine;
-  };
+  using Node = testing::TestNode;
 
   void SetUp() override {
     a_ = NewNode("a");
@@ -97,24 +69,14 @@ class ConflictResolutionTest : public ::testing::TestWithParam<std::string> {
   }
 
   Node NewNode(const std::string& name) {
-    Node node;
-    if (GetParam() == "memory") {
-      node.storage = storage::NewMemoryStorage();
-    } else {
-      auto opened = storage::OpenSqliteStorage({.path = dir_.File(name + ".sqlite3")});
-      EXPECT_THAT(opened, IsOk());
-      if (!opened.ok()) return node;
-      node.storage = *std::move(opened);
-    }
     EngineOptions options;
-    options.storage = node.storage.get();
     options.clock = &clock_;
     options.max_record_bytes = 4096;
-    auto engine = Engine::Open(options);
-    EXPECT_THAT(engine, IsOk());
-    if (!engine.ok()) return node;
-    node.engine = *std::move(engine);
-    EXPECT_THAT(node.engine->CreateTable(Todos()), IsOk());
+    absl::StatusOr<Node> opened = testing::OpenTestNode(GetParam(), dir_, name, options);
+    EXPECT_THAT(opened, IsOk());
+    if (!opened.ok()) return Node{};
+    Node node = *std::move(opened);
+    EXPECT_THAT(node.engine->CreateTable(TodosTable()), IsOk());
     return node;
   }
 
@@ -139,7 +101,7 @@ class ConflictResolutionTest : public ::testing::TestWithParam<std::string> {
   // On `engine`: t1 created with "base", then three concurrent edits of it
   // grafted as a peer would. Returns the three edits, best first.
   std::vector<ForeignRevision> MakeConflict(Engine& engine) {
-    auto base = engine.PutRecord(Todo("t1", "base"), nullptr);
+    auto base = engine.PutRecord(TodoRecord("t1", "base"), nullptr);
     EXPECT_THAT(base, IsOk());
     std::vector<ForeignRevision> edits = {
         Foreign("t1", base->revision(), 1, "edit on A", "from A"),
@@ -205,7 +167,7 @@ TEST_P(ConflictResolutionTest, ResolveExtendsTheWinnerAndTombstonesEveryLoser) {
   Engine& engine = *a_.engine;
   const std::vector<ForeignRevision> edits = MakeConflict(engine);
   const int64_t seq = engine.LastSeq();
-  v1::Record merged = Todo("t1", "merged", edits[0].rev.revision);
+  v1::Record merged = TodoRecord("t1", "merged", edits[0].rev.revision);
   (*merged.mutable_attributes())["completed"].set_bool_(true);
   auto resolved = engine.ResolveConflict(merged, nullptr);
   ASSERT_THAT(resolved, IsOk());
@@ -265,7 +227,7 @@ TEST_P(ConflictResolutionTest, ResolveExtendsTheWinnerAndTombstonesEveryLoser) {
   EXPECT_FALSE((*changes)[0].conflicted());
 
   // The record goes on as usual; resolving again is an update.
-  EXPECT_THAT(engine.PutRecord(Todo("t1", "later", resolved->revision()), nullptr), IsOk());
+  EXPECT_THAT(engine.PutRecord(TodoRecord("t1", "later", resolved->revision()), nullptr), IsOk());
 }
 
 TEST_P(ConflictResolutionTest, MaskTakesOnlyTheListedColumnsTheRestFromTheWinner) {
@@ -300,20 +262,20 @@ TEST_P(ConflictResolutionTest, OnlyTheCurrentWinnerCanBeResolved) {
   const int64_t seq = engine.LastSeq();
   const std::string& winner = edits[0].rev.revision;
   // A losing leaf, the common parent: ABORTED naming the winner.
-  EXPECT_THAT(engine.ResolveConflict(Todo("t1", "x", edits[1].rev.revision), nullptr),
+  EXPECT_THAT(engine.ResolveConflict(TodoRecord("t1", "x", edits[1].rev.revision), nullptr),
               StatusIs(absl::StatusCode::kAborted, HasSubstr(winner)));
-  EXPECT_THAT(engine.ResolveConflict(Todo("t1", "x", edits[0].rev.parent), nullptr),
+  EXPECT_THAT(engine.ResolveConflict(TodoRecord("t1", "x", edits[0].rev.parent), nullptr),
               StatusIs(absl::StatusCode::kAborted, HasSubstr(winner)));
   EXPECT_THAT(
-      engine.ResolveConflict(Todo("t1", "x", "2-0123456789abcdef0123456789abcdef"), nullptr),
+      engine.ResolveConflict(TodoRecord("t1", "x", "2-0123456789abcdef0123456789abcdef"), nullptr),
       StatusIs(absl::StatusCode::kNotFound, HasSubstr("has no revision")));
   EXPECT_EQ(engine.LastSeq(), seq);
   // A new edit beats the winner the client read: its resolution is stale.
   ForeignRevision newer = Foreign("t1", edits[2].rev.revision, 2, "newer on C");
   ASSERT_THAT(engine.ApplyForeignRevisions({newer}), IsOk());
-  EXPECT_THAT(engine.ResolveConflict(Todo("t1", "x", winner), nullptr),
+  EXPECT_THAT(engine.ResolveConflict(TodoRecord("t1", "x", winner), nullptr),
               StatusIs(absl::StatusCode::kAborted, HasSubstr(newer.rev.revision)));
-  auto resolved = engine.ResolveConflict(Todo("t1", "x", newer.rev.revision), nullptr);
+  auto resolved = engine.ResolveConflict(TodoRecord("t1", "x", newer.rev.revision), nullptr);
   ASSERT_THAT(resolved, IsOk());
   EXPECT_EQ(ParseRevision(resolved->revision())->generation, 4);
   // The old winner, a live leaf until now, got a tombstone too.
@@ -331,7 +293,8 @@ TEST_P(ConflictResolutionTest, AcknowledgedDeletedLeavesAreLeftAsTheyAre) {
   dismiss.set_revision(edits[2].rev.revision);
   auto dismissed = engine.DeleteRecord(dismiss);
   ASSERT_THAT(dismissed, IsOk());
-  auto resolved = engine.ResolveConflict(Todo("t1", "merged", edits[0].rev.revision), nullptr);
+  auto resolved =
+      engine.ResolveConflict(TodoRecord("t1", "merged", edits[0].rev.revision), nullptr);
   ASSERT_THAT(resolved, IsOk());
   auto history = History(engine, "t1");
   ASSERT_THAT(history, IsOk());
@@ -352,7 +315,7 @@ TEST_P(ConflictResolutionTest, TwoNodesResolvingAlikeMakeTheSameRevisions) {
   const std::vector<ForeignRevision> on_a = MakeConflict(*a_.engine);
   const std::vector<ForeignRevision> on_b = MakeConflict(*b_.engine);
   ASSERT_EQ(on_a[0].rev.revision, on_b[0].rev.revision);
-  v1::Record merged = Todo("t1", "merged", on_a[0].rev.revision);
+  v1::Record merged = TodoRecord("t1", "merged", on_a[0].rev.revision);
   google::protobuf::FieldMask mask;
   mask.add_paths("title");
   auto ra = a_.engine->ResolveConflict(merged, &mask);
@@ -393,12 +356,12 @@ TEST_P(ConflictResolutionTest, TwoNodesResolvingAlikeMakeTheSameRevisions) {
 // Without conflicts, a resolution is an update of the winner: the same
 // revision PutRecord makes from the same request.
 TEST_P(ConflictResolutionTest, WithoutConflictsItIsAnUpdate) {
-  auto on_a = a_.engine->PutRecord(Todo("t1", "one"), nullptr);
-  auto on_b = b_.engine->PutRecord(Todo("t1", "one"), nullptr);
+  auto on_a = a_.engine->PutRecord(TodoRecord("t1", "one"), nullptr);
+  auto on_b = b_.engine->PutRecord(TodoRecord("t1", "one"), nullptr);
   ASSERT_THAT(on_a, IsOk());
   ASSERT_THAT(on_b, IsOk());
   const int64_t seq = a_.engine->LastSeq();
-  v1::Record update = Todo("t1", "two", on_a->revision());
+  v1::Record update = TodoRecord("t1", "two", on_a->revision());
   (*update.mutable_attributes())["description"].set_string("d");
   google::protobuf::FieldMask mask;
   mask.add_paths("description");
@@ -425,43 +388,44 @@ TEST_P(ConflictResolutionTest, BadInputIsRefusedAndChangesNothing) {
     EXPECT_THAT(engine.ResolveConflict(record, mask), StatusIs(code, HasSubstr(message)))
         << record.ShortDebugString();
   };
-  refuse(Todo("t1", "x"), absl::StatusCode::kInvalidArgument, "record.revision is required");
-  refuse(Todo("t1", "x", "2-XYZ"), absl::StatusCode::kInvalidArgument, "malformed");
-  refuse(Todo("", "x", winner), absl::StatusCode::kInvalidArgument, "record.id is required");
-  v1::Record bad_table = Todo("t1", "x", winner);
+  refuse(TodoRecord("t1", "x"), absl::StatusCode::kInvalidArgument, "record.revision is required");
+  refuse(TodoRecord("t1", "x", "2-XYZ"), absl::StatusCode::kInvalidArgument, "malformed");
+  refuse(TodoRecord("", "x", winner), absl::StatusCode::kInvalidArgument, "record.id is required");
+  v1::Record bad_table = TodoRecord("t1", "x", winner);
   bad_table.set_table("No");
   refuse(bad_table, absl::StatusCode::kInvalidArgument, "table name");
-  v1::Record deleted = Todo("t1", "x", winner);
+  v1::Record deleted = TodoRecord("t1", "x", winner);
   deleted.set_deleted(true);
   refuse(deleted, absl::StatusCode::kInvalidArgument,
          "record.attributes must be empty when record.deleted is true");
-  v1::Record with_conflicts = Todo("t1", "x", winner);
+  v1::Record with_conflicts = TodoRecord("t1", "x", winner);
   with_conflicts.add_conflicts(edits[1].rev.revision);
   refuse(with_conflicts, absl::StatusCode::kInvalidArgument, "output only");
-  v1::Record with_records = Todo("t1", "x", winner);
+  v1::Record with_records = TodoRecord("t1", "x", winner);
   with_records.add_conflict_records()->set_id("t1");
   refuse(with_records, absl::StatusCode::kInvalidArgument, "record.conflict_records");
-  v1::Record unknown_column = Todo("t1", "x", winner);
+  v1::Record unknown_column = TodoRecord("t1", "x", winner);
   (*unknown_column.mutable_attributes())["colour"].set_string("red");
   refuse(unknown_column, absl::StatusCode::kInvalidArgument, "no column \"colour\"");
-  v1::Record wrong_type = Todo("t1", "x", winner);
+  v1::Record wrong_type = TodoRecord("t1", "x", winner);
   (*wrong_type.mutable_attributes())["completed"].set_string("yes");
   refuse(wrong_type, absl::StatusCode::kInvalidArgument, "\"completed\"");
-  refuse(Todo("t1", std::string(81, 'x'), winner), absl::StatusCode::kInvalidArgument,
+  refuse(TodoRecord("t1", std::string(81, 'x'), winner), absl::StatusCode::kInvalidArgument,
          "max_length 80");
-  v1::Record no_title = Todo("t1", "x", winner);
+  v1::Record no_title = TodoRecord("t1", "x", winner);
   no_title.mutable_attributes()->erase("title");
   refuse(no_title, absl::StatusCode::kInvalidArgument, "title");
   google::protobuf::FieldMask bad_mask;
   bad_mask.add_paths("colour");
-  refuse(Todo("t1", "x", winner), absl::StatusCode::kInvalidArgument, "update_mask", &bad_mask);
-  v1::Record huge = Todo("t1", "x", winner);
+  refuse(TodoRecord("t1", "x", winner), absl::StatusCode::kInvalidArgument, "update_mask",
+         &bad_mask);
+  v1::Record huge = TodoRecord("t1", "x", winner);
   (*huge.mutable_attributes())["description"].set_string(std::string(5000, 'x'));
   refuse(huge, absl::StatusCode::kResourceExhausted, "limit");
-  v1::Record unknown_table = Todo("t1", "x", winner);
+  v1::Record unknown_table = TodoRecord("t1", "x", winner);
   unknown_table.set_table("nope");
   refuse(unknown_table, absl::StatusCode::kNotFound, "\"nope\"");
-  refuse(Todo("never", "x", winner), absl::StatusCode::kNotFound, "does not exist");
+  refuse(TodoRecord("never", "x", winner), absl::StatusCode::kNotFound, "does not exist");
   EXPECT_EQ(engine.LastSeq(), seq);
   auto still = Get(engine, "t1");
   ASSERT_THAT(still, IsOk());
@@ -469,17 +433,17 @@ TEST_P(ConflictResolutionTest, BadInputIsRefusedAndChangesNothing) {
   EXPECT_THAT(still->conflicts(), SizeIs(2));
 
   // A deleted record has nothing to resolve.
-  auto other = engine.PutRecord(Todo("t2", "x"), nullptr);
+  auto other = engine.PutRecord(TodoRecord("t2", "x"), nullptr);
   ASSERT_THAT(other, IsOk());
   v1::DeleteRecordRequest del;
   del.set_table("todos");
   del.set_id("t2");
   auto tombstone = engine.DeleteRecord(del);
   ASSERT_THAT(tombstone, IsOk());
-  refuse(Todo("t2", "x", tombstone->revision()), absl::StatusCode::kNotFound, "is deleted");
+  refuse(TodoRecord("t2", "x", tombstone->revision()), absl::StatusCode::kNotFound, "is deleted");
 
   // PutRecord refuses the new output-only field too.
-  v1::Record put = Todo("t3", "x");
+  v1::Record put = TodoRecord("t3", "x");
   put.add_conflict_records()->set_id("t3");
   EXPECT_THAT(engine.PutRecord(put, nullptr),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("conflict_records")));

@@ -15,10 +15,9 @@
 #include "engine/revision.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "storage/memory_storage.h"
-#include "storage/sqlite_storage.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_nodes.h"
 
 namespace recondb::engine {
 namespace {
@@ -61,32 +60,19 @@ std::string TombstoneOf(const std::string& id, const std::string& parent) {
 
 class DeletedConflictsTest : public ::testing::TestWithParam<std::string> {
  protected:
-  struct Node {
-    std::unique_ptr<storage::Storage> storage;
-    std::unique_ptr<Engine> engine;
-  };
+  using Node = testing::TestNode;
 
   void SetUp() override {
     for (const char* name : {"a", "b", "c", "d"}) nodes_.push_back(NewNode(name));
   }
 
   Node NewNode(const std::string& name) {
-    Node node;
-    if (GetParam() == "memory") {
-      node.storage = storage::NewMemoryStorage();
-    } else {
-      auto opened = storage::OpenSqliteStorage({.path = dir_.File(name + ".sqlite3")});
-      EXPECT_THAT(opened, IsOk());
-      if (!opened.ok()) return node;
-      node.storage = *std::move(opened);
-    }
     EngineOptions options;
-    options.storage = node.storage.get();
     options.clock = &clock_;
-    auto engine = Engine::Open(options);
-    EXPECT_THAT(engine, IsOk());
-    if (!engine.ok()) return node;
-    node.engine = *std::move(engine);
+    absl::StatusOr<Node> opened = testing::OpenTestNode(GetParam(), dir_, name, options);
+    EXPECT_THAT(opened, IsOk());
+    if (!opened.ok()) return Node{};
+    Node node = *std::move(opened);
     EXPECT_THAT(node.engine->CreateTable(Todos()), IsOk());
     return node;
   }

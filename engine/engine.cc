@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
+#include "common/null_logger.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "engine/internal/attributes.h"
@@ -14,22 +15,12 @@
 #include "engine/internal/records.h"
 #include "engine/internal/validation.h"
 #include "engine/internal/winner.h"
-#include "spdlog/sinks/null_sink.h"
 
 namespace recondb::engine {
-namespace {
-
-std::shared_ptr<spdlog::logger> NullLogger() {
-  return std::make_shared<spdlog::logger>("recondb.engine",
-                                          std::make_shared<spdlog::sinks::null_sink_mt>());
-}
-
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
   if (options.storage == nullptr) return absl::InvalidArgumentError("EngineOptions.storage is null");
   if (options.clock == nullptr) options.clock = Clock::System();
-  if (options.logger == nullptr) options.logger = NullLogger();
+  if (options.logger == nullptr) options.logger = NullLogger("recondb.engine");
   ASSIGN_OR_RETURN(internal::NodeIdentity identity,
                    internal::OpenNodeIdentity(*options.storage, *options.logger));
   return std::unique_ptr<Engine>(new Engine(std::move(options), std::move(identity)));
@@ -155,7 +146,7 @@ absl::StatusOr<std::shared_ptr<const v1::Table>> Engine::FindTable(storage::Read
                                                                    std::string_view name) {
   {
     absl::MutexLock lock(&tables_mu_);
-    auto it = tables_.find(absl::string_view(name.data(), name.size()));
+    auto it = tables_.find(Sv(name));
     if (it != tables_.end()) return it->second;
   }
   std::unique_ptr<storage::ReadTransaction> own;

@@ -10,17 +10,20 @@
 #include "engine/revision.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "storage/memory_storage.h"
-#include "storage/sqlite_storage.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/tables.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_nodes.h"
 
 namespace recondb::engine {
 namespace {
 
+using ::recondb::testing::AddColumn;
 using ::recondb::testing::IsOk;
 using ::recondb::testing::IsOkAndHolds;
 using ::recondb::testing::StatusIs;
+using ::recondb::testing::TodoRecord;
+using ::recondb::testing::TodosTable;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -31,52 +34,21 @@ constexpr int64_t kNow = 1767225600LL * 1000000;  // 2026-01-01T00:00:00Z
 class EngineTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == "memory") {
-      storage_ = storage::NewMemoryStorage();
-    } else {
-      auto opened = storage::OpenSqliteStorage({.path = dir_.File("db.sqlite3")});
-      ASSERT_THAT(opened, IsOk());
-      storage_ = *std::move(opened);
-    }
     EngineOptions options;
-    options.storage = storage_.get();
     options.clock = &clock_;
     options.max_record_bytes = 4096;
-    auto engine = Engine::Open(options);
-    ASSERT_THAT(engine, IsOk());
-    engine_ = *std::move(engine);
+    ASSERT_OK_AND_ASSIGN(testing::TestNode node,
+                         testing::OpenTestNode(GetParam(), dir_, "db", options));
+    storage_ = std::move(node.storage);
+    engine_ = std::move(node.engine);
     ASSERT_THAT(engine_->CreateTable(Todos()), IsOk());
   }
 
+  // The shared "todos" (tests/support/tables.h) and a deadline.
   static v1::Table Todos() {
-    v1::Table t;
-    t.set_name("todos");
-    auto* title = t.add_columns();
-    title->set_name("title");
-    title->set_type(v1::COLUMN_TYPE_STRING);
-    title->set_max_length(80);
-    auto* description = t.add_columns();
-    description->set_name("description");
-    description->set_type(v1::COLUMN_TYPE_STRING);
-    description->set_nullable(true);
-    auto* completed = t.add_columns();
-    completed->set_name("completed");
-    completed->set_type(v1::COLUMN_TYPE_BOOL);
-    completed->mutable_default_value()->set_bool_(false);
-    auto* deadline = t.add_columns();
-    deadline->set_name("deadline_at");
-    deadline->set_type(v1::COLUMN_TYPE_TIMESTAMP);
-    deadline->set_nullable(true);
+    v1::Table t = TodosTable();
+    AddColumn(t, "deadline_at", v1::COLUMN_TYPE_TIMESTAMP);
     return t;
-  }
-
-  static v1::Record Todo(std::string id, std::string title, std::string revision = "") {
-    v1::Record r;
-    r.set_table("todos");
-    r.set_id(std::move(id));
-    r.set_revision(std::move(revision));
-    (*r.mutable_attributes())["title"].set_string(std::move(title));
-    return r;
   }
 
   absl::StatusOr<v1::Record> Put(const v1::Record& r) { return engine_->PutRecord(r, nullptr); }
@@ -147,8 +119,8 @@ TEST_P(EngineTest, TablesAreCreatedOnceAndListed) {
 }
 
 TEST_P(EngineTest, CreateAssignsUuidV7AndFirstGeneration) {
-  auto a = Put(Todo("", "first"));
-  auto b = Put(Todo("", "second"));
+  auto a = Put(TodoRecord("", "first"));
+  auto b = Put(TodoRecord("", "second"));
   ASSERT_THAT(a, IsOk());
   ASSERT_THAT(b, IsOk());
   EXPECT_EQ(a->id().size(), 36u);
@@ -164,32 +136,32 @@ TEST_P(EngineTest, CreateAssignsUuidV7AndFirstGeneration) {
 }
 
 TEST_P(EngineTest, RevisionIsReproducibleFromContent) {
-  auto a = Put(Todo("t1", "Buy water filters"));
+  auto a = Put(TodoRecord("t1", "Buy water filters"));
   ASSERT_THAT(a, IsOk());
   storage::Attributes attributes(a->attributes().begin(), a->attributes().end());
   EXPECT_EQ(a->revision(), ComputeRevision(1, {"todos", "t1", "", false, &attributes}));
 }
 
 TEST_P(EngineTest, UpdateNeedsTheCurrentLeaf) {
-  auto v1 = Put(Todo("t1", "one"));
+  auto v1 = Put(TodoRecord("t1", "one"));
   ASSERT_THAT(v1, IsOk());
-  EXPECT_THAT(Put(Todo("t1", "again")), StatusIs(absl::StatusCode::kAlreadyExists,
-                                                 HasSubstr(v1->revision())));
-  auto v2 = Put(Todo("t1", "two", v1->revision()));
+  EXPECT_THAT(Put(TodoRecord("t1", "again")),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr(v1->revision())));
+  auto v2 = Put(TodoRecord("t1", "two", v1->revision()));
   ASSERT_THAT(v2, IsOk());
   EXPECT_EQ(v2->revision().substr(0, 2), "2-");
   // The first revision is no longer a leaf: stale, naming the winner.
-  EXPECT_THAT(Put(Todo("t1", "three", v1->revision())),
+  EXPECT_THAT(Put(TodoRecord("t1", "three", v1->revision())),
               StatusIs(absl::StatusCode::kAborted, HasSubstr(v2->revision())));
-  EXPECT_THAT(Put(Todo("t1", "x", "9-0123456789abcdef0123456789abcdef")),
+  EXPECT_THAT(Put(TodoRecord("t1", "x", "9-0123456789abcdef0123456789abcdef")),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("has no revision")));
-  EXPECT_THAT(Put(Todo("t1", "x", "2-XYZ")), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(Put(Todo("nope", "x", v1->revision())), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(Put(TodoRecord("t1", "x", "2-XYZ")), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Put(TodoRecord("nope", "x", v1->revision())), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_EQ(Get("t1")->attributes().at("title").string(), "two");
 }
 
 TEST_P(EngineTest, PartialUpdateKeepsColumnsLeftOut) {
-  v1::Record create = Todo("t1", "Buy water filters");
+  v1::Record create = TodoRecord("t1", "Buy water filters");
   (*create.mutable_attributes())["description"].set_string("for the clinic");
   auto v1 = Put(create);
   ASSERT_THAT(v1, IsOk());
@@ -208,7 +180,7 @@ TEST_P(EngineTest, PartialUpdateKeepsColumnsLeftOut) {
 }
 
 TEST_P(EngineTest, DeleteWritesATombstoneAndRecreationExtendsIt) {
-  auto v1 = Put(Todo("t1", "one"));
+  auto v1 = Put(TodoRecord("t1", "one"));
   ASSERT_THAT(v1, IsOk());
   auto tombstone = Delete("t1");
   ASSERT_THAT(tombstone, IsOk());
@@ -222,7 +194,7 @@ TEST_P(EngineTest, DeleteWritesATombstoneAndRecreationExtendsIt) {
   EXPECT_THAT(Delete("t1"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("already deleted")));
   EXPECT_THAT(Get("never"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("does not exist")));
 
-  auto again = Put(Todo("t1", "back"));
+  auto again = Put(TodoRecord("t1", "back"));
   ASSERT_THAT(again, IsOk());
   EXPECT_EQ(again->revision().substr(0, 2), "3-");
   EXPECT_EQ(Get("t1")->attributes().at("title").string(), "back");
@@ -245,27 +217,27 @@ TEST_P(EngineTest, DeleteWritesATombstoneAndRecreationExtendsIt) {
 // Writing on the tombstone of a deleted record is a recreation, like a
 // create; a tombstone that lost to a live leaf cannot be extended.
 TEST_P(EngineTest, WritingOnTheTombstoneOfADeletedRecordRecreatesIt) {
-  auto v1 = Put(Todo("t1", "one"));
+  auto v1 = Put(TodoRecord("t1", "one"));
   ASSERT_THAT(v1, IsOk());
   auto tombstone = Delete("t1");
   ASSERT_THAT(tombstone, IsOk());
-  auto back = Put(Todo("t1", "back", tombstone->revision()));
+  auto back = Put(TodoRecord("t1", "back", tombstone->revision()));
   ASSERT_THAT(back, IsOk());
   EXPECT_EQ(back->revision().substr(0, 2), "3-");
-  EXPECT_THAT(Put(Todo("t1", "again", tombstone->revision())),
+  EXPECT_THAT(Put(TodoRecord("t1", "again", tombstone->revision())),
               StatusIs(absl::StatusCode::kAborted, HasSubstr(back->revision())));
 }
 
 TEST_P(EngineTest, DeleteWithStaleRevisionIsAborted) {
-  auto v1 = Put(Todo("t1", "one"));
-  auto v2 = Put(Todo("t1", "two", v1->revision()));
+  auto v1 = Put(TodoRecord("t1", "one"));
+  auto v2 = Put(TodoRecord("t1", "two", v1->revision()));
   ASSERT_THAT(v2, IsOk());
   EXPECT_THAT(Delete("t1", v1->revision()), StatusIs(absl::StatusCode::kAborted));
   EXPECT_THAT(Delete("t1", v2->revision()), IsOk());
 }
 
 TEST_P(EngineTest, ConcurrentBranchesMakeAConflictAndTheRuleElectsTheWinner) {
-  auto base = Put(Todo("t1", "base"));
+  auto base = Put(TodoRecord("t1", "base"));
   ASSERT_THAT(base, IsOk());
   ForeignRevision a = Foreign("t1", base->revision(), 1, "edit on node A");
   ForeignRevision b = Foreign("t1", base->revision(), 1, "edit on node B");
@@ -319,20 +291,20 @@ TEST_P(EngineTest, ForeignRevisionsAreIdempotentAndChecked) {
 }
 
 TEST_P(EngineTest, InvalidWritesChangeNothing) {
-  ASSERT_THAT(Put(Todo("t1", "one")), IsOk());
+  ASSERT_THAT(Put(TodoRecord("t1", "one")), IsOk());
   const int64_t seq = engine_->LastSeq();
-  EXPECT_THAT(Put(Todo("t2", std::string(81, 'x'))),
+  EXPECT_THAT(Put(TodoRecord("t2", std::string(81, 'x'))),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("max_length 80")));
-  v1::Record wrong = Todo("t2", "x");
+  v1::Record wrong = TodoRecord("t2", "x");
   (*wrong.mutable_attributes())["completed"].set_string("yes");
   EXPECT_THAT(Put(wrong), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"completed\"")));
-  v1::Record unknown_table = Todo("t2", "x");
+  v1::Record unknown_table = TodoRecord("t2", "x");
   unknown_table.set_table("nope");
   EXPECT_THAT(Put(unknown_table), StatusIs(absl::StatusCode::kNotFound, HasSubstr("\"nope\"")));
-  v1::Record huge = Todo("t2", "x");
+  v1::Record huge = TodoRecord("t2", "x");
   (*huge.mutable_attributes())["description"].set_string(std::string(5000, 'x'));
   EXPECT_THAT(Put(huge), StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("limit")));
-  v1::Record deleted = Todo("t2", "x");
+  v1::Record deleted = TodoRecord("t2", "x");
   deleted.set_deleted(true);
   EXPECT_THAT(Put(deleted), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("deleted")));
   EXPECT_EQ(engine_->LastSeq(), seq);
@@ -341,7 +313,7 @@ TEST_P(EngineTest, InvalidWritesChangeNothing) {
 
 TEST_P(EngineTest, ListRecordsFiltersOrdersAndPages) {
   for (int i = 0; i < 25; ++i) {
-    v1::Record r = Todo("t" + std::to_string(100 + i), "todo " + std::to_string(i));
+    v1::Record r = TodoRecord("t" + std::to_string(100 + i), "todo " + std::to_string(i));
     (*r.mutable_attributes())["completed"].set_bool_(i % 5 == 0);
     if (i % 2 == 0) {
       (*r.mutable_attributes())["deadline_at"].mutable_timestamp()->set_seconds(kNow / 1000000 + i * 86400);
@@ -411,9 +383,9 @@ TEST_P(EngineTest, ListRecordsFiltersOrdersAndPages) {
 }
 
 TEST_P(EngineTest, ChangeFeedHasOneEntryPerRecordAtItsLatestSeq) {
-  auto a = Put(Todo("a", "a"));
-  auto b = Put(Todo("b", "b"));
-  auto a2 = Put(Todo("a", "a2", a->revision()));
+  auto a = Put(TodoRecord("a", "a"));
+  auto b = Put(TodoRecord("b", "b"));
+  auto a2 = Put(TodoRecord("a", "a2", a->revision()));
   ASSERT_THAT(a2, IsOk());
   auto changes = engine_->GetChanges(0, {}, 100);
   ASSERT_THAT(changes, IsOk());
@@ -431,9 +403,9 @@ TEST_P(EngineTest, ChangeFeedHasOneEntryPerRecordAtItsLatestSeq) {
 }
 
 TEST_P(EngineTest, CountChangesAfterCountsWhatReadChangePageWouldStillReturn) {
-  auto a = Put(Todo("a", "a"));
-  ASSERT_THAT(Put(Todo("b", "b")), IsOk());
-  ASSERT_THAT(Put(Todo("a", "a2", a->revision())), IsOk());
+  auto a = Put(TodoRecord("a", "a"));
+  ASSERT_THAT(Put(TodoRecord("b", "b")), IsOk());
+  ASSERT_THAT(Put(TodoRecord("a", "a2", a->revision())), IsOk());
   // The table entry, b, and a once (at its latest seq).
   EXPECT_THAT(engine_->CountChangesAfter(0, {}), IsOkAndHolds(3));
   EXPECT_THAT(engine_->CountChangesAfter(0, {"todos"}), IsOkAndHolds(3));
@@ -449,11 +421,11 @@ TEST_P(EngineTest, CountChangesAfterCountsWhatReadChangePageWouldStillReturn) {
 TEST_P(EngineTest, ListenersHearEveryCommit) {
   std::atomic<int64_t> heard{0};
   const int64_t id = engine_->AddChangeListener([&](int64_t seq) { heard = seq; });
-  auto r = Put(Todo("a", "a"));
+  auto r = Put(TodoRecord("a", "a"));
   ASSERT_THAT(r, IsOk());
   EXPECT_EQ(heard.load(), engine_->LastSeq());
   engine_->RemoveChangeListener(id);
-  ASSERT_THAT(Put(Todo("b", "b")), IsOk());
+  ASSERT_THAT(Put(TodoRecord("b", "b")), IsOk());
   EXPECT_LT(heard.load(), engine_->LastSeq());
 }
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "common/strings.h"
 #include "openssl/rand.h"
 
 namespace recondb::engine {
@@ -42,8 +43,7 @@ std::string FormatLineage(const FeedLineage& lineage) {
 absl::StatusOr<FeedLineage> ParseLineage(std::string_view text) {
   FeedLineage lineage;
   int line_number = 0;
-  for (absl::string_view line :
-       absl::StrSplit(absl::string_view(text.data(), text.size()), '\n', absl::SkipEmpty())) {
+  for (absl::string_view line : absl::StrSplit(Sv(text), '\n', absl::SkipEmpty())) {
     ++line_number;
     std::vector<absl::string_view> parts = absl::StrSplit(line, ' ');
     Incarnation inc;

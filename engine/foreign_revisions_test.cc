@@ -9,10 +9,9 @@
 #include "engine/revision.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "storage/memory_storage.h"
-#include "storage/sqlite_storage.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_nodes.h"
 
 namespace recondb::engine {
 namespace {
@@ -28,19 +27,12 @@ constexpr int64_t kNow = 1767225600LL * 1000000;  // 2026-01-01T00:00:00Z
 class ForeignRevisionsTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == "memory") {
-      storage_ = storage::NewMemoryStorage();
-    } else {
-      auto opened = storage::OpenSqliteStorage({.path = dir_.File("db.sqlite3")});
-      ASSERT_THAT(opened, IsOk());
-      storage_ = *std::move(opened);
-    }
     EngineOptions options;
-    options.storage = storage_.get();
     options.clock = &clock_;
-    auto engine = Engine::Open(options);
-    ASSERT_THAT(engine, IsOk());
-    engine_ = *std::move(engine);
+    ASSERT_OK_AND_ASSIGN(testing::TestNode node,
+                         testing::OpenTestNode(GetParam(), dir_, "db", options));
+    storage_ = std::move(node.storage);
+    engine_ = std::move(node.engine);
     v1::Table readings;
     readings.set_name("readings");
     v1::Column* value = readings.add_columns();

@@ -14,34 +14,21 @@
 #include "storage/memory_storage.h"
 #include "storage/sqlite_storage.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/tables.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_nodes.h"
 
 namespace recondb::engine {
 namespace {
 
 using ::recondb::testing::IsOk;
+using ::recondb::testing::NotesTable;
 
 constexpr int kWriters = 4;
 constexpr int kRecordIds = 12;
 constexpr int kOrders = 200;
 
-v1::Table Notes() {
-  v1::Table t;
-  t.set_name("notes");
-  auto* text = t.add_columns();
-  text->set_name("text");
-  text->set_type(v1::COLUMN_TYPE_STRING);
-  auto* rank = t.add_columns();
-  rank->set_name("rank");
-  rank->set_type(v1::COLUMN_TYPE_INT);
-  rank->set_nullable(true);
-  return t;
-}
-
-struct Node {
-  std::unique_ptr<storage::Storage> storage;
-  std::unique_ptr<Engine> engine;
-};
+using Node = ::recondb::testing::TestNode;
 
 // The column one writer adds after the shared start.
 v1::Column Tag() {
@@ -55,12 +42,14 @@ v1::Column Tag() {
 // A node with the notes table; `extended`: with the tag column too, as
 // every receiver has it.
 Node NewNode(std::unique_ptr<storage::Storage> storage, bool extended = true) {
-  Node node{std::move(storage), nullptr};
-  EngineOptions options;
-  options.storage = node.storage.get();
-  node.engine = *Engine::Open(options);
-  EXPECT_THAT(node.engine->CreateTable(Notes()), IsOk());
-  if (extended) EXPECT_THAT(node.engine->AddColumns("notes", {Tag()}), IsOk());
+  absl::StatusOr<Node> opened = ::recondb::testing::OpenTestNode(std::move(storage));
+  EXPECT_THAT(opened, IsOk());
+  if (!opened.ok()) return Node{};
+  Node node = *std::move(opened);
+  EXPECT_THAT(node.engine->CreateTable(NotesTable()), IsOk());
+  if (extended) {
+    EXPECT_THAT(node.engine->AddColumns("notes", {Tag()}), IsOk());
+  }
   return node;
 }
 
@@ -220,7 +209,9 @@ class OrderIndependenceTest : public ::testing::Test {
       }
       std::shuffle(batch.begin(), batch.end(), rng);
       ASSERT_THAT(engine.ApplyForeignRevisions(batch), IsOk());
-      if (rng() % 5 == 0) ASSERT_THAT(engine.ApplyForeignRevisions(batch), IsOk());
+      if (rng() % 5 == 0) {
+        ASSERT_THAT(engine.ApplyForeignRevisions(batch), IsOk());
+      }
     }
   }
 

@@ -11,9 +11,9 @@
 #include "engine/limits.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "storage/sqlite_storage.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_nodes.h"
 
 namespace recondb::engine {
 namespace {
@@ -26,15 +26,14 @@ using ::testing::HasSubstr;
 class QueryLimitsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto opened = storage::OpenSqliteStorage({.path = dir_.File("db.sqlite3")});
-    ASSERT_THAT(opened, IsOk());
-    storage_ = *std::move(opened);
+    // SQLite: its expression-depth and variable limits are what the
+    // engine's own bounds keep requests under.
     EngineOptions options;
-    options.storage = storage_.get();
     options.clock = &clock_;
-    auto engine = Engine::Open(options);
-    ASSERT_THAT(engine, IsOk());
-    engine_ = *std::move(engine);
+    ASSERT_OK_AND_ASSIGN(testing::TestNode node,
+                         testing::OpenTestNode("sqlite", dir_, "db", options));
+    storage_ = std::move(node.storage);
+    engine_ = std::move(node.engine);
     v1::Table counters;
     counters.set_name("counters");
     v1::Column* n = counters.add_columns();

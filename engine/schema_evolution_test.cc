@@ -5,8 +5,8 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -15,10 +15,9 @@
 #include "engine/revision.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "storage/memory_storage.h"
-#include "storage/sqlite_storage.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_nodes.h"
 
 namespace recondb::engine {
 namespace {
@@ -78,19 +77,12 @@ std::vector<std::string> Describe(const Map& attributes) {
 class SchemaEvolutionTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == "memory") {
-      storage_ = storage::NewMemoryStorage();
-    } else {
-      auto opened = storage::OpenSqliteStorage({.path = dir_.File("db.sqlite3")});
-      ASSERT_THAT(opened, IsOk());
-      storage_ = *std::move(opened);
-    }
     EngineOptions options;
-    options.storage = storage_.get();
     options.clock = &clock_;
-    auto engine = Engine::Open(options);
-    ASSERT_THAT(engine, IsOk());
-    engine_ = *std::move(engine);
+    ASSERT_OK_AND_ASSIGN(testing::TestNode node,
+                         testing::OpenTestNode(GetParam(), dir_, "db", options));
+    storage_ = std::move(node.storage);
+    engine_ = std::move(node.engine);
     ASSERT_THAT(engine_->CreateTable(Notes()), IsOk());
   }
 

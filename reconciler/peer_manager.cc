@@ -12,24 +12,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/null_logger.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "common/table_names.h"
 #include "engine/limits.h"
 #include "google/protobuf/util/json_util.h"
 #include "reconciler/internal/peer_state.h"
-#include "spdlog/sinks/null_sink.h"
 
 namespace recondb::reconciler {
 
 namespace {
-
-bool IsTableName(std::string_view name) {
-  if (name.empty() || name.size() > 63 || name[0] < 'a' || name[0] > 'z') return false;
-  for (char c : name) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
-  }
-  return true;
-}
 
 // A DNS name (RFC 1123: at most 253 bytes, dot-separated labels of 1-63
 // letters, digits and hyphens, not starting or ending with a hyphen; one
@@ -46,7 +39,7 @@ bool IsHostName(std::string_view host) {
     for (char c : label) {
       if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
     }
-    last = std::string_view(label.data(), label.size());
+    last = StdSv(label);
   }
   if (std::all_of(last.begin(), last.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     in_addr ip4;
@@ -105,9 +98,8 @@ absl::Status ValidateTableFilter(const std::vector<std::string>& tables) {
                                                    engine::kMaxTableFilter));
   }
   for (const std::string& t : tables) {
-    if (!IsTableName(t)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("tables: ", QuoteInput(t), " is not a table name (^[a-z][a-z0-9_]{0,62}$)"));
+    if (absl::Status s = ValidateTableName(t); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("tables: ", s.message()));
     }
   }
   return absl::OkStatus();
@@ -115,10 +107,7 @@ absl::Status ValidateTableFilter(const std::vector<std::string>& tables) {
 
 PeerManager::PeerManager(PeerManagerOptions options)
     : options_(std::move(options)),
-      logger_(options_.logger != nullptr
-                  ? options_.logger
-                  : std::make_shared<spdlog::logger>(
-                        "peers", std::make_shared<spdlog::sinks::null_sink_mt>())),
+      logger_(options_.logger != nullptr ? options_.logger : NullLogger("peers")),
       rng_(options_.seed.has_value() ? *options_.seed : std::random_device()()) {}
 
 PeerManager::~PeerManager() { Shutdown(); }

@@ -104,7 +104,8 @@ absl::Duration BackoffDelay(const BackoffPolicy& policy, int failures, std::mt19
 // quotes the address with QuoteInput (common/strings.h): bounded, escaped.
 absl::Status ValidatePeerAddress(std::string_view address);
 // INVALID_ARGUMENT naming `tables` unless every name is a valid table name
-// (^[a-z][a-z0-9_]{0,62}$) and there are at most engine::kMaxTableFilter.
+// (ValidateTableName, common/table_names.h: the engine's rule) and there are
+// at most engine::kMaxTableFilter.
 // Tables need not exist (yet).
 absl::Status ValidateTableFilter(const std::vector<std::string>& tables);
 

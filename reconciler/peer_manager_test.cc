@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/table_names.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "reconciler/testing.h"
@@ -360,8 +361,29 @@ TEST(ValidationTest, AddressesAndTables) {
         << bad;
   }
   EXPECT_OK(ValidateTableFilter({"todos", "notes_2"}));
-  EXPECT_THAT(ValidateTableFilter({"todos", "Bad"}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tables: \"Bad\"")));
+  EXPECT_THAT(
+      ValidateTableFilter({"todos", "Bad"}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tables: table name \"Bad\"")));
+}
+
+// The filter applied the identifier shape only, so it let through names the
+// engine refuses (reserved suffixes and prefixes): it now applies the one
+// rule, common/table_names.h, and refuses exactly what the engine refuses.
+TEST(ValidationTest, TableFiltersRefuseWhatTheEngineRefuses) {
+  for (const char* name : {"todos", "x_history_log", "t_1", "todos_history", "sqlite_master",
+                           "sqlite_x", "Bad", "_audit", "", "t\xc3\xa9"}) {
+    const absl::Status engine_rule = ValidateTableName(name);
+    const absl::Status filter = ValidateTableFilter({"todos", name});
+    EXPECT_EQ(filter.ok(), engine_rule.ok()) << name;
+    if (!engine_rule.ok()) {
+      EXPECT_THAT(filter, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tables: ")))
+          << name;
+    }
+  }
+  EXPECT_THAT(ValidateTableFilter({"todos_history"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("_history are reserved")));
+  EXPECT_THAT(ValidateTableFilter({"sqlite_master"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("sqlite_ are reserved")));
 }
 
 // Issue 14 point 6: "127.0.0.1:1:2" and a 10,000-character host were

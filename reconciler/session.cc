@@ -22,10 +22,11 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/null_logger.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "common/table_names.h"
 #include "reconciler/internal/wire.h"
-#include "spdlog/sinks/null_sink.h"
 
 namespace recondb::reconciler {
 namespace {
@@ -64,11 +65,6 @@ std::vector<std::string> EchoKeys(const engine::ChangedRecord& record, bool with
   return keys;
 }
 
-std::shared_ptr<spdlog::logger> NullLogger() {
-  return std::make_shared<spdlog::logger>("recondb.reconciler",
-                                          std::make_shared<spdlog::sinks::null_sink_mt>());
-}
-
 std::vector<std::string> Sorted(std::vector<std::string> v) {
   std::sort(v.begin(), v.end());
   v.erase(std::unique(v.begin(), v.end()), v.end());
@@ -101,7 +97,7 @@ class Session::Impl {
  public:
   Impl(SessionOptions options, MessageStream* stream)
       : options_(std::move(options)), stream_(stream) {
-    if (options_.logger == nullptr) options_.logger = NullLogger();
+    if (options_.logger == nullptr) options_.logger = NullLogger("recondb.reconciler");
     options_.batch_records = std::max(1, options_.batch_records);
     options_.window = std::max(1, options_.window);
     options_.part_bytes = std::max<int64_t>(1, options_.part_bytes);
@@ -233,7 +229,6 @@ class Session::Impl {
   bool final_caught_up_blocked_ ABSL_GUARDED_BY(mu_) = false;
   // Sink state.
   std::deque<Pending> pending_ ABSL_GUARDED_BY(mu_);
-  bool peer_caught_up_ ABSL_GUARDED_BY(mu_) = false;
   // The peer has sent a CaughtUp in this session / its final one.
   bool peer_sent_caught_up_ ABSL_GUARDED_BY(mu_) = false;
   bool peer_final_ ABSL_GUARDED_BY(mu_) = false;
@@ -667,14 +662,9 @@ absl::StatusOr<PeerIdentity> Session::Impl::CheckHello(const v1::Hello& hello,
         QuoteInput(peer.node_id));
   }
   for (const auto& t : hello.tables()) {
-    // Table names are identifiers (docs/api.md); anything else is a lie.
-    const bool identifier =
-        !t.empty() && t.size() <= 63 && t[0] >= 'a' && t[0] <= 'z' &&
-        std::all_of(t.begin(), t.end(), [](char c) {
-          return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-        });
-    if (!identifier) {
-      return absl::InvalidArgumentError(absl::StrCat("Hello.tables: bad table name \"", t, "\""));
+    // The engine's rule (docs/api.md): a name no table can have is a lie.
+    if (absl::Status s = ValidateTableName(t); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("Hello.tables: ", s.message()));
     }
   }
   return peer;
@@ -894,7 +884,6 @@ absl::Status Session::Impl::HandleSummaries(const v1::Summaries& summaries) {
     peer_has_[RecordKey(record.table, record.id)] = EchoKeys(record, WithAudit());
   }
   pending_.push_back(Pending{summaries.batch(), summaries.up_to_seq(), summaries.records_size()});
-  peer_caught_up_ = false;
   progress_.incoming_caught_up = false;
   if (!progress_.incoming_catch_up.running()) {  // A new catch-up begins.
     progress_.incoming_catch_up.Clear();
@@ -978,7 +967,6 @@ absl::Status Session::Impl::HandleCaughtUp(const v1::CaughtUp& caught_up) {
   if (peer_final_) {
     return absl::InvalidArgumentError(absl::StrCat(peer_name_, " sent a CaughtUp after its final one"));
   }
-  peer_caught_up_ = true;
   peer_sent_caught_up_ = true;
   peer_final_ = caught_up.final();
   progress_.incoming_caught_up = true;

@@ -13,16 +13,12 @@ namespace recondb::reconciler::testing {
 namespace {
 
 Node Open(std::unique_ptr<storage::Storage> storage) {
-  Node node{std::move(storage), nullptr};
-  engine::EngineOptions options;
-  options.storage = node.storage.get();
-  auto engine = engine::Engine::Open(options);
-  if (!engine.ok()) {
-    fprintf(stderr, "engine: %s\n", engine.status().ToString().c_str());
+  absl::StatusOr<Node> node = ::recondb::testing::OpenTestNode(std::move(storage));
+  if (!node.ok()) {
+    fprintf(stderr, "engine: %s\n", node.status().ToString().c_str());
     abort();
   }
-  node.engine = std::move(*engine);
-  return node;
+  return *std::move(node);
 }
 
 }  // namespace
@@ -59,19 +55,6 @@ Node SqliteNode(const std::string& path) {
     abort();
   }
   return Open(std::move(*storage));
-}
-
-v1::Table NotesTable() {
-  v1::Table t;
-  t.set_name("notes");
-  auto* text = t.add_columns();
-  text->set_name("text");
-  text->set_type(v1::COLUMN_TYPE_STRING);
-  auto* rank = t.add_columns();
-  rank->set_name("rank");
-  rank->set_type(v1::COLUMN_TYPE_INT);
-  rank->set_nullable(true);
-  return t;
 }
 
 absl::Status RandomNoteWrite(engine::Engine& engine, std::mt19937& rng, int record_ids) {

@@ -12,13 +12,13 @@
 #include "engine/engine.h"
 #include "reconciler/session.h"
 #include "storage/storage.h"
+#include "tests/support/tables.h"
+#include "tests/support/test_nodes.h"
 
 namespace recondb::reconciler::testing {
 
-struct Node {
-  std::unique_ptr<storage::Storage> storage;
-  std::unique_ptr<engine::Engine> engine;
-};
+// A store and its engine (tests/support/test_nodes.h).
+using Node = ::recondb::testing::TestNode;
 
 // A node on the memory backend.
 Node MemoryNode();
@@ -63,9 +63,8 @@ struct SyncOptions {
 // run to its end.
 SyncResult Sync(engine::Engine& dialer, engine::Engine& acceptor, const SyncOptions& options = {});
 
-// The table random histories write: "notes" (text string, rank nullable
-// int).
-v1::Table NotesTable();
+// The table random histories write (tests/support/tables.h).
+using ::recondb::testing::NotesTable;
 
 // One random local write on `engine` to one of `record_ids` records of
 // "notes", if the node has the table yet: a create (or a recreation over a

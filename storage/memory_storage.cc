@@ -24,6 +24,7 @@
 #include "absl/strings/string_view.h"
 #include "common/ids.h"
 #include "common/status_macros.h"
+#include "common/strings.h"
 #include "storage/internal/revision_columns.h"
 #include "storage/internal/shared_gate.h"
 #include "storage/internal/value_order.h"
@@ -34,10 +35,6 @@ namespace {
 using internal::ComparePositions;
 using internal::IsNull;
 using internal::Satisfies;
-
-// Debian 12's abseil does not alias absl::string_view to std::string_view,
-// so absl::StrCat needs this conversion.
-absl::string_view Sv(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 // The revision tree of one record.
 struct RecordTree {

@@ -16,12 +16,14 @@
 #include "storage/sqlite_storage.h"
 #include "storage/storage.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/tables.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/values.h"
 
 namespace recondb::storage {
 namespace {
 
+using ::recondb::testing::AddColumn;
 using ::recondb::testing::IntValue;
 using ::recondb::testing::IsOkAndHolds;
 using ::recondb::testing::NullValue;
@@ -34,14 +36,6 @@ using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
 
 std::string Rev(int gen, char c) { return absl::StrCat(gen, "-", std::string(32, c)); }
-
-v1::Column* AddColumn(v1::Table& table, const std::string& name, v1::ColumnType type) {
-  v1::Column* column = table.add_columns();
-  column->set_name(name);
-  column->set_type(type);
-  column->set_nullable(true);
-  return column;
-}
 
 // notes(title string, body string); V2 appends rank (int, default 7,
 // indexed) and tag (string).
@@ -133,7 +127,9 @@ class SchemaConformanceTest : public ::testing::TestWithParam<Backend> {
     auto txn = storage_->BeginWrite();
     ASSERT_OK(txn.status());
     body(**txn);
-    if (!::testing::Test::HasFatalFailure()) EXPECT_OK((*txn)->Commit());
+    if (!::testing::Test::HasFatalFailure()) {
+      EXPECT_OK((*txn)->Commit());
+    }
   }
 
   std::unique_ptr<ReadTransaction> Read() {

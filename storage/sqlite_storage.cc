@@ -314,7 +314,7 @@ class SqliteStorage final : public Storage {
   bool writer_busy_ ABSL_GUARDED_BY(writer_mu_) = false;
 
   // Used by the checkpointer thread only (and by Checkpoint, under
-  // checkpoint_mu_). Null when SqliteOptions::checkpoint_frames is 0.
+  // checkpoint_mu_).
   std::unique_ptr<Connection> checkpointer_connection_;
   // Taken around every checkpoint, so that the committing thread's (past
   // max_wal_frames) waits for a background one instead of failing busy.
@@ -360,6 +360,10 @@ absl::Status SqliteWriteTransaction::Commit() {
 absl::StatusOr<std::unique_ptr<SqliteStorage>> SqliteStorage::Open(const SqliteOptions& options) {
   if (options.path.empty()) return absl::InvalidArgumentError("no SQLite database path given");
   RETURN_IF_ERROR(CheckPageSize(options.page_size));
+  if (options.checkpoint_frames < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "SqliteOptions.checkpoint_frames must be at least 1, got ", options.checkpoint_frames));
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
                    Connection::Open(ConnectionOptionsFor(options, /*writer=*/true)));
   auto session = std::make_unique<Session>();
@@ -368,7 +372,7 @@ absl::StatusOr<std::unique_ptr<SqliteStorage>> SqliteStorage::Open(const SqliteO
   RETURN_IF_ERROR(storage->InitializeOrCheck());
   ASSIGN_OR_RETURN(storage->page_size_, storage->ReadPageSize());
   storage->identity_ = internal::FileIdentity(options.path);
-  if (options.checkpoint_frames > 0) RETURN_IF_ERROR(storage->StartCheckpointer());
+  RETURN_IF_ERROR(storage->StartCheckpointer());
   // Statistics only guide the planner: a store that cannot refresh them
   // still works, and any real write problem shows at the next commit.
   storage->writer_->connection->Exec(kAnalyze).IgnoreError();
@@ -638,7 +642,6 @@ absl::Status SqliteStorage::WriteBackup(const std::string& path, const BackupEdi
     copy_options.path = path;
     copy_options.durability = Durability::kFull;
     copy_options.busy_timeout_ms = options_.busy_timeout_ms;
-    copy_options.checkpoint_frames = 0;
     ASSIGN_OR_RETURN(std::unique_ptr<SqliteStorage> copy, SqliteStorage::Open(copy_options));
     if (edit) {
       ASSIGN_OR_RETURN(std::unique_ptr<WriteTransaction> txn, copy->BeginWrite());

@@ -40,8 +40,7 @@ struct SqliteOptions {
   // WAL checkpoints (copying committed pages from the WAL into the database
   // file) run on a background thread with its own connection once the WAL
   // holds this many frames, instead of inside the commit that crosses
-  // SQLite's threshold. 0: SQLite's own automatic checkpoint, run by the
-  // committing thread every 1,000 frames.
+  // SQLite's threshold. At least 1 (Open: INVALID_ARGUMENT otherwise).
   int checkpoint_frames = 1000;
   // Bound on the WAL while background checkpoints are on: a commit that
   // leaves at least this many frames (the checkpointer fell behind, e.g.

@@ -26,12 +26,14 @@
 #include "storage/internal/sqlite_testing.h"
 #include "storage/storage.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/tables.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/values.h"
 
 namespace recondb::storage {
 namespace {
 
+using ::recondb::testing::AddColumn;
 using ::recondb::testing::BoolValue;
 using ::recondb::testing::BytesValue;
 using ::recondb::testing::FloatValue;
@@ -93,16 +95,6 @@ class PlainDb {
 };
 
 v1::Value Deadline() { return TimestampValue(kDeadlineSeconds, kDeadlineNanos); }
-
-v1::Column* AddColumn(v1::Table& table, const std::string& name, v1::ColumnType type,
-                      bool indexed = false) {
-  v1::Column* column = table.add_columns();
-  column->set_name(name);
-  column->set_type(type);
-  column->set_nullable(true);
-  column->set_indexed(indexed);
-  return column;
-}
 
 // The todo example, plus a float and a bytes column.
 v1::Table Todos() {
@@ -295,6 +287,20 @@ TEST_F(SqliteStorageTest, PageSizeOutsideSqlitesRangeIsRefusedBeforeTheFileIsMad
     EXPECT_FALSE(std::filesystem::exists(path()));
   }
   EXPECT_OK(OpenWithPageSize(512).status());
+}
+
+// There is no mode without the background checkpointer (0 once meant
+// SQLite's own, in the committing thread; nothing used or tested it).
+TEST_F(SqliteStorageTest, CheckpointFramesBelowOneAreRefusedBeforeTheFileIsMade) {
+  for (int frames : {0, -1}) {
+    SCOPED_TRACE(frames);
+    SqliteOptions options;
+    options.path = path();
+    options.checkpoint_frames = frames;
+    EXPECT_THAT(OpenSqliteStorage(options),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("checkpoint_frames")));
+    EXPECT_FALSE(std::filesystem::exists(path()));
+  }
 }
 
 TEST_F(SqliteStorageTest, PlainSqliteSeesTypedColumnsAndIsoTimestamps) {

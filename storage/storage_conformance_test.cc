@@ -35,12 +35,14 @@
 #include "storage/sqlite_storage.h"
 #include "storage/storage.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/tables.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/values.h"
 
 namespace recondb::storage {
 namespace {
 
+using ::recondb::testing::AddColumn;
 using ::recondb::testing::BoolValue;
 using ::recondb::testing::BytesValue;
 using ::recondb::testing::FloatValue;
@@ -144,12 +146,7 @@ v1::Table ThingsTable(const std::string& name = kThings) {
       {"s", v1::COLUMN_TYPE_STRING},    {"i", v1::COLUMN_TYPE_INT},
       {"f", v1::COLUMN_TYPE_FLOAT},     {"b", v1::COLUMN_TYPE_BOOL},
       {"t", v1::COLUMN_TYPE_TIMESTAMP}, {"y", v1::COLUMN_TYPE_BYTES}};
-  for (const auto& [column_name, type] : columns) {
-    v1::Column* column = table.add_columns();
-    column->set_name(column_name);
-    column->set_type(type);
-    column->set_nullable(true);
-  }
+  for (const auto& [column_name, type] : columns) AddColumn(table, column_name, type);
   return table;
 }
 
@@ -591,10 +588,7 @@ TEST_P(StorageConformanceTest, AppendedColumnsKeepTheConflictedFlag) {
     ASSERT_OK(txn.UpsertViewRow(things_, Conflicted(ViewRecord("rec", Rev(1, 'a'), Attrs()))));
   });
   v1::Table wider = things_;
-  v1::Column* extra = wider.add_columns();
-  extra->set_name("extra");
-  extra->set_type(v1::COLUMN_TYPE_INT);
-  extra->set_nullable(true);
+  AddColumn(wider, "extra", v1::COLUMN_TYPE_INT);
   Commit([&](WriteTransaction& txn) { ASSERT_OK(txn.AppendColumns(wider)); });
   auto txn = Read();
   ASSERT_OK_AND_ASSIGN(v1::Record row, txn->GetViewRow(wider, "rec"));
@@ -1561,11 +1555,6 @@ std::vector<std::string> Contents(ReadTransaction& txn, const std::vector<std::s
     out.push_back("meta " + key + "=" + (value.ok() ? *value : value.status().ToString()));
   }
   return out;
-}
-
-bool Exists(const std::string& path) {
-  std::error_code error;
-  return std::filesystem::exists(std::filesystem::symlink_status(path, error));
 }
 
 // Every file of `dir`, by name.

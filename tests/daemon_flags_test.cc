@@ -107,7 +107,9 @@ TEST(DaemonFlagsTest, PageSizeAppliesToANewDatabaseOnly) {
     ASSERT_OK_AND_ASSIGN(auto daemon, DaemonProcess::Start(options));
     DbClient db(daemon->NewChannel());
     absl::Status created = db.CreateTable(NotesTable()).status();
-    if (!created.ok()) EXPECT_EQ(created.code(), absl::StatusCode::kAlreadyExists);
+    if (!created.ok()) {
+      EXPECT_EQ(created.code(), absl::StatusCode::kAlreadyExists);
+    }
     EXPECT_OK(PutBody(db, 20000));
     db.Close();
     // The status shows the file's page size, whatever this start asked for.

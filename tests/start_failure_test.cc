@@ -40,7 +40,9 @@ std::string FailedStartLog(const std::string& listen, const fs::path& data_dir) 
   if (!second.ok()) return "";
   absl::StatusOr<int> code = (*second)->WaitForExit(absl::Seconds(30));
   EXPECT_OK(code);
-  if (code.ok()) EXPECT_EQ(*code, 1) << (*second)->log();
+  if (code.ok()) {
+    EXPECT_EQ(*code, 1) << (*second)->log();
+  }
   return (*second)->log();
 }
 

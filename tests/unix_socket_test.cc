@@ -37,7 +37,9 @@ DaemonOptions OnSocket(const TempDir& dir, const std::string& data, const std::s
 void ExpectServes(const DaemonProcess& daemon, const std::string& id) {
   DbClient db(daemon.NewChannel());
   auto table = db.GetTable("todos");
-  if (!table.ok()) ASSERT_OK(db.CreateTable(TodoTable()));
+  if (!table.ok()) {
+    ASSERT_OK(db.CreateTable(TodoTable()));
+  }
   ASSERT_OK_AND_ASSIGN(v1::Record created, db.Create("todos", {{"title", StringValue(id)}}, id));
   ASSERT_OK_AND_ASSIGN(v1::Record read, db.GetRecord("todos", id));
   EXPECT_EQ(read.revision(), created.revision());

@@ -51,7 +51,7 @@ inline absl::StatusOr<Checkpoint> ParseCheckpoint(std::string_view key, std::str
   const size_t space = value.find(' ');
   const std::string_view seq = value.substr(0, space);
   if (space != std::string_view::npos) out.source_incarnation = std::string(value.substr(space + 1));
-  if (!absl::SimpleAtoi(absl::string_view(seq.data(), seq.size()), &out.seq) || out.seq < 0 ||
+  if (!absl::SimpleAtoi(Sv(seq), &out.seq) || out.seq < 0 ||
       out.source_incarnation.find(' ') != std::string::npos) {
     return absl::DataLossError(absl::StrCat("checkpoint \"", Sv(key), "\" is damaged"));
   }

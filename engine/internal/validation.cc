@@ -44,36 +44,11 @@ std::string Article(v1::Value::KindCase kind) {
 
 }  // namespace
 
-bool IsIdentifier(std::string_view name) {
-  if (name.empty() || name.size() > 63) return false;
-  if (name[0] < 'a' || name[0] > 'z') return false;
-  for (char c : name) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
-  }
-  return true;
-}
-
-absl::Status ValidateTableName(std::string_view name) {
-  if (!IsIdentifier(name)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "table name ", Quote(name), " is invalid: it must match ^[a-z][a-z0-9_]{0,62}$"));
-  }
-  if (absl::EndsWith(Sv(name), "_history")) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "table name ", Quote(name), " is invalid: names ending in _history are reserved"));
-  }
-  if (absl::StartsWith(Sv(name), "sqlite_")) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "table name ", Quote(name), " is invalid: names starting with sqlite_ are reserved"));
-  }
-  return absl::OkStatus();
-}
-
 absl::Status ValidateColumnName(std::string_view table, std::string_view column) {
   if (!IsIdentifier(column)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("column name ", Quote(column), " of table ", Quote(table),
-                     " is invalid: it must match ^[a-z][a-z0-9_]{0,62}$"));
+    return absl::InvalidArgumentError(absl::StrCat("column name ", Quote(column), " of table ",
+                                                   Quote(table), " is invalid: it must match ",
+                                                   Sv(kIdentifierPattern)));
   }
   if (ReservedColumnNames().count(column)) {
     return absl::InvalidArgumentError(

@@ -8,17 +8,16 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/table_names.h"
 #include "engine/limits.h"
 #include "recondb/v1/types.pb.h"
 
 namespace recondb::engine::internal {
 
-// ^[a-z][a-z0-9_]{0,62}$
-bool IsIdentifier(std::string_view name);
-
-// A user table name: an identifier not ending in "_history" and not
-// starting with "sqlite_".
-absl::Status ValidateTableName(std::string_view name);
+// The identifier and table-name rules live in common/table_names.h, shared
+// with the reconciler and auth.
+using ::recondb::IsIdentifier;
+using ::recondb::ValidateTableName;
 
 // A column name: an identifier that is not a field of the record itself.
 absl::Status ValidateColumnName(std::string_view table, std::string_view column);

@@ -10,13 +10,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "common/strings.h"
 
 namespace recondb::storage::internal {
 namespace {
 
 absl::Status ErrnoError(std::string_view what, const std::string& path, int error) {
-  return absl::UnavailableError(absl::StrCat("cannot ", absl::string_view(what.data(), what.size()),
-                                             " ", path, ": ", std::strerror(error)));
+  return absl::UnavailableError(
+      absl::StrCat("cannot ", Sv(what), " ", path, ": ", std::strerror(error)));
 }
 
 absl::Status SyncPath(const std::string& path, int flags) {

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "common/status_macros.h"
+#include "common/strings.h"
 #include "storage/internal/sqlite_status.h"
 
 namespace recondb::storage::internal {
@@ -155,7 +156,7 @@ absl::Status Connection::Configure(const ConnectionOptions& options) {
       ASSIGN_OR_RETURN(Statement wal, Prepare("PRAGMA journal_mode=WAL"));
       ASSIGN_OR_RETURN(const bool row, wal.Step());
       const std::string_view mode = row ? wal.Text(0) : std::string_view();
-      if (absl::AsciiStrToLower(absl::string_view(mode.data(), mode.size())) != "wal") {
+      if (absl::AsciiStrToLower(Sv(mode)) != "wal") {
         return absl::UnavailableError(
             absl::StrCat("cannot switch ", sqlite3_db_filename(db_, "main"), " to WAL mode"));
       }

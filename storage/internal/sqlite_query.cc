@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "common/status_macros.h"
+#include "common/strings.h"
 #include "storage/internal/sqlite_schema.h"
 #include "storage/internal/sqlite_values.h"
 
@@ -27,8 +28,8 @@ absl::StatusOr<ColumnRef> Resolve(const v1::Table& table, std::string_view name)
   for (const v1::Column& column : table.columns()) {
     if (column.name() == name) return ColumnRef{Quote(name), column.type(), name, false};
   }
-  return absl::InvalidArgumentError(absl::StrCat("table ", table.name(), " has no column ",
-                                                 absl::string_view(name.data(), name.size())));
+  return absl::InvalidArgumentError(
+      absl::StrCat("table ", table.name(), " has no column ", Sv(name)));
 }
 
 // A parameter to bind: a column value, or (value == nullptr) a record id.
@@ -112,7 +113,7 @@ absl::Status AddConditions(const v1::Table& table, const ViewQuery& query, Sql& 
   for (const ViewCondition& condition : query.conditions) {
     ASSIGN_OR_RETURN(const ColumnRef column, Resolve(table, condition.column));
     ASSIGN_OR_RETURN(const std::string_view op, OperatorSql(condition.op));
-    sql.terms.push_back(absl::StrCat(column.quoted, absl::string_view(op.data(), op.size())));
+    sql.terms.push_back(absl::StrCat(column.quoted, Sv(op)));
     if (condition.op != v1::OPERATOR_IS_NULL && condition.op != v1::OPERATOR_IS_NOT_NULL) {
       sql.params.push_back(Param{&condition.value, {}, column.type, column.name});
     }

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "common/status_macros.h"
+#include "common/strings.h"
 #include "storage/internal/sqlite_query.h"
 #include "storage/internal/sqlite_schema.h"
 
@@ -21,8 +22,6 @@ constexpr char kLastSeq[] = "SELECT max(\"seq\") FROM \"_changes\"";
 constexpr char kScanColumns[] =
     "SELECT \"seq\", \"kind\", \"table_name\", \"record_id\", \"revision\", \"deleted\","
     " \"conflicted\" FROM \"_changes\" WHERE \"seq\" > ?";
-
-absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 absl::StatusOr<v1::Table> ParseTable(const Statement& stmt) {
   v1::Table table;
@@ -75,7 +74,7 @@ absl::StatusOr<v1::Table> SessionReader::GetTable(std::string_view name) {
   ASSIGN_OR_RETURN(Statement stmt, connection().Prepare(kGetTable));
   stmt.BindText(1, name);
   ASSIGN_OR_RETURN(const bool row, stmt.Step());
-  if (!row) return absl::NotFoundError(absl::StrCat("no table ", AbslView(name)));
+  if (!row) return absl::NotFoundError(absl::StrCat("no table ", Sv(name)));
   return ParseTable(stmt);
 }
 
@@ -88,8 +87,8 @@ absl::StatusOr<StoredRevision> SessionReader::GetRevision(const v1::Table& table
   stmt.BindText(2, revision);
   ASSIGN_OR_RETURN(const bool row, stmt.Step());
   if (!row) {
-    return absl::NotFoundError(absl::StrCat("record ", AbslView(id), " of table ", table.name(),
-                                            " has no revision ", AbslView(revision)));
+    return absl::NotFoundError(absl::StrCat("record ", Sv(id), " of table ", table.name(),
+                                            " has no revision ", Sv(revision)));
   }
   return ReadHistoryRow(stmt, table);
 }
@@ -128,7 +127,7 @@ absl::StatusOr<v1::Record> SessionReader::GetViewRow(const v1::Table& table, std
   ASSIGN_OR_RETURN(const bool row, stmt.Step());
   if (!row) {
     return absl::NotFoundError(
-        absl::StrCat("record ", AbslView(id), " of table ", table.name(), " has no live winner"));
+        absl::StrCat("record ", Sv(id), " of table ", table.name(), " has no live winner"));
   }
   return ReadViewRow(stmt, table);
 }
@@ -194,7 +193,7 @@ absl::StatusOr<std::string> SessionReader::GetMeta(std::string_view key) {
   ASSIGN_OR_RETURN(Statement stmt, connection().Prepare(kGetMeta));
   stmt.BindText(1, key);
   ASSIGN_OR_RETURN(const bool row, stmt.Step());
-  if (!row) return absl::NotFoundError(absl::StrCat("no metadata ", AbslView(key)));
+  if (!row) return absl::NotFoundError(absl::StrCat("no metadata ", Sv(key)));
   return std::string(stmt.Text(0));
 }
 

@@ -6,12 +6,11 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 #include "common/status_macros.h"
+#include "common/strings.h"
 #include "storage/internal/sqlite_values.h"
 
 namespace recondb::storage::internal {
 namespace {
-
-absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 // The declared columns of a user table, after the record's own columns:
 // ", "title" TEXT, "completed" INTEGER".
@@ -19,7 +18,7 @@ absl::StatusOr<std::string> UserColumnsDdl(const v1::Table& table) {
   std::string out;
   for (const v1::Column& column : table.columns()) {
     ASSIGN_OR_RETURN(const std::string_view type, SqlType(column.type(), column.name()));
-    absl::StrAppend(&out, ", ", Quote(column.name()), " ", AbslView(type));
+    absl::StrAppend(&out, ", ", Quote(column.name()), " ", Sv(type));
   }
   return out;
 }
@@ -27,15 +26,13 @@ absl::StatusOr<std::string> UserColumnsDdl(const v1::Table& table) {
 }  // namespace
 
 std::string Quote(std::string_view identifier) {
-  return absl::StrCat("\"", absl::StrReplaceAll(AbslView(identifier), {{"\"", "\"\""}}), "\"");
+  return absl::StrCat("\"", absl::StrReplaceAll(Sv(identifier), {{"\"", "\"\""}}), "\"");
 }
 
-std::string HistoryTableName(std::string_view table) {
-  return absl::StrCat(AbslView(table), "_history");
-}
+std::string HistoryTableName(std::string_view table) { return absl::StrCat(Sv(table), "_history"); }
 
 std::string ViewIndexName(std::string_view table, std::string_view column) {
-  return absl::StrCat("_idx_", AbslView(table), "-", AbslView(column));
+  return absl::StrCat("_idx_", Sv(table), "-", Sv(column));
 }
 
 namespace {
@@ -149,7 +146,7 @@ std::string MigrationSql(int from, const std::vector<v1::Table>& tables) {
         ConflictedIndexSql(table.name()),
         "UPDATE \"_changes\" SET \"conflicted\" = 1 WHERE \"kind\" = ",
         static_cast<int>(v1::CHANGE_KIND_RECORD), " AND \"table_name\" = '",
-        absl::StrReplaceAll(AbslView(table.name()), {{"'", "''"}}),
+        absl::StrReplaceAll(Sv(table.name()), {{"'", "''"}}),
         "' AND \"record_id\" IN (SELECT \"id\" FROM ", view, " WHERE \"_conflicted\" = 1);\n");
   }
   return sql;
@@ -167,7 +164,7 @@ absl::StatusOr<std::string> AppendColumnsSql(const v1::Table& table, int old_cou
   for (int i = old_count; i < table.columns_size(); ++i) {
     const v1::Column& column = table.columns(i);
     ASSIGN_OR_RETURN(const std::string_view type, SqlType(column.type(), column.name()));
-    const std::string definition = absl::StrCat(Quote(column.name()), " ", AbslView(type));
+    const std::string definition = absl::StrCat(Quote(column.name()), " ", Sv(type));
     absl::StrAppend(&sql, "ALTER TABLE ", view, " ADD COLUMN ", definition, ";\n");
     absl::StrAppend(&sql, "ALTER TABLE ", history, " ADD COLUMN ", definition, ";\n");
     if (column.indexed()) {

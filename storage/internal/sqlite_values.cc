@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "common/status_macros.h"
+#include "common/strings.h"
 
 namespace recondb::storage::internal {
 namespace {
@@ -122,8 +123,7 @@ absl::Status FormatTimestamp(const google::protobuf::Timestamp& ts, char* out) {
 
 absl::StatusOr<google::protobuf::Timestamp> ParseTimestamp(std::string_view text) {
   auto malformed = [&] {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "malformed timestamp text \"", absl::string_view(text.data(), text.size()), "\""));
+    return absl::InvalidArgumentError(absl::StrCat("malformed timestamp text \"", Sv(text), "\""));
   };
   if (text.size() != kTimestampTextSize || text[4] != '-' || text[7] != '-' || text[10] != 'T' ||
       text[13] != ':' || text[16] != ':' || text[19] != '.' || text[26] != 'Z') {

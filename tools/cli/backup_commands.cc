@@ -21,6 +21,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "common/sha256.h"
+#include "common/strings.h"
 #include "daemon/restore.h"
 #include "grpcpp/client_context.h"
 #include "tools/cli/cli.h"
@@ -39,8 +40,7 @@ bool Exists(const std::string& path) {
 }
 
 std::string Errno(std::string_view what, const std::string& path) {
-  return absl::StrCat(absl::string_view(what.data(), what.size()), " ", path, ": ",
-                      std::strerror(errno));
+  return absl::StrCat(Sv(what), " ", path, ": ", std::strerror(errno));
 }
 
 std::string DirectoryOf(const std::string& path) {

@@ -212,8 +212,7 @@ absl::StatusOr<v1::Condition> ParseCondition(const v1::Table& table, std::string
     if (absl::ConsumePrefix(&rest, symbol)) {
       cond.set_op(op);
       const absl::string_view text_value = absl::StripAsciiWhitespace(rest);
-      auto value =
-          ParseValue(type, std::string_view(text_value.data(), text_value.size()), cond.column());
+      auto value = ParseValue(type, StdSv(text_value), cond.column());
       if (!value.ok()) return value.status();
       *cond.mutable_value() = *value;
       return cond;
