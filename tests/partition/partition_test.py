@@ -102,13 +102,22 @@ def delete_namespace(name):
     sh("ip", "netns", "delete", name, check=False)
 
 
+def run_alive(pid):
+    """A test run's process still runs (a zombie does not count)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
 def remove_stale_namespaces():
     """Namespaces of earlier runs of this test whose process is gone."""
     r = sh("ip", "netns", "list", check=False)
     for line in r.stdout.splitlines():
         name = line.split()[0] if line.split() else ""
         m = RUN_NAME.match(name)
-        if m and not pid_alive(int(m.group(1))):
+        if m and not run_alive(int(m.group(1))):
             delete_namespace(name)
 
 
