@@ -59,13 +59,13 @@ class CheckFailed(Exception):
 class Daemon:
     """recondbd on 127.0.0.1:0 over a given data directory; stopped by PID."""
 
-    def __init__(self, binary, data_dir, log_path):
+    def __init__(self, binary, data_dir, log_path, storage):
         self.log_path = log_path
         log = open(log_path, "ab")
         log_start = log.tell()
         self.proc = subprocess.Popen(
-            [binary, "--listen=127.0.0.1:0", "--data_dir=" + data_dir,
-             "--storage=sqlite", "--durability=full"],
+            [binary, "--listen=127.0.0.1:0", "--data_dir=" + data_dir, "--storage=" + storage]
+            + (["--durability=full"] if storage == "sqlite" else []),
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
         log.close()
@@ -228,8 +228,13 @@ def list_all(stub):
     """Every live record of TABLE: {id: Record}."""
     out, token = {}, ""
     for _ in range(100000):
-        resp = stub.ListRecords(database_pb2.ListRecordsRequest(
-            table=TABLE, page_size=1000, page_token=token), timeout=CALL_TIMEOUT_S)
+        try:
+            resp = stub.ListRecords(database_pb2.ListRecordsRequest(
+                table=TABLE, page_size=1000, page_token=token), timeout=CALL_TIMEOUT_S)
+        except grpc.RpcError as e:
+            if e.code() == grpc.StatusCode.NOT_FOUND:
+                raise CheckFailed("LOST acknowledged write: table %s is gone" % TABLE)
+            raise
         for r in resp.records:
             if r.id in out:
                 raise CheckFailed("ListRecords returned %s twice" % r.id)
@@ -329,7 +334,7 @@ def check_feed(stub, models, seen_before_crash):
 
 
 def run_round(args, round_no, rng, data_dir, log_path, models_by_writer, state):
-    daemon = Daemon(args.recondbd, data_dir, log_path)
+    daemon = Daemon(args.recondbd, data_dir, log_path, args.storage)
     try:
         channel = grpc.insecure_channel(daemon.address)
         wait_ready(channel)
@@ -358,15 +363,19 @@ def run_round(args, round_no, rng, data_dir, log_path, models_by_writer, state):
         channel.close()
     finally:
         daemon.kill()
-    integrity_check(os.path.join(data_dir, "recondb.sqlite3"))
+    if args.storage == "sqlite":
+        integrity_check(os.path.join(data_dir, "recondb.sqlite3"))
     ops = sum(w.ops for w in writers)
     in_flight = sum(1 for ms in models_by_writer for m in ms if m.in_flight)
 
-    daemon = Daemon(args.recondbd, data_dir, log_path)
+    daemon = Daemon(args.recondbd, data_dir, log_path, args.storage)
     try:
         channel = grpc.insecure_channel(daemon.address)
         wait_ready(channel)
         stub = database_pb2_grpc.DatabaseStub(channel)
+        # Made again if it was lost, so that each lost write is reported by
+        # the record checks below (also with --storage=memory).
+        ensure_table(stub)
         live_now = list_all(stub)
         models = [m for ms in models_by_writer for m in ms]
         known = {m.id for m in models}
@@ -423,6 +432,10 @@ def main():
     p.add_argument("--full_check_every", type=int, default=1,
                    help="check every record's history every N rounds (others: the winner)")
     p.add_argument("--keep", action="store_true", help="keep the data directory and logs")
+    p.add_argument("--storage", choices=("sqlite", "memory"), default="sqlite",
+                   help="memory: a store that loses everything, with --expect_loss")
+    p.add_argument("--expect_loss", action="store_true",
+                   help="the checker's own test: pass only if a lost acknowledged write is reported")
     args = p.parse_args()
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2 ** 32)
     print("kill9_loop: seed %d, %d rounds, %d writers (replay: --seed=%d --rounds=%d)"
@@ -439,12 +452,19 @@ def main():
             run_round(args, round_no, rng, data_dir, log_path, models_by_writer, state)
         ok = True
     except CheckFailed as e:
+        if args.expect_loss and str(e).startswith("LOST acknowledged write"):
+            print("kill9_loop: the loss was detected, as expected: %s" % e)
+            ok = True
+            return 0
         print("FAILED in round %d (seed %d): %s\ndata directory and log kept in %s"
               % (round_no, seed, e, work), flush=True)
         return 1
     finally:
         if ok and not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+    if args.expect_loss:
+        print("FAILED: --expect_loss, but no lost write was detected (seed %d)" % seed)
+        return 1
     print("kill9_loop: %d rounds passed (seed %d)" % (args.rounds, seed))
     return 0
 
