@@ -207,6 +207,7 @@ class Network:
 
 class Node:
     def __init__(self, binary, ns, address, peers, work):
+        peer_flags = ["--peer=" + ",".join("%s:%d" % (p, PORT) for p in peers)] if peers else []
         self.address = "%s:%d" % (address, PORT)
         self.data_dir = os.path.join(work, ns, "data")
         os.makedirs(self.data_dir)
@@ -220,7 +221,7 @@ class Node:
             self.proc = subprocess.Popen(
                 ["ip", "netns", "exec", ns, binary, "--listen=" + self.address, "--insecure",
                  "--data_dir=" + self.data_dir, "--storage=sqlite",
-                 "--peer=" + ",".join("%s:%d" % (p, PORT) for p in peers),
+                 *peer_flags,
                  "--keepalive_time=2s", "--keepalive_timeout=2s", "--min_ping_interval=1s"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 env=env, start_new_session=True)
@@ -254,7 +255,8 @@ def run_round(args, rng, round_no, work):
     from recondb.v1 import types_pb2
 
     net = args.net
-    nodes = [Node(args.recondbd, ns, addr, [a for a in net.addresses if a != addr],
+    nodes = [Node(args.recondbd, ns, addr,
+                  [] if args.unpeered else [a for a in net.addresses if a != addr],
                   os.path.join(work, "round%d" % round_no))
              for ns, addr in zip(net.node_ns, net.addresses)]
     args.nodes_running = nodes
@@ -270,6 +272,10 @@ def run_round(args, rng, round_no, work):
     stubs[0].CreateTable(database_pb2.CreateTableRequest(table=types_pb2.Table(name=TABLE, columns=[
         C(name="text", type=types_pb2.COLUMN_TYPE_STRING, nullable=True),
         C(name="n", type=types_pb2.COLUMN_TYPE_INT, nullable=True)])), timeout=CALL_TIMEOUT_S)
+    if args.unpeered:
+        for s in stubs[1:]:
+            s.CreateTable(database_pb2.CreateTableRequest(table=stubs[0].GetTable(
+                database_pb2.GetTableRequest(name=TABLE), timeout=CALL_TIMEOUT_S)), timeout=CALL_TIMEOUT_S)
     wait_until(lambda: all(has_table(s, database_pb2, grpc) for s in stubs), 30,
                "the table reaching every node")
 
@@ -422,6 +428,10 @@ def main():
     p.add_argument("--max_phase_s", type=float, default=3.0)
     p.add_argument("--converge_s", type=float, default=60.0, help="bounded wait after the heal")
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--unpeered", action="store_true",
+                   help="the checker's own test: nodes without peers, which cannot converge")
+    p.add_argument("--expect_divergence", action="store_true",
+                   help="pass only if the nodes are reported as not converging")
     args = p.parse_args()
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2 ** 32)
     rng = random.Random(seed)
@@ -447,6 +457,9 @@ def main():
         net.enter_bridge_namespace()
         for round_no in range(1, args.rounds + 1):
             run_round(args, rng, round_no, work)
+        if args.expect_divergence:
+            print("FAILED: --expect_divergence, but the nodes converged (seed %d)" % seed)
+            return 1
         ok = True
         print("partition_test: %d rounds passed (seed %d)" % (args.rounds, seed))
         return 0
@@ -455,6 +468,10 @@ def main():
         ok = True
         return SKIP
     except CheckFailed as e:
+        if args.expect_divergence and str(e).startswith("no convergence"):
+            print("partition_test: the divergence was detected, as expected")
+            ok = True
+            return 0
         print("FAILED (seed %d): %s\nlogs kept in %s" % (seed, e, work), flush=True)
         return 1
     finally:
