@@ -3,7 +3,8 @@
 # and the Python stubs, then runs tests/partition/partition_test.py (as root:
 # network namespaces and nft).
 #   scripts/partition-loop.sh [--rounds N] [--nodes 3-5] [--seed S] [--build DIR] [more flags]
-# Default 50 rounds of 6 phases, node count 3 to 5 drawn per round unless given.
+# Default 50 rounds of 6 phases (1-6 s each), node count 3 to 5 drawn per round
+# unless given.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +33,6 @@ for ((round = 1; round <= rounds; round++)); do
   n=${nodes:-$((3 + RANDOM % 3))}
   echo "== partition round $round/$rounds: $n nodes"
   PYTHONPATH="$build/python" PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 tests/partition/partition_test.py \
-    --recondbd="$build/daemon/recondbd" --nodes="$n" --phases=6 --rounds=1 "${extra[@]}"
+    --recondbd="$build/daemon/recondbd" --nodes="$n" --phases=6 --max_phase_s=6 --rounds=1 "${extra[@]}"
 done
 echo "partition-loop: $rounds rounds passed"

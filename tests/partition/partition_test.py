@@ -280,7 +280,7 @@ def run_round(args, rng, round_no, work):
                "the table reaching every node")
 
     ids = ["k%d" % i for i in range(args.records)]
-    counts = {"put": 0, "update": 0, "delete": 0, "refused": 0}
+    counts = {"put": 0, "update": 0, "delete": 0, "resolve": 0, "refused": 0}
     for phase in range(args.phases):
         n = len(nodes)
         group = set(j for j in range(n) if rng.random() < 0.5) if rng.random() < 0.8 else set()
@@ -311,6 +311,8 @@ def run_round(args, rng, round_no, work):
     except CheckFailed:
         report_divergence(last[0], nodes)
         raise
+    for stub, node in zip(stubs, nodes):
+        check_feed(stub, last[0][0], node.address, database_pb2, types_pb2)
     live = sum(1 for v in last[0][0].values() if v[0] == "live")
     conflicted = sum(1 for v in last[0][0].values() if v[0] == "live" and (v[2] or v[3]))
     print("round %d: %d nodes converged %.1fs after the heal (%d records live, %d conflicted): ok"
@@ -346,7 +348,15 @@ def random_write(rng, stubs, ids, text, counts, grpc, database_pb2, types_pb2):
                 raise
             cur = None
         attrs = {"text": types_pb2.Value(string=text), "n": types_pb2.Value(int=rng.randrange(1000))}
-        if cur is not None and rng.random() < 0.25:
+        if cur is not None and cur.conflicted and rng.random() < 0.3:
+            # A review of the conflict on this side of the cut, perhaps while
+            # the other side reviews it too or edits a losing branch.
+            deleted = rng.random() < 0.2
+            stub.ResolveConflict(database_pb2.ResolveConflictRequest(record=types_pb2.Record(
+                table=TABLE, id=rid, revision=cur.revision, deleted=deleted,
+                attributes={} if deleted else attrs)), timeout=CALL_TIMEOUT_S)
+            counts["resolve"] += 1
+        elif cur is not None and rng.random() < 0.25:
             stub.DeleteRecord(database_pb2.DeleteRecordRequest(table=TABLE, id=rid, revision=cur.revision),
                               timeout=CALL_TIMEOUT_S)
             counts["delete"] += 1
@@ -394,6 +404,33 @@ def node_state(stub, ids, grpc, database_pb2):
                 raise
             state[rid] = ("deleted", "", (), (), revisions)
     return state
+
+
+def check_feed(stub, state, address, database_pb2, types_pb2):
+    """docs/api.md "Change feed": strictly increasing seqs, each record once,
+    at its winner, with its deletion and conflicted state."""
+    last, seen = 0, set()
+    for c in stub.GetChanges(database_pb2.GetChangesRequest(since=0, tables=[TABLE]),
+                             timeout=60):
+        if c.seq <= last:
+            raise CheckFailed("%s: feed seq %d after %d" % (address, c.seq, last))
+        last = c.seq
+        if c.kind != types_pb2.CHANGE_KIND_RECORD:
+            continue
+        if c.id in seen:
+            raise CheckFailed("%s: feed has %s twice" % (address, c.id))
+        seen.add(c.id)
+        st = state.get(c.id, ("absent",))
+        live = st[0] == "live"
+        winner = st[1] if live else max(
+            (r for r in st[4] if r[3]), key=lambda r: (int(r[0].split("-")[0]), r[0]))[0] \
+            if st[0] == "deleted" else None
+        if st[0] == "absent" or c.deleted == live or c.revision != winner or \
+                c.conflicted != (live and bool(st[2] or st[3])):
+            raise CheckFailed("%s: feed entry %s does not match the record %s" % (address, c, st[:4]))
+    missing = set(k for k, v in state.items() if v[0] != "absent") - seen
+    if missing:
+        raise CheckFailed("%s: no feed entry for %s" % (address, sorted(missing)))
 
 
 def report_divergence(states, nodes):
