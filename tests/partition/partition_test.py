@@ -302,9 +302,13 @@ def run_round(args, rng, round_no, work):
     started = time.monotonic()
     last = [None]
 
+    at_heal = []
+
     def converged():
         states = [node_state(s, ids, grpc, database_pb2) for s in stubs]
         last[0] = states
+        if not at_heal:  # how much the cuts kept apart: evidence that they cut
+            at_heal.append(sum(1 for rid in ids if any(st[rid] != states[0][rid] for st in states)))
         return all(st == states[0] for st in states[1:])
     try:
         wait_until(converged, args.converge_s, "convergence")
@@ -315,8 +319,9 @@ def run_round(args, rng, round_no, work):
         check_feed(stub, last[0][0], node.address, database_pb2, types_pb2)
     live = sum(1 for v in last[0][0].values() if v[0] == "live")
     conflicted = sum(1 for v in last[0][0].values() if v[0] == "live" and (v[2] or v[3]))
-    print("round %d: %d nodes converged %.1fs after the heal (%d records live, %d conflicted): ok"
-          % (round_no, len(nodes), time.monotonic() - started, live, conflicted), flush=True)
+    print("round %d: %d nodes converged %.1fs after the heal (%d records differed at the heal; "
+          "%d live, %d conflicted): ok" % (round_no, len(nodes), time.monotonic() - started,
+                                           at_heal[0], live, conflicted), flush=True)
     for c in channels:
         c.close()
     for node in nodes:
