@@ -3,7 +3,7 @@
 random moment, restart on the same data directory, and check that nothing
 acknowledged was lost (issue 14, point 3).
 
-Each round: start recondbd (SQLite, --durability=full) on 127.0.0.1:0, run
+Each round: start recondbd (SQLite, --durability=full, or --durability=normal) on 127.0.0.1:0, run
 WRITERS threads that create, update, delete and recreate records they own
 (each record has a single writer, so its history is a chain), follow the change
 feed, kill -9 the daemon after a random delay, run `PRAGMA integrity_check` on
@@ -59,13 +59,13 @@ class CheckFailed(Exception):
 class Daemon:
     """recondbd on 127.0.0.1:0 over a given data directory; stopped by PID."""
 
-    def __init__(self, binary, data_dir, log_path, storage):
+    def __init__(self, binary, data_dir, log_path, storage, durability):
         self.log_path = log_path
         log = open(log_path, "ab")
         log_start = log.tell()
         self.proc = subprocess.Popen(
             [binary, "--listen=127.0.0.1:0", "--data_dir=" + data_dir, "--storage=" + storage]
-            + (["--durability=full"] if storage == "sqlite" else []),
+            + (["--durability=" + durability] if storage == "sqlite" else []),
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
         log.close()
@@ -334,7 +334,7 @@ def check_feed(stub, models, seen_before_crash):
 
 
 def run_round(args, round_no, rng, data_dir, log_path, models_by_writer, state):
-    daemon = Daemon(args.recondbd, data_dir, log_path, args.storage)
+    daemon = Daemon(args.recondbd, data_dir, log_path, args.storage, args.durability)
     try:
         channel = grpc.insecure_channel(daemon.address)
         wait_ready(channel)
@@ -368,7 +368,7 @@ def run_round(args, round_no, rng, data_dir, log_path, models_by_writer, state):
     ops = sum(w.ops for w in writers)
     in_flight = sum(1 for ms in models_by_writer for m in ms if m.in_flight)
 
-    daemon = Daemon(args.recondbd, data_dir, log_path, args.storage)
+    daemon = Daemon(args.recondbd, data_dir, log_path, args.storage, args.durability)
     try:
         channel = grpc.insecure_channel(daemon.address)
         wait_ready(channel)
@@ -434,6 +434,8 @@ def main():
     p.add_argument("--keep", action="store_true", help="keep the data directory and logs")
     p.add_argument("--storage", choices=("sqlite", "memory"), default="sqlite",
                    help="memory: a store that loses everything, with --expect_loss")
+    p.add_argument("--durability", choices=("full", "normal"), default="full",
+                   help="normal also promises that a write survives a crash of the process")
     p.add_argument("--expect_loss", action="store_true",
                    help="the checker's own test: pass only if a lost acknowledged write is reported")
     args = p.parse_args()
