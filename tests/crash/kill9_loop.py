@@ -7,8 +7,8 @@ Each round: start recondbd (SQLite, --durability=full; or normal, which makes
 the same promise for a crash of the process) on 127.0.0.1:0, run WRITERS threads
 that create, update, delete and recreate records they own (each record has a
 single writer, so its history is a chain), follow the change feed, kill -9 the
-daemon after a random delay, run `PRAGMA integrity_check` on the file (read-
-only, daemon dead), restart and check:
+daemon after a random delay, run `PRAGMA integrity_check` on the file
+(read-only, daemon dead), restart and check:
 
   - every acknowledged write is there with its acknowledged revision, or with
     the one write of ours that was in flight on that record when the daemon died
