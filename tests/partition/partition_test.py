@@ -167,15 +167,16 @@ class Network:
         sh("ip", "netns", "add", name)
         self.made.append(name)
 
-    def set_rules(self, node, cut_from, loss_percent):
-        """Drops all traffic between `node` and the nodes in cut_from, and
-        loss_percent of its traffic with the other nodes."""
+    def set_rules(self, node, cut_from, loss_percent, inbound_only=False):
+        """Drops all traffic between `node` and the nodes in cut_from (only
+        what comes in, for a one-way cut), and loss_percent of its traffic
+        with the other nodes."""
         others = [a for j, a in enumerate(self.addresses) if j != node]
         cut = [self.addresses[j] for j in cut_from]
         rules = ["flush ruleset", "table inet rdb_partition {"]
         for chain, hook, field in (("in", "input", "saddr"), ("out", "output", "daddr")):
             rules.append("  chain %s { type filter hook %s priority 0; policy accept;" % (chain, hook))
-            if cut:
+            if cut and (chain == "in" or not inbound_only):
                 rules.append("    ip %s { %s } drop" % (field, ", ".join(cut)))
             if loss_percent:
                 rules.append("    ip %s { %s } numgen random mod 100 < %d drop"
@@ -212,23 +213,34 @@ class Node:
         self.data_dir = os.path.join(work, ns, "data")
         os.makedirs(self.data_dir)
         self.log_path = os.path.join(work, ns, "recondbd.log")
+        # --insecure: a non-loopback --listen needs TLS and auth otherwise;
+        # these addresses exist only inside the namespaces this test makes,
+        # which nothing else can reach. Short keepalives so that a link that a
+        # cut left half-open is noticed within the bounded wait.
+        self.argv = ["ip", "netns", "exec", ns, binary, "--listen=" + self.address, "--insecure",
+                     "--data_dir=" + self.data_dir, "--storage=sqlite", *peer_flags,
+                     "--keepalive_time=2s", "--keepalive_timeout=2s", "--min_ping_interval=1s"]
+        self.starts = 0
+        self._start()
+
+    def _start(self):
         env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-        with open(self.log_path, "wb") as log:
-            # --insecure: a non-loopback --listen needs TLS and auth otherwise;
-            # these addresses exist only inside the namespaces this test makes,
-            # which nothing else can reach. Short keepalives so that a link
-            # that a cut left half-open is noticed within the bounded wait.
-            self.proc = subprocess.Popen(
-                ["ip", "netns", "exec", ns, binary, "--listen=" + self.address, "--insecure",
-                 "--data_dir=" + self.data_dir, "--storage=sqlite",
-                 *peer_flags,
-                 "--keepalive_time=2s", "--keepalive_timeout=2s", "--min_ping_interval=1s"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                env=env, start_new_session=True)
+        with open(self.log_path, "ab") as log:
+            self.log_start = log.tell()
+            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        self.starts += 1
+
+    def crash_and_restart(self):
+        """kill -9 by PID, then the same daemon again on the same data."""
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        self._start()
+        self.wait_listening()
 
     def wait_listening(self, timeout_s=30):
         deadline = time.monotonic() + timeout_s
-        while "listening on " + self.address not in self.log():
+        while "listening on " + self.address not in self.log()[self.log_start:]:
             if self.proc.poll() is not None:
                 raise CheckFailed("recondbd %s exited %d:\n%s" % (self.address, self.proc.returncode,
                                                                   self.log()[-3000:]))
@@ -238,7 +250,7 @@ class Node:
 
     def log(self):
         with open(self.log_path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
+            return f.read().decode("latin-1")
 
     def stop(self):
         if self.proc.poll() is None:
@@ -280,16 +292,29 @@ def run_round(args, rng, round_no, work):
                "the table reaching every node")
 
     ids = ["k%d" % i for i in range(args.records)]
-    counts = {"put": 0, "update": 0, "delete": 0, "resolve": 0, "refused": 0}
+    counts = {"put": 0, "update": 0, "delete": 0, "resolve": 0, "refused": 0, "kill -9": 0}
     for phase in range(args.phases):
         n = len(nodes)
         group = set(j for j in range(n) if rng.random() < 0.5) if rng.random() < 0.8 else set()
         lossy = {j: rng.choice((5, 20, 50)) for j in range(n) if rng.random() < 0.4}
+        # One time in five the cut is one-way: the group drops what the others
+        # send it, the others drop nothing (half-open links, as after a bad
+        # route).
+        one_way = rng.random() < 0.2
         for j in range(n):
             cut_from = [k for k in range(n) if (k in group) != (j in group)]
-            net.set_rules(j, cut_from, lossy.get(j, 0))
-        print("  phase %d: cut %s | %s, loss %s" % (
-            phase, sorted(group), sorted(set(range(n)) - group), lossy), flush=True)
+            if one_way and j not in group:
+                cut_from = []
+            net.set_rules(j, cut_from, lossy.get(j, 0), inbound_only=one_way)
+        print("  phase %d: cut %s %s %s, loss %s" % (
+            phase, sorted(group), "<-x-" if one_way else "|", sorted(set(range(n)) - group), lossy),
+            flush=True)
+        if rng.random() < args.crash_probability:
+            victim = rng.randrange(n)
+            nodes[victim].crash_and_restart()
+            grpc.channel_ready_future(channels[victim]).result(timeout=30)
+            counts["kill -9"] += 1
+            print("  phase %d: kill -9 and restart of node %d" % (phase, victim), flush=True)
         phase_end = time.monotonic() + rng.uniform(args.min_phase_s, args.max_phase_s)
         op = 0
         while time.monotonic() < phase_end:
@@ -469,6 +494,8 @@ def main():
     p.add_argument("--min_phase_s", type=float, default=1.0)
     p.add_argument("--max_phase_s", type=float, default=3.0)
     p.add_argument("--converge_s", type=float, default=60.0, help="bounded wait after the heal")
+    p.add_argument("--crash_probability", type=float, default=0.25,
+                   help="chance that a phase starts with a kill -9 and restart of a random node")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--unpeered", action="store_true",
                    help="the checker's own test: nodes without peers, which cannot converge")
