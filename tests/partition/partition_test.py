@@ -296,6 +296,10 @@ def run_round(args, rng, round_no, work):
                "the table reaching every node")
 
     ids = ["k%d" % i for i in range(args.records)]
+    # Two streams: the schedule of cuts, loss and crashes replays exactly from
+    # the seed, whatever number of writes the timing allowed in a phase.
+    write_rng = random.Random(rng.getrandbits(64))
+    rng = random.Random(rng.getrandbits(64))
     counts = {"put": 0, "update": 0, "delete": 0, "resolve": 0, "refused": 0, "kill -9": 0}
     for phase in range(args.phases):
         n = len(nodes)
@@ -323,9 +327,9 @@ def run_round(args, rng, round_no, work):
         op = 0
         while time.monotonic() < phase_end:
             op += 1
-            random_write(rng, stubs, ids, "r%d-p%d-%d" % (round_no, phase, op), counts,
+            random_write(write_rng, stubs, ids, "r%d-p%d-%d" % (round_no, phase, op), counts,
                          grpc, database_pb2, types_pb2)
-            time.sleep(rng.uniform(0, 0.05))  # pacing: spread writes over the phase
+            time.sleep(write_rng.uniform(0, 0.05))  # pacing: spread writes over the phase
     net.heal()
     print("  healed after %s; waiting for convergence" % counts, flush=True)
     started = time.monotonic()
@@ -508,8 +512,9 @@ def main():
     args = p.parse_args()
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2 ** 32)
     rng = random.Random(seed)
-    print("partition_test: seed %d, %d nodes, %d rounds of %d phases (replay: --seed=%d)"
-          % (seed, args.nodes, args.rounds, args.phases, seed), flush=True)
+    print("partition_test: seed %d, %d nodes, %d rounds of %d phases (replay: --seed=%d --nodes=%d "
+          "--phases=%d)" % (seed, args.nodes, args.rounds, args.phases, seed, args.nodes, args.phases),
+          flush=True)
 
     def on_signal(signum, frame):
         raise SystemExit(128 + signum)
