@@ -320,7 +320,12 @@ def run_round(args, rng, round_no, work):
         if rng.random() < args.crash_probability:
             victim = rng.randrange(n)
             nodes[victim].crash_and_restart()
+            # A fresh channel: the old one may still hold the dead connection
+            # (a write on it fails with UNAVAILABLE "Broken pipe").
+            channels[victim].close()
+            channels[victim] = grpc.insecure_channel(nodes[victim].address, options=options)
             grpc.channel_ready_future(channels[victim]).result(timeout=30)
+            stubs[victim] = database_pb2_grpc.DatabaseStub(channels[victim])
             counts["kill -9"] += 1
             print("  phase %d: kill -9 and restart of node %d" % (phase, victim), flush=True)
         phase_end = time.monotonic() + rng.uniform(args.min_phase_s, args.max_phase_s)
