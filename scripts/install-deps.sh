@@ -30,10 +30,13 @@ build_packages=(
 # The Python client: the tests use it, and so does the README's Python example
 # (CMake's configure step needs gtest, benchmark and python3, not these).
 python_client_packages=(python3-grpcio python3-protobuf)
+# tests/partition: network namespaces, veth pairs and nft rules (test-only).
+partition_test_packages=(iproute2 nftables)
 
 packages=("${runtime_packages[@]}")
 [[ "$mode" == --runtime ]] || packages+=("${build_packages[@]}")
 [[ "$mode" != all && "$mode" != --run ]] || packages+=("${python_client_packages[@]}")
+[[ "$mode" != all ]] || packages+=("${partition_test_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do
