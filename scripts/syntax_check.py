@@ -7,7 +7,7 @@ syntax of every translation unit proves that the whole tree passes
 (scripts/sanitize.sh tsa). Prints each failing unit's diagnostics; exits 1 if
 any unit fails.
 
-Usage: syntax_check.py BUILD_DIR [JOBS [PATH_PART...]]
+Usage: [EXTRA_FLAGS=...] syntax_check.py BUILD_DIR [JOBS [PATH_PART...]]
 """
 import concurrent.futures
 import json
@@ -34,7 +34,8 @@ def syntax_only(entry):
         if a in ("-c", "-MD", "-MMD"):
             continue
         out.append(a)
-    proc = subprocess.run(out + ["-fsyntax-only"], cwd=entry["directory"],
+    extra = shlex.split(os.environ.get("EXTRA_FLAGS", ""))
+    proc = subprocess.run(out + extra + ["-fsyntax-only"], cwd=entry["directory"],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return entry["file"], proc.returncode, proc.stdout
 

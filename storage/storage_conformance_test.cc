@@ -1563,11 +1563,6 @@ std::vector<std::string> Contents(ReadTransaction& txn, const std::vector<std::s
   return out;
 }
 
-bool Exists(const std::string& path) {
-  std::error_code error;
-  return std::filesystem::exists(std::filesystem::symlink_status(path, error));
-}
-
 // Every file of `dir`, by name.
 std::vector<std::string> FilesIn(const std::filesystem::path& dir) {
   std::vector<std::string> names;
