@@ -31,7 +31,7 @@ absl::Status CreatedDirectories::Remove() const {
   for (const std::filesystem::path& dir : missing_) {
     std::error_code ec;
     if (!std::filesystem::exists(dir, ec)) continue;
-    for (const std::string name :
+    for (const std::string& name :
          {std::string("LOCK"), store, store + "-wal", store + "-shm", store + "-journal"}) {
       std::filesystem::remove(dir / name, ec);
       if (ec) {
