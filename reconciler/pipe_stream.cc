@@ -26,12 +26,10 @@ class PipeEnd final : public MessageStream {
   bool Read(v1::ReplicateMessage* message) override {
     absl::MutexLock lock(&state_->mu);
     auto& queue = state_->queue[self_];
-    state_->mu.Await(absl::Condition(
-        +[](std::pair<PipeState*, int>* arg) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-          PipeState* s = arg->first;
-          return s->broken || !s->queue[arg->second].empty() || s->writes_done[1 - arg->second];
-        },
-        &args_));
+    auto readable = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mu) {
+      return state_->broken || !state_->queue[self_].empty() || state_->writes_done[1 - self_];
+    };
+    state_->mu.Await(absl::Condition(&readable));
     if (state_->broken || queue.empty()) return false;
     *message = std::move(queue.front());
     queue.pop_front();
@@ -41,13 +39,10 @@ class PipeEnd final : public MessageStream {
   bool Write(const v1::ReplicateMessage& message) override {
     absl::MutexLock lock(&state_->mu);
     auto& queue = state_->queue[1 - self_];
-    state_->mu.Await(absl::Condition(
-        +[](std::pair<PipeState*, int>* arg) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-          PipeState* s = arg->first;
-          return s->broken ||
-                 static_cast<int>(s->queue[1 - arg->second].size()) < s->capacity;
-        },
-        &args_));
+    auto writable = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mu) {
+      return state_->broken || static_cast<int>(state_->queue[1 - self_].size()) < state_->capacity;
+    };
+    state_->mu.Await(absl::Condition(&writable));
     if (state_->broken || state_->writes_done[self_]) return false;
     queue.push_back(message);
     return true;
@@ -66,7 +61,6 @@ class PipeEnd final : public MessageStream {
  private:
   std::shared_ptr<PipeState> state_;
   const int self_;
-  std::pair<PipeState*, int> args_{state_.get(), self_};
 };
 
 }  // namespace

@@ -689,12 +689,12 @@ absl::Status Session::Impl::Run() {
     // One-shot: once done, flush, half-close and wait for the peer's end.
     absl::MutexLock lock(&mu_);
     mu_.Await(absl::Condition(
-        +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS { return self->ending_ || self->OneShotDone(); },
+        +[](Impl* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) { return self->ending_ || self->OneShotDone(); },
         this));
     if (!ending_) {
       finish_writing_ = true;
       mu_.Await(absl::Condition(
-          +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          +[](Impl* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
             return self->ending_ || (self->writer_finished_ && self->read_ended_);
           },
           this));
@@ -719,7 +719,7 @@ void Session::Impl::WriterLoop() {
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
-          +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          +[](Impl* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
             return self->ending_ || !self->out_.empty() || self->finish_writing_;
           },
           this));
@@ -748,7 +748,7 @@ void Session::Impl::ReaderLoop() {
       // What the peer sent before it left is judged first: a bad last
       // message is reported as such, not as the end of the stream.
       mu_.Await(absl::Condition(
-          +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          +[](Impl* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
             return self->ending_ || self->source_handled_ == self->source_received_;
           },
           this));
@@ -763,7 +763,7 @@ void Session::Impl::ReaderLoop() {
       case v1::ReplicateMessage::kCaughtUp: {
         absl::MutexLock lock(&mu_);
         mu_.Await(absl::Condition(
-            +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            +[](Impl* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
               return self->ending_ || self->sink_in_.size() < kSinkQueueLimit;
             },
             this));
@@ -794,7 +794,7 @@ void Session::Impl::SinkLoop() {
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
-          +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS { return self->ending_ || !self->sink_in_.empty(); },
+          +[](Impl* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) { return self->ending_ || !self->sink_in_.empty(); },
           this));
       if (ending_) return;
       message = std::move(sink_in_.front());
@@ -1178,7 +1178,7 @@ absl::Status Session::Impl::HandleWant(const v1::Want& want) {
     // Memory stays flat: wait while the writer is behind.
     absl::MutexLock lock(&mu_);
     mu_.Await(absl::Condition(
-        +[](Impl* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        +[](Impl* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
           return self->ending_ || self->out_bytes_ < kOutgoingByteLimit;
         },
         this));

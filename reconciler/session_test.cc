@@ -351,7 +351,7 @@ TEST(SessionTest, ALiveSessionDeliversWritesAsTheyCommit) {
     while (!b.engine->GetRecord(get).ok()) {
       // Sleep until B's engine commits something (the graft), at most until the deadline.
       absl::MutexLock lock(&mu);
-      auto advanced = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return b_seq > seen; };
+      auto advanced = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return b_seq > seen; };
       ASSERT_TRUE(mu.AwaitWithDeadline(absl::Condition(&advanced), deadline)) << id << " never arrived";
       seen = b_seq;
     }

@@ -37,6 +37,7 @@ packages=("${runtime_packages[@]}")
 [[ "$mode" == --runtime ]] || packages+=("${build_packages[@]}")
 [[ "$mode" != all && "$mode" != --run ]] || packages+=("${python_client_packages[@]}")
 [[ "$mode" != all ]] || packages+=("${partition_test_packages[@]}")
+[[ "$mode" != all ]] || packages+=(clang libclang-rt-14-dev)  # scripts/sanitize.sh: clang, sanitizer runtimes
 
 missing=()
 for p in "${packages[@]}"; do
