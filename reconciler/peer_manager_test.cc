@@ -241,8 +241,15 @@ BackoffPolicy FastBackoff() {
 class PeerManagerTest : public ::testing::Test {
  protected:
   ~PeerManagerTest() override {
-    for (auto& n : nodes_) n->peers.reset();  // Stops loops and sessions.
+    // Every manager stops before any is destroyed: a node still dialing would
+    // otherwise run ServeAccepted (on the fake dialer's thread) in a manager
+    // already freed (a heap-use-after-free found by TSan). After Shutdown,
+    // ServeAccepted refuses at once, so JoinAll returns.
+    for (auto& n : nodes_) {
+      if (n->peers) n->peers->Shutdown();
+    }
     dialer_.JoinAll();
+    for (auto& n : nodes_) n->peers.reset();
   }
 
   std::unique_ptr<engine::Engine> OpenEngine(storage::Storage* storage) {
