@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "storage/disk_full.h"
 
 namespace recondb::storage::internal {
 

@@ -4,7 +4,7 @@
 //
 //   SQLITE_BUSY, LOCKED, IOERR, CANTOPEN, READONLY, PERM, PROTOCOL
 //                                  -> UNAVAILABLE (retry later; nothing kept)
-//   SQLITE_FULL                    -> RESOURCE_EXHAUSTED, kDiskFullMessage
+//   SQLITE_FULL                    -> RESOURCE_EXHAUSTED, storage::kDiskFullMessage
 //                                     (retry once space is freed; nothing kept)
 //   SQLITE_CONSTRAINT_UNIQUE / _PRIMARYKEY -> ALREADY_EXISTS
 //   other SQLITE_CONSTRAINT_*      -> FAILED_PRECONDITION
@@ -23,11 +23,6 @@
 struct sqlite3;
 
 namespace recondb::storage::internal {
-
-// The message of every SQLITE_FULL: the disk, not a limit of recondb's, is
-// what ran out.
-inline constexpr char kDiskFullMessage[] =
-    "the disk holding the database is full: the write was not kept; free space on it and retry";
 
 // The status code for SQLite result code `rc` (primary or extended).
 // REQUIRES: rc is an error, not SQLITE_OK / SQLITE_ROW / SQLITE_DONE.
