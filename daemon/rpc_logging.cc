@@ -2,9 +2,12 @@
 
 #include <string>
 
+#include "storage/disk_full.h"
+
 namespace recondb::daemon {
 
 bool IsServerFault(const absl::Status& status) {
+  if (storage::IsDiskFull(status)) return true;
   switch (status.code()) {
     case absl::StatusCode::kInternal:
     case absl::StatusCode::kUnknown:

@@ -10,7 +10,8 @@
 namespace recondb::daemon {
 
 // True for failures that are the node's and not the caller's: INTERNAL,
-// UNKNOWN, DATA_LOSS, UNAVAILABLE (storage gone).
+// UNKNOWN, DATA_LOSS, UNAVAILABLE (storage gone), and a full disk
+// (storage::IsDiskFull, though RESOURCE_EXHAUSTED).
 bool IsServerFault(const absl::Status& status);
 
 // Logs that `method` failed with `status`: at error level when

@@ -25,8 +25,9 @@ unit_targets=(engine/all storage/all reconciler/all common/all auth/all)
 supp=$root/tests/sanitizers
 
 configure() {  # build dir, RECONDB_SANITIZE
+  # -O1: the sanitizers' own advice, and a cold build (CI) at half the time of -O2.
   CC=clang CXX=clang++ cmake -S . -B "$1" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DRECONDB_SANITIZE="$2" >/dev/null
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g -DNDEBUG" -DRECONDB_SANITIZE="$2" >/dev/null
 }
 
 run_tsa() {

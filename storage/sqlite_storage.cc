@@ -55,6 +55,7 @@ ConnectionOptions ConnectionOptionsFor(const SqliteOptions& options, bool writer
   out.full_sync = options.durability == Durability::kFull;
   out.busy_timeout_ms = options.busy_timeout_ms;
   out.page_size = options.page_size;
+  out.vfs = options.vfs;
   return out;
 }
 
@@ -103,8 +104,10 @@ class TransactionGuard {
     auto result = op();
     const absl::Status& status = StatusOf(result);
     if (!status.ok() && !connection_->InTransaction()) {
-      state_ = absl::UnavailableError(
-          absl::StrCat("the transaction was rolled back after an error: ", status.message()));
+      // The cause's code (UNAVAILABLE for an I/O error, RESOURCE_EXHAUSTED
+      // for a full disk) tells the caller what to do next.
+      state_ = absl::Status(status.code(), absl::StrCat("the transaction was rolled back after an error: ",
+                                                        status.message()));
     }
     return result;
   }
@@ -642,6 +645,7 @@ absl::Status SqliteStorage::WriteBackup(const std::string& path, const BackupEdi
     copy_options.path = path;
     copy_options.durability = Durability::kFull;
     copy_options.busy_timeout_ms = options_.busy_timeout_ms;
+    copy_options.vfs = options_.vfs;
     ASSIGN_OR_RETURN(std::unique_ptr<SqliteStorage> copy, SqliteStorage::Open(copy_options));
     if (edit) {
       ASSIGN_OR_RETURN(std::unique_ptr<WriteTransaction> txn, copy->BeginWrite());

@@ -46,6 +46,11 @@ struct SqliteOptions {
   // leaves at least this many frames (the checkpointer fell behind, e.g.
   // under a long read) checkpoints in the committing thread, as SQLite would.
   int max_wal_frames = 10000;
+  // The SQLite VFS (file-system layer) every connection of the store, and
+  // of its backups, opens the file through, by its registered name. Empty:
+  // SQLite's default. For tests that inject file-system faults
+  // (storage/testing/faulty_vfs.h); the daemon never sets it.
+  std::string vfs;
 };
 
 // OK if `page_size` is one SQLite accepts (SqliteOptions::page_size),

@@ -969,7 +969,7 @@ TEST_F(SqliteStorageTest, LastSeqIsTheHighestSeqEverAssigned) {
   EXPECT_THAT(txn->AppendChange(RecordChange("todos", "c", Rev(1, 'a'))), IsOkAndHolds(5));
 }
 
-TEST_F(SqliteStorageTest, DiskFullIsUnavailableAndKeepsNothing) {
+TEST_F(SqliteStorageTest, DiskFullIsResourceExhaustedAndKeepsNothing) {
   ASSERT_OK_AND_ASSIGN(auto storage, Open());
   WriteTodo(*storage);
   ASSERT_OK_AND_ASSIGN(std::string pages,
@@ -982,7 +982,7 @@ TEST_F(SqliteStorageTest, DiskFullIsUnavailableAndKeepsNothing) {
     Attributes big = TodoAttributes();
     big["attachment"] = BytesValue(std::string(1 << 20, 'x'));
     EXPECT_THAT(txn->InsertRevision(Todos(), Revision("big", Rev(1, 'a'), "", 1, big)),
-                StatusIs(absl::StatusCode::kUnavailable));
+                StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("disk")));
     // Destroyed without Commit, as the engine does after an error.
   }
   ASSERT_OK(internal::SqliteWriterPragmaForTesting(*storage, "max_page_count=1073741823").status());

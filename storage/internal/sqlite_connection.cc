@@ -124,7 +124,8 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const ConnectionOpt
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
   if (options.writer) flags |= SQLITE_OPEN_CREATE;
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(options.path.c_str(), &db, flags, nullptr);
+  const int rc = sqlite3_open_v2(options.path.c_str(), &db, flags,
+                                   options.vfs.empty() ? nullptr : options.vfs.c_str());
   if (rc != SQLITE_OK) {
     absl::Status status = SqliteError(rc, db, absl::StrCat("cannot open ", options.path));
     sqlite3_close(db);  // Allocated even on failure (NULL-safe).

@@ -30,6 +30,8 @@ struct ConnectionOptions {
   // The writer's page size for a new (empty) file; 0 leaves SQLite's
   // default. A file that has pages keeps its own.
   int page_size = 0;
+  // The registered SQLite VFS to open through; empty: the default.
+  std::string vfs;
 };
 
 // One cached prepared statement. Owned by its Connection.

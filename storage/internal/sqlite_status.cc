@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "storage/disk_full.h"
 
 namespace recondb::storage::internal {
 
@@ -20,7 +21,6 @@ absl::StatusCode SqliteStatusCode(int rc) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
     case SQLITE_IOERR:
-    case SQLITE_FULL:
     case SQLITE_CANTOPEN:
     case SQLITE_READONLY:
     case SQLITE_PERM:
@@ -31,6 +31,7 @@ absl::StatusCode SqliteStatusCode(int rc) {
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
       return absl::StatusCode::kDataLoss;
+    case SQLITE_FULL:
     case SQLITE_NOMEM:
     case SQLITE_TOOBIG:
       return absl::StatusCode::kResourceExhausted;
@@ -44,6 +45,11 @@ absl::StatusCode SqliteStatusCode(int rc) {
 }
 
 absl::Status SqliteError(int rc, sqlite3* db, std::string_view context) {
+  // Reaches users as is (a PutRecord's status): what happened and what to
+  // do, without the statement, which means nothing to them. Nothing of the
+  // failed write is kept (SQLite rolls the statement or the transaction
+  // back, and the store rolls back what is left).
+  if ((rc & 0xff) == SQLITE_FULL) return absl::ResourceExhaustedError(kDiskFullMessage);
   // sqlite3_errmsg describes the most recent failure on `db`, which is the
   // one being reported; without a connection only the code's text is known.
   const char* detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);

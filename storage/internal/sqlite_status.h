@@ -2,8 +2,10 @@
 // act on the code (storage/storage.h, STYLE.md "Errors"), so the mapping is
 // by what the caller should do next:
 //
-//   SQLITE_BUSY, LOCKED, IOERR, FULL, CANTOPEN, READONLY, PERM, PROTOCOL
+//   SQLITE_BUSY, LOCKED, IOERR, CANTOPEN, READONLY, PERM, PROTOCOL
 //                                  -> UNAVAILABLE (retry later; nothing kept)
+//   SQLITE_FULL                    -> RESOURCE_EXHAUSTED, storage::kDiskFullMessage
+//                                     (retry once space is freed; nothing kept)
 //   SQLITE_CONSTRAINT_UNIQUE / _PRIMARYKEY -> ALREADY_EXISTS
 //   other SQLITE_CONSTRAINT_*      -> FAILED_PRECONDITION
 //   SQLITE_CORRUPT, NOTADB         -> DATA_LOSS
