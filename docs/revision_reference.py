@@ -55,6 +55,14 @@ def revision(generation, table, record_id, parent, deleted, attributes) -> str:
     return f"{generation}-{digest[:32]}"
 
 
+def micros(seconds, nanos):
+    """A protobuf Timestamp (seconds, nanos 0..999999999 counted forward from
+    `seconds`) as written: nanos // 1000 drops the sub-microsecond digits,
+    which moves an instant before 1970 to the earlier microsecond (floor),
+    never toward zero."""
+    return seconds * 1000000 + nanos // 1000
+
+
 # 2026-01-01T00:00:00Z in microseconds.
 DEADLINE = 1767225600 * 1000000
 
@@ -79,6 +87,48 @@ VECTORS = [
         "raw": ("bytes", b"\x00\xff"),
         "empty": ("string", ""),
     }),
+    # Written as -0.0: hashed (and stored) as 0.0.
+    ("float -0.0", 1, "gauges", "g-1", "", False, {
+        "ratio": ("float", -0.0),
+    }),
+    ("pre-1970 timestamp", 1, "todos", "apollo", "", False, {
+        "title": ("string", "Moon landing"),
+        "description": ("null", None),
+        "completed": ("bool", True),
+        # Written as 1969-07-20T20:17:40.1234567Z.
+        "deadline_at": ("timestamp", micros(-14182940, 123456700)),
+    }),
+    ("recreation after delete", 4, "todos", "t1", "@3", False, {
+        "title": ("string", "Buy water filters again"),
+        "description": ("null", None),
+        "completed": ("bool", False),
+        "deadline_at": ("null", None),
+    }),
+    # Table notes has columns title and pinned; this revision was written
+    # before pinned was added, so it holds title only.
+    ("fewer columns than its table", 1, "notes", "n1", "", False, {
+        "title": ("string", "written before pinned was added"),
+    }),
+    ("non-ASCII record id (NFC)", 1, "todos", "caf\u00e9-\u2615", "", False, {
+        "title": ("string", "cr\u00e8me br\u00fbl\u00e9e"),
+        "description": ("null", None),
+        "completed": ("bool", False),
+        "deadline_at": ("null", None),
+    }),
+    # The same id with e + U+0301: not normalized, so another record.
+    ("non-ASCII record id (NFD)", 1, "todos", "cafe\u0301-\u2615", "", False, {
+        "title": ("string", "cr\u00e8me br\u00fbl\u00e9e"),
+        "description": ("null", None),
+        "completed": ("bool", False),
+        "deadline_at": ("null", None),
+    }),
+    ("nulls of every kind", 1, "readings", "r-3", "", False, {
+        "count": ("null", None),
+        "big": ("null", None),
+        "ratio": ("null", None),
+        "raw": ("null", None),
+        "empty": ("null", None),
+    }),
 ]
 
 
@@ -92,18 +142,27 @@ def compute():
     return out
 
 
+def wrapped(hex_bytes, width=80):
+    """The hex as the doc prints it: lines of `width` digits."""
+    return "\n".join(hex_bytes[i:i + width] for i in range(0, len(hex_bytes), width))
+
+
 def main():
     vectors = compute()
     if "--check" in sys.argv:
         doc = (Path(__file__).parent / "revision-encoding.md").read_text()
-        missing = [rev for _, _, rev in vectors if rev not in doc]
+        # Each vector's id and its whole encoding, as wrapped() prints it
+        # (indented in the doc's code blocks).
+        flat = "\n".join(line.strip() for line in doc.splitlines())
+        missing = [name for name, hex_bytes, rev in vectors
+                   if f"**`{rev}`**" not in doc or wrapped(hex_bytes) not in flat]
         if missing:
-            print("revision ids missing from docs/revision-encoding.md:", missing)
+            print("vectors missing from docs/revision-encoding.md (id or encoding):", missing)
             return 1
-        print(f"{len(vectors)} vectors match docs/revision-encoding.md")
+        print(f"{len(vectors)} vectors (ids and encodings) match docs/revision-encoding.md")
         return 0
     for name, hex_bytes, rev in vectors:
-        print(f"{name}: {rev}\n  encoding: {hex_bytes}")
+        print(f"{name}: {rev}\n{wrapped(hex_bytes)}\n")
     return 0
 
 

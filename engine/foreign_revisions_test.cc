@@ -180,6 +180,26 @@ TEST_P(ForeignRevisionsTest, NegativeZeroIsNormalizedBeforeHashing) {
   EXPECT_THAT(Get("r2"), StatusIs(absl::StatusCode::kNotFound));
 }
 
+// docs/revision-encoding.md, "What a write converts, and what an import
+// refuses": an imported revision must already be canonical. A value with no
+// kind (which a local write stores as null) is refused, even with the id of
+// its null; a spelled-out null with that id is accepted.
+TEST_P(ForeignRevisionsTest, AValueWithNoKindIsRefusedOnImport) {
+  ForeignRevision null_value;
+  null_value.table = "readings";
+  null_value.rev.id = "n1";
+  null_value.rev.generation = 1;
+  null_value.rev.attributes["value"].set_null(google::protobuf::NULL_VALUE);
+  null_value.rev.revision =
+      ComputeRevision(1, {"readings", "n1", "", false, &null_value.rev.attributes});
+  ForeignRevision no_kind = null_value;
+  no_kind.rev.attributes["value"] = v1::Value();
+  EXPECT_THAT(engine_->ApplyForeignRevisions({no_kind}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not in canonical form")));
+  EXPECT_THAT(Get("n1"), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(engine_->ApplyForeignRevisions({null_value}), IsOkAndHolds(1));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ForeignRevisionsTest, ::testing::Values("memory", "sqlite"));
 
 }  // namespace
