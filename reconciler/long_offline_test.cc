@@ -14,7 +14,19 @@
 #include "tests/support/temp_dir.h"
 
 namespace recondb::reconciler {
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define RECONDB_UNDER_SANITIZER 1
+#endif
+#endif
+
 namespace {
+
+#ifdef RECONDB_UNDER_SANITIZER
+constexpr bool kUnderSanitizer = true;
+#else
+constexpr bool kUnderSanitizer = false;
+#endif
 
 using ::recondb::testing::IsOk;
 
@@ -104,6 +116,11 @@ TEST(LongOfflineTest, CatchesUpWithEachRecordsLatestStateOnceInBoundedMemory) {
   std::printf("sync: RSS before %lld KiB, peak %lld KiB, growth %lld KiB\n",
               static_cast<long long>(rss_before), static_cast<long long>(peak),
               static_cast<long long>(growth_kib));
+  if (kUnderSanitizer) {
+    // ASan's quarantine keeps freed blocks and TSan its shadow memory:
+    // RSS no longer measures what the sync holds (scripts/sanitize.sh).
+    GTEST_SKIP() << "memory bound not measurable under a sanitizer";
+  }
   EXPECT_LT(growth_kib, 64 * 1024);
 }
 
