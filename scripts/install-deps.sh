@@ -34,6 +34,7 @@ python_client_packages=(python3-grpcio python3-protobuf)
 packages=("${runtime_packages[@]}")
 [[ "$mode" == --runtime ]] || packages+=("${build_packages[@]}")
 [[ "$mode" != all && "$mode" != --run ]] || packages+=("${python_client_packages[@]}")
+[[ "$mode" != all ]] || packages+=(clang libclang-rt-14-dev)  # scripts/fuzz.sh: libFuzzer
 
 missing=()
 for p in "${packages[@]}"; do
