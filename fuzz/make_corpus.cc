@@ -162,7 +162,9 @@ void ServiceSeeds() {
   history.set_table("every");
   history.set_id("imported");
   v1::ImportRevisionsRequest import;
-  for (const v1::HistoryEntry& e : Check(other.engine->GetRecordHistory(history)).entries()) {
+  // Held by name: a range-for over a member of a temporary would dangle.
+  const v1::GetRecordHistoryResponse got = Check(other.engine->GetRecordHistory(history));
+  for (const v1::HistoryEntry& e : got.entries()) {
     *import.add_revisions() = e;
   }
 
