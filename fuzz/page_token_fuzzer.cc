@@ -43,7 +43,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     switch (f.tag % 4) {
       case 0: (void)query.ParseFromArray(f.bytes.data(), f.bytes.size()); break;
       case 1: token = std::string(f.bytes); break;
-      case 2: (void)cursor.order_value.ParseFromArray(f.bytes.data(), f.bytes.size()); break;
+      case 2:
+        // A cursor's order value is a stored value, so valid (UTF-8 strings):
+        // what does not parse is dropped, not kept half-parsed.
+        if (!cursor.order_value.ParseFromArray(f.bytes.data(), f.bytes.size())) {
+          cursor.order_value.Clear();
+        }
+        break;
       case 3: cursor.id = std::string(f.bytes); break;
     }
   }

@@ -185,6 +185,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                                  frames[i + 1].bytes.size());
         ++i;
         if (!parsed) break;
+        // Unknown fields are no part of a value (the encoding has no place
+        // for them); a request's parser may keep them, the content does not.
+        column.DiscardUnknownFields();
+        value.DiscardUnknownFields();
         absl::StatusOr<v1::Value> normalized =
             engine::internal::NormalizeValue(table, column, value);
         if (!normalized.ok()) break;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of fuzz/ (clang, RECONDB_FUZZ=ON, in a build
 # directory of their own) and runs each for a while over a scratch copy of
-# its seed corpus (fuzz/corpus/<target>/, never written to) with its
+# its seed corpus (fuzz/corpus/<target>/ and fuzz/regressions/<target>/,
+# never written to) with its
 # dictionary. Fails if any target crashes, leaks, times out or runs out of
 # memory; the input that did it is kept under <build dir>/fuzz-artifacts/.
 #   scripts/fuzz.sh [--build-dir DIR] [--seconds N] [--jobs N] [target...]
@@ -55,7 +56,10 @@ summary=()
 for t in "${targets[@]}"; do
   corpus=$scratch/$t
   mkdir -p "$corpus"
-  [[ -d $repo/fuzz/corpus/$t ]] && cp "$repo/fuzz/corpus/$t"/* "$corpus"/ 2>/dev/null || true
+  # Seeds, and the inputs that once failed (fuzz/regressions/<target>/).
+  for dir in "$repo/fuzz/corpus/$t" "$repo/fuzz/regressions/$t"; do
+    [[ -d $dir ]] && cp "$dir"/* "$corpus"/ 2>/dev/null || true
+  done
   artifacts=$build_dir/fuzz-artifacts/$t
   mkdir -p "$artifacts"
   args=(-max_total_time="$seconds" -rss_limit_mb=2048 -timeout=20 -max_len=8192
