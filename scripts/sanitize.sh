@@ -24,10 +24,10 @@ esac
 unit_targets=(engine/all storage/all reconciler/all common/all auth/all)
 supp=$root/tests/sanitizers
 
-configure() {  # build dir, RECONDB_SANITIZE
+configure() {  # build dir, RECONDB_SANITIZE, more cmake arguments
   # -O1: the sanitizers' own advice, and a cold build (CI) at half the time of -O2.
   CC=clang CXX=clang++ cmake -S . -B "$1" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g -DNDEBUG" -DRECONDB_SANITIZE="$2" >/dev/null
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g -DNDEBUG" -DRECONDB_SANITIZE="$2" "${@:3}" >/dev/null
 }
 
 run_tsa() {
@@ -50,7 +50,9 @@ run_address() {
   export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:detect_stack_use_after_return=1:strict_init_order=1:check_initialization_order=1"
   export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
   export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0"
-  configure build-asan "address,undefined"
+  # With the fuzz targets declared (same sanitizers), so that
+  # `scripts/fuzz.sh --build-dir build-asan` reuses these libraries (.ci/run).
+  configure build-asan "address,undefined" -DRECONDB_FUZZ=ON
   run_unit build-asan
 }
 
