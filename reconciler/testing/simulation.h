@@ -2,8 +2,9 @@
 // nodes over memory storage with fake clocks, a seeded schedule of random
 // writes and of pairwise sessions over faulty streams, then a fault-free
 // all-pairs reconciliation and a check that every node holds the same data.
-// Everything is a function of the seed; docs/reliability.md tells how to
-// run and replay it.
+// The seed fixes the schedule and the faults; the sessions' threads still
+// interleave freely, so a run is reproducible in its schedule, not always
+// in its outcome. docs/reliability.md tells how to run and replay it.
 #ifndef RECONDB_RECONCILER_TESTING_SIMULATION_H_
 #define RECONDB_RECONCILER_TESTING_SIMULATION_H_
 
@@ -50,9 +51,6 @@ struct SimulationOptions {
   // Default (0): from the seed.
   int rounds = 0;
   StorageFactory storage;  // Default: memory storage.
-  // Also run every seed a second time and require the same final data
-  // (proves the run is a function of the seed).
-  bool check_replay = false;
 };
 
 struct SimulationResult {
