@@ -85,24 +85,26 @@ absl::Status RandomNoteWrite(engine::Engine& engine, std::mt19937& rng, int reco
   return engine.PutRecord(write, nullptr).status();
 }
 
+SessionOptions SyncSessionOptions(engine::Engine& engine, bool dialer, const SyncOptions& options) {
+  SessionOptions o;
+  o.engine = &engine;
+  o.dialer = dialer;
+  o.mode = v1::SESSION_MODE_ONE_SHOT;
+  o.tables = dialer ? options.dialer_tables : options.acceptor_tables;
+  o.batch_records = options.batch_records;
+  o.part_bytes = options.part_bytes;
+  o.window = options.window;
+  o.max_protocol_version =
+      dialer ? options.dialer_max_protocol_version : options.acceptor_max_protocol_version;
+  o.access = dialer ? options.dialer_access : options.acceptor_access;
+  o.handshake_timeout = options.handshake_timeout;
+  return o;
+}
+
 SyncResult Sync(engine::Engine& dialer, engine::Engine& acceptor, const SyncOptions& options) {
   PipeEnds pipe = MakePipe(options.pipe_capacity);
-  auto make = [&](engine::Engine& engine, bool is_dialer, const std::vector<std::string>& tables) {
-    SessionOptions o;
-    o.engine = &engine;
-    o.dialer = is_dialer;
-    o.mode = v1::SESSION_MODE_ONE_SHOT;
-    o.tables = tables;
-    o.batch_records = options.batch_records;
-    o.part_bytes = options.part_bytes;
-    o.window = options.window;
-    o.max_protocol_version = is_dialer ? options.dialer_max_protocol_version
-                                       : options.acceptor_max_protocol_version;
-    o.access = is_dialer ? options.dialer_access : options.acceptor_access;
-    return o;
-  };
-  Session a(make(dialer, true, options.dialer_tables), pipe.first.get());
-  Session b(make(acceptor, false, options.acceptor_tables), pipe.second.get());
+  Session a(SyncSessionOptions(dialer, true, options), pipe.first.get());
+  Session b(SyncSessionOptions(acceptor, false, options), pipe.second.get());
   SyncResult result;
   std::thread other([&] { result.acceptor = b.Run(); });
   result.dialer = a.Run();

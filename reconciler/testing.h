@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "engine/engine.h"
 #include "reconciler/session.h"
 #include "storage/storage.h"
@@ -57,7 +58,12 @@ struct SyncOptions {
   // do, and what the acceptor lets the dialer do. Default: everything.
   PeerAccess dialer_access;
   PeerAccess acceptor_access;
+  // SessionOptions::handshake_timeout of both sides.
+  absl::Duration handshake_timeout = absl::Seconds(30);
 };
+
+// The SessionOptions of one side of a Sync (ONE_SHOT).
+SessionOptions SyncSessionOptions(engine::Engine& engine, bool dialer, const SyncOptions& options);
 
 // One ONE_SHOT session between `dialer` and `acceptor`, both directions,
 // run to its end.
