@@ -5,7 +5,9 @@
 # never written to) with its
 # dictionary. Fails if any target crashes, leaks, times out or runs out of
 # memory; the input that did it is kept under <build dir>/fuzz-artifacts/.
-#   scripts/fuzz.sh [--build-dir DIR] [--seconds N] [--jobs N] [target...]
+#   scripts/fuzz.sh [--build-dir DIR] [--seconds N] [--seed S] [--jobs N] [target...]
+# --seed fixes libFuzzer's random seed (CI passes one, so that its mutations
+# are the same on every run; without it each run explores anew).
 #   scripts/fuzz.sh --regenerate-corpus     rewrite fuzz/corpus from real
 #                                           encodings (fuzz/make_corpus.cc)
 # Targets: revision attributes page_token database_service
@@ -18,14 +20,16 @@ build_dir=$repo/build-fuzz
 seconds=60
 jobs=${JOBS:-2}
 regenerate=0
+seed=
 targets=()
 while (($#)); do
   case "$1" in
     --build-dir) build_dir=$(realpath -m "$2"); shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
+    --seed) seed=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
     --regenerate-corpus) regenerate=1; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -65,6 +69,7 @@ for t in "${targets[@]}"; do
   args=(-max_total_time="$seconds" -rss_limit_mb=2048 -timeout=20 -max_len=8192
         -print_final_stats=1 -artifact_prefix="$artifacts/")
   [[ -f $repo/fuzz/$t.dict ]] && args+=(-dict="$repo/fuzz/$t.dict")
+  [[ -z $seed ]] || args+=(-seed="$seed")
   log=$scratch/$t.log
   echo "== $t: ${seconds}s"
   status=0
